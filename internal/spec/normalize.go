@@ -1,0 +1,162 @@
+package spec
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Documented server defaults that Normalize fills in.
+const (
+	DefaultWorkdir = "/workspace"
+	DefaultUser    = "root"
+)
+
+// Normalize returns a copy of buildSpec with the documented defaults filled
+// in (workdir "/workspace", user "root") and null values and empty maps and
+// lists dropped from maps, at every level. It never mutates its input.
+func Normalize(buildSpec map[string]any) map[string]any {
+	out, _ := normalize(buildSpec).(map[string]any)
+	if out == nil {
+		out = map[string]any{}
+	}
+	if _, ok := out["workdir"]; !ok {
+		out["workdir"] = DefaultWorkdir
+	}
+	if _, ok := out["user"]; !ok {
+		out["user"] = DefaultUser
+	}
+	return out
+}
+
+// normalize deep-copies v, dropping null and empty values from maps. It
+// returns nil for a value that should be dropped.
+func normalize(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(v))
+		for k, e := range v {
+			if n := normalize(e); n != nil {
+				m[k] = n
+			}
+		}
+		if len(m) == 0 {
+			return nil
+		}
+		return m
+	case []any:
+		if len(v) == 0 {
+			return nil
+		}
+		l := make([]any, len(v))
+		for i, e := range v {
+			l[i] = normalize(e)
+		}
+		return l
+	case map[string]string:
+		m := make(map[string]any, len(v))
+		for k, e := range v {
+			m[k] = e
+		}
+		return normalize(m)
+	case []string:
+		l := make([]any, len(v))
+		for i, e := range v {
+			l[i] = e
+		}
+		return normalize(l)
+	}
+	return v
+}
+
+// Digest is the hex sha256 of the canonical JSON of Normalize(t.BuildSpec).
+func (t *Template) Digest() string {
+	return Digest(t.BuildSpec)
+}
+
+// Digest is the hex sha256 of the canonical JSON (sorted keys, no spaces) of
+// Normalize(buildSpec). Equal specs written differently (key order, 3 vs
+// 3.0, defaults spelled out or not) have the same digest.
+func Digest(buildSpec map[string]any) string {
+	var b strings.Builder
+	canonical(&b, Normalize(buildSpec))
+	sum := sha256.Sum256([]byte(b.String()))
+	return hex.EncodeToString(sum[:])
+}
+
+// canonical writes v as JSON with sorted keys and no spaces. Numbers are
+// written in their shortest form, so int64(3), float64(3) and
+// json.Number("3.0") agree; values JSON cannot hold are written as null.
+func canonical(b *strings.Builder, v any) {
+	switch v := v.(type) {
+	case nil:
+		b.WriteString("null")
+	case bool:
+		b.WriteString(strconv.FormatBool(v))
+	case string:
+		q, _ := json.Marshal(v)
+		b.Write(q)
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b.WriteByte('{')
+		for i, k := range keys {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			canonical(b, k)
+			b.WriteByte(':')
+			canonical(b, v[k])
+		}
+		b.WriteByte('}')
+	case []any:
+		b.WriteByte('[')
+		for i, e := range v {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			canonical(b, e)
+		}
+		b.WriteByte(']')
+	case int:
+		b.WriteString(strconv.Itoa(v))
+	case int64:
+		b.WriteString(strconv.FormatInt(v, 10))
+	case float64:
+		number(b, v)
+	case json.Number:
+		f, err := strconv.ParseFloat(string(v), 64)
+		if err != nil {
+			b.WriteString("null")
+			return
+		}
+		number(b, f)
+	default:
+		j, err := json.Marshal(v)
+		if err != nil {
+			b.WriteString("null")
+			return
+		}
+		b.Write(j)
+	}
+}
+
+// number writes a float: integral values without a fraction, others in the
+// shortest round-tripping form.
+func number(b *strings.Builder, f float64) {
+	switch {
+	case math.IsNaN(f) || math.IsInf(f, 0):
+		b.WriteString("null")
+	case f == math.Trunc(f) && math.Abs(f) < 1e15:
+		b.WriteString(strconv.FormatInt(int64(f), 10))
+	default:
+		b.WriteString(strconv.FormatFloat(f, 'g', -1, 64))
+	}
+}
