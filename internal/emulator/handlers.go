@@ -1,0 +1,323 @@
+package emulator
+
+import (
+	"bytes"
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+)
+
+// Every handler runs with s.mu held and writes into a recorder.
+
+func (s *Server) list(w *recorder, c *call) {
+	aliases := c.r.URL.Query().Get("include_aliases") == "true"
+	rows := []any{}
+	defaultID := ""
+	for _, t := range s.st.templates {
+		if t.Default && defaultID == "" {
+			defaultID = t.ID
+		}
+		row := listRow(t)
+		if aliases {
+			if c.variant.Aliases == "rows" {
+				rows = append(rows, row)
+				for _, a := range t.Aliases {
+					alias := listRow(t)
+					alias["id"], alias["name"], alias["alias_of"] = a, a, t.ID
+					rows = append(rows, alias)
+				}
+				continue
+			}
+			row["aliases"] = append([]string{}, t.Aliases...)
+		}
+		rows = append(rows, row)
+	}
+	switch c.variant.List {
+	case "data":
+		writeJSON(w, http.StatusOK, map[string]any{"data": rows})
+	case "default":
+		writeJSON(w, http.StatusOK, map[string]any{"default_template_id": defaultID, "data": rows})
+	default:
+		writeJSON(w, http.StatusOK, rows)
+	}
+}
+
+func (s *Server) get(w *recorder, c *call) {
+	t := s.st.findTemplate(c.rt.id)
+	if t == nil {
+		s.writeError(w, c, http.StatusNotFound, "TEMPLATE_NOT_FOUND", "template not found", nil)
+		return
+	}
+	if c.variant.Get == "data" {
+		writeJSON(w, http.StatusOK, map[string]any{"data": templateView(t)})
+		return
+	}
+	writeJSON(w, http.StatusOK, templateView(t))
+}
+
+// bodyObject decodes a request body that must be a JSON object; an empty
+// body is an empty object.
+func bodyObject(body []byte) (map[string]any, bool) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return map[string]any{}, true
+	}
+	v, err := decodeJSON(body)
+	if err != nil {
+		return nil, false
+	}
+	m, ok := v.(map[string]any)
+	return m, ok
+}
+
+func (s *Server) badBody(w *recorder, c *call) {
+	s.writeError(w, c, http.StatusBadRequest, "BAD_REQUEST", "request body must be a JSON object", nil)
+}
+
+// specFrom validates body["build_spec"]; on a problem it writes the 422 and
+// returns nil.
+func (s *Server) specFrom(w *recorder, c *call, body map[string]any, required bool) (map[string]any, bool) {
+	raw, present := body["build_spec"]
+	if !present || raw == nil {
+		if !required {
+			return nil, true
+		}
+		s.writeError(w, c, http.StatusUnprocessableEntity, "INVALID_BUILDSPEC", "build_spec is invalid",
+			[]fieldError{{"required", "build_spec", "is required"}})
+		return nil, false
+	}
+	if errs := checkSpec(raw); len(errs) > 0 {
+		s.writeError(w, c, http.StatusUnprocessableEntity, "INVALID_BUILDSPEC", "build_spec is invalid", errs)
+		return nil, false
+	}
+	return normalize(raw.(map[string]any)), true
+}
+
+func (s *Server) validationFailed(w *recorder, c *call, field, msg string) {
+	s.writeError(w, c, http.StatusUnprocessableEntity, "VALIDATION_FAILED", "validation failed",
+		map[string][]string{field: {msg}})
+}
+
+func (s *Server) create(w *recorder, c *call, now time.Time) {
+	body, ok := bodyObject(c.body)
+	if !ok {
+		s.badBody(w, c)
+		return
+	}
+	name, _ := body["name"].(string)
+	if name == "" {
+		s.validationFailed(w, c, "name", "can't be blank")
+		return
+	}
+	slug := slugify(name)
+	if v, ok := body["slug"].(string); ok && v != "" {
+		slug = slugify(v)
+	}
+	if slug == "" {
+		s.validationFailed(w, c, "slug", "must contain a letter or a digit")
+		return
+	}
+	desc, descSet := body["description"].(string)
+	if v, ok := body["description"]; ok && v != nil && !descSet {
+		s.validationFailed(w, c, "description", "must be a string")
+		return
+	}
+	md, mdSet := body["metadata"].(map[string]any)
+	if v, ok := body["metadata"]; ok && v != nil && !mdSet {
+		s.validationFailed(w, c, "metadata", "must be a map")
+		return
+	}
+	spec, ok := s.specFrom(w, c, body, true)
+	if !ok {
+		return
+	}
+
+	t := s.st.findOwned(name, slug)
+	switch {
+	case t == nil:
+		s.st.nextTmpl++
+		id := uuidFor(s.st.seed, "template", s.st.nextTmpl)
+		if c.plan.hostile {
+			id = hostileID(c.plan.hostileID, id)
+		}
+		t = &template{
+			ID: id, Name: name, Slug: slug, Description: desc, Category: "custom",
+			Status: statusDraft, Metadata: cloneMap(md), InsertedAt: now, UpdatedAt: now,
+		}
+		t.applySpec(spec)
+		s.st.templates = append(s.st.templates, t)
+		s.counters.TemplatesCreated++
+	case t.Status == statusDraft || t.Status == statusFailed:
+		t.applySpec(spec)
+		if descSet {
+			t.Description = desc
+		}
+		if mdSet {
+			t.Metadata = cloneMap(md)
+		}
+		t.Status = statusDraft
+		t.UpdatedAt = now
+		s.counters.TemplatesUpserted++
+	default:
+		s.validationFailed(w, c, "slug", "a template with this name already exists")
+		return
+	}
+	s.counters.Writes++
+	if s.opts.AutoBuild {
+		s.newBuild(c, t, t.BuildSpec, nil, "auto", now)
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"data": templateView(t)})
+}
+
+// newBuild queues a build of t with spec and client metadata.
+func (s *Server) newBuild(c *call, t *template, spec, md map[string]any, source string, now time.Time) *build {
+	s.st.nextBuild++
+	id := uuidFor(s.st.seed, "build", s.st.nextBuild)
+	if c.plan.hostile {
+		id = hostileID(c.plan.hostileID, id)
+	}
+	b := &build{
+		ID: id, TemplateID: t.ID, TemplateName: t.Name, SourceType: source, State: stateQueued,
+		LogURL:   "http://" + c.r.Host + inspectPrefix + "builds/" + url.PathEscape(id) + "/log",
+		Metadata: cloneMap(md), Events: []event{{stateQueued, now}},
+		BuildSpec: spec, InsertedAt: now, UpdatedAt: now, seq: s.st.nextBuild,
+	}
+	planBuild(b, t, s.opts)
+	s.st.builds = append(s.st.builds, b)
+	s.counters.BuildsCreated++
+	s.counters.BuildsByTemplate[t.Name]++
+	if source == "auto" {
+		s.counters.AutoBuilds++
+	}
+	return b
+}
+
+func (s *Server) schema(w *recorder, c *call) {
+	doc := schemaDocument()
+	w.header.Set("Content-Type", "application/json; charset=utf-8")
+	if c.variant.Schema == "data" {
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte(`{"data":`))
+		_, _ = w.Write(doc)
+		_, _ = w.Write([]byte(`}`))
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(doc)
+}
+
+func (s *Server) validate(w *recorder, c *call) {
+	body, ok := bodyObject(c.body)
+	if !ok {
+		s.badBody(w, c)
+		return
+	}
+	raw, present := body["build_spec"]
+	var errs []fieldError
+	if !present || raw == nil {
+		errs = []fieldError{{"required", "build_spec", "is required"}}
+	} else {
+		errs = checkSpec(raw)
+	}
+	var result map[string]any
+	switch {
+	case len(errs) == 0:
+		result = map[string]any{"valid": true, "build_spec": normalize(raw.(map[string]any))}
+	case c.variant.Validate == "422":
+		s.writeError(w, c, http.StatusUnprocessableEntity, "INVALID_BUILDSPEC", "build_spec is invalid", errs)
+		return
+	case c.variant.Validate == "strings":
+		result = map[string]any{"valid": false, "errors": errorStrings("build_spec is invalid", errs)}
+	default:
+		result = map[string]any{"valid": false, "errors": errs}
+	}
+	if c.variant.ValidateData {
+		writeJSON(w, http.StatusOK, map[string]any{"data": result})
+		return
+	}
+	writeJSON(w, http.StatusOK, result)
+}
+
+// ownTemplate finds the template addressed by the path for a build
+// endpoint; built-ins are readable but cannot be built.
+func (s *Server) ownTemplate(w *recorder, c *call, write bool) *template {
+	t := s.st.findTemplate(c.rt.id)
+	if t == nil {
+		s.writeError(w, c, http.StatusNotFound, "TEMPLATE_NOT_FOUND", "template not found", nil)
+		return nil
+	}
+	if write && t.BuiltIn {
+		s.writeError(w, c, http.StatusForbidden, "FORBIDDEN", "built-in templates cannot be changed", nil)
+		return nil
+	}
+	return t
+}
+
+func (s *Server) listBuilds(w *recorder, c *call) {
+	t := s.ownTemplate(w, c, false)
+	if t == nil {
+		return
+	}
+	out := []any{}
+	for _, b := range s.st.buildsOf(t.ID) {
+		out = append(out, buildView(b, c.variant.States, c.plan.unknownState))
+	}
+	if c.variant.ListBuilds == "bare" {
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": out})
+}
+
+func (s *Server) createBuild(w *recorder, c *call, now time.Time) {
+	t := s.ownTemplate(w, c, true)
+	if t == nil {
+		return
+	}
+	body, ok := bodyObject(c.body)
+	if !ok {
+		s.badBody(w, c)
+		return
+	}
+	md, mdSet := body["metadata"].(map[string]any)
+	if v, ok := body["metadata"]; ok && v != nil && !mdSet {
+		s.validationFailed(w, c, "metadata", "must be a map")
+		return
+	}
+	spec, ok := s.specFrom(w, c, body, false)
+	if !ok {
+		return
+	}
+	if spec != nil {
+		// The template's build_spec follows the newest build's spec as soon
+		// as that build is queued (the real server's timing is unknown).
+		t.applySpec(spec)
+		t.UpdatedAt = now
+	} else {
+		spec = t.BuildSpec
+	}
+	s.counters.Writes++
+	b := s.newBuild(c, t, spec, md, "api", now)
+	writeJSON(w, http.StatusCreated, map[string]any{"data": buildView(b, c.variant.States, c.plan.unknownState)})
+}
+
+func (s *Server) getBuild(w *recorder, c *call) {
+	b := s.st.findBuild(c.rt.id)
+	if b == nil {
+		s.writeError(w, c, http.StatusNotFound, "BUILD_NOT_FOUND", "build not found", nil)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": buildView(b, c.variant.States, c.plan.unknownState)})
+}
+
+func (s *Server) deleteTemplate(w *recorder, c *call) {
+	t := s.ownTemplate(w, c, true)
+	if t == nil {
+		return
+	}
+	s.st.templates = slices.DeleteFunc(s.st.templates, func(x *template) bool { return x == t })
+	s.st.builds = slices.DeleteFunc(s.st.builds, func(b *build) bool { return b.TemplateID == t.ID })
+	s.counters.TemplatesDeleted++
+	s.counters.Writes++
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,182 @@
+package emulator
+
+import (
+	"time"
+)
+
+// Options configures a Server. The zero value is usable but differs from the
+// real server in one way: AutoBuild is false. NewOptions returns the faithful
+// defaults (AutoBuild true).
+type Options struct {
+	// AutoBuild makes a create (or an upsert of a draft/failed template) queue
+	// a build by itself, as the real server does.
+	AutoBuild bool
+	// BuildDuration is how long a build takes from queued to ready/failed,
+	// measured with Clock. Zero means a build is terminal on the next request.
+	BuildDuration time.Duration
+	// Outcomes sets per-template-name build outcomes and durations.
+	Outcomes map[string]Outcome
+	// IdempotencyWindow is how long an Idempotency-Key is remembered; zero means 24h.
+	IdempotencyWindow time.Duration
+	// Clock returns the current time; nil means time.Now.
+	Clock func() time.Time
+	// Seed seeds the random source of fault injection.
+	Seed int64
+	// Faults configures fault injection.
+	Faults Faults
+	// Variant selects the response envelope forms.
+	Variant Variant
+	// RateLimit is a token-bucket limit in requests per second over all API
+	// requests; zero disables it.
+	RateLimit float64
+	// RateBurst is the bucket size; zero means max(1, ceil(RateLimit)).
+	RateBurst int
+	// RequestLogSize bounds the request log; zero means 1000 entries.
+	RequestLogSize int
+}
+
+// NewOptions returns the defaults that behave like the real server: AutoBuild
+// on, 2s builds, a 24h idempotency window and seed 1.
+func NewOptions() Options {
+	return Options{
+		AutoBuild:         true,
+		BuildDuration:     2 * time.Second,
+		IdempotencyWindow: 24 * time.Hour,
+		Seed:              1,
+	}
+}
+
+// Outcome is the scripted result of the builds of one template.
+type Outcome struct {
+	// ErrorCode, when set, fails every build of the template with this code.
+	ErrorCode string
+	// ErrorMessage overrides the generated error message.
+	ErrorMessage string
+	// Duration overrides Options.BuildDuration for this template (0 = default).
+	Duration time.Duration
+}
+
+// Variant selects which of the documented response forms the emulator
+// produces, so a client's contract tests can exercise each. The zero value is
+// the form the API page documents first.
+type Variant struct {
+	// List is the envelope of GET /sandbox-templates: "bare" (default,
+	// a JSON array), "data" ({"data":[...]}) or "default" ({"default_template_id":..,"data":[...]}).
+	List string `json:"list,omitempty"`
+	// Aliases is how include_aliases=true shows aliases: "array" (default,
+	// an "aliases" array on the row) or "rows" (one extra row per alias).
+	Aliases string `json:"aliases,omitempty"`
+	// Get is the envelope of GET /sandbox-templates/{id}: "bare" (default) or "data".
+	Get string `json:"get,omitempty"`
+	// Schema is the envelope of GET /sandbox-templates/build-spec: "bare" (default) or "data".
+	Schema string `json:"schema,omitempty"`
+	// Validate is the form of an invalid validate result: "200" (default,
+	// 200 {"valid":false,"errors":[{code,field,message}]}), "422"
+	// (422 INVALID_BUILDSPEC with the same errors) or "strings"
+	// (200 {"valid":false,"errors":["field: message"]}).
+	Validate string `json:"validate,omitempty"`
+	// ValidateData wraps a 200 validate result in {"data":...}.
+	ValidateData bool `json:"validate_data,omitempty"`
+	// ListBuilds is the envelope of GET .../builds: "data" (default) or "bare".
+	ListBuilds string `json:"list_builds,omitempty"`
+	// States renders build states: "" (modern), "legacy" (pending, running,
+	// success, error) or "legacy-complete" (pending, running, complete, error).
+	States string `json:"states,omitempty"`
+	// Errors is the error body form: "structured" (default,
+	// {"error":{"code",...}}), "flat" ({"error":"msg"}), "message"
+	// ({"message":"msg"}), "detail" ({"detail":"msg"}) or "strings"
+	// ({"errors":["msg"]}).
+	Errors string `json:"errors,omitempty"`
+}
+
+// Faults configures fault injection on /api/v1 requests. Inspection endpoints
+// are never faulted.
+type Faults struct {
+	// Latency is added to every API request.
+	Latency time.Duration
+	// ErrorRate is the probability that an API request fails with 503 before
+	// it is handled.
+	ErrorRate float64
+	// Rules are checked in order for every API request; every matching rule
+	// that fires applies.
+	Rules []Rule
+}
+
+// Fault kinds of a Rule.
+const (
+	// FaultStatus answers with Status (or the next of Statuses) before handling.
+	FaultStatus = "status"
+	// FaultLatency sleeps Latency before handling.
+	FaultLatency = "latency"
+	// FaultDropBefore closes the connection before handling (nothing committed).
+	FaultDropBefore = "drop_before"
+	// FaultDropAfter handles the request (the mutation is committed and
+	// remembered for idempotency) and then closes the connection without a response.
+	FaultDropAfter = "drop_after"
+	// FaultEchoAuth answers with an error whose body echoes the Authorization header.
+	FaultEchoAuth = "echo_auth"
+	// FaultHugeBody handles the request, then answers with a body of Size bytes (default 4 MiB).
+	FaultHugeBody = "huge_body"
+	// FaultMalformedJSON handles the request, then answers with truncated JSON.
+	FaultMalformedJSON = "malformed_json"
+	// FaultUnknownState renders builds in the response with State (default "teleporting").
+	FaultUnknownState = "unknown_state"
+	// FaultRedirect answers 307 to Location (default http://127.0.0.1:1 + path).
+	FaultRedirect = "redirect"
+	// FaultHostileIDs gives templates and builds created by the request ids
+	// holding a newline and "::" (or ID when set).
+	FaultHostileIDs = "hostile_ids"
+)
+
+// Rule is one fault-injection rule.
+type Rule struct {
+	// Endpoint is the endpoint name ("list", "get", "create", "schema",
+	// "validate", "list_builds", "create_build", "get_build", "delete") or
+	// "*" / "" for every endpoint.
+	Endpoint string
+	// Template restricts the rule to requests about this template name
+	// (create body name, or the template addressed by the path).
+	Template string
+	// Kind is one of the Fault* constants.
+	Kind string
+	// Rate is the probability that the rule fires on a matching request; zero
+	// means always.
+	Rate float64
+	// Skip lets this many matching requests pass before the rule can fire.
+	Skip int
+	// Count limits how many times the rule fires; zero means unlimited (or
+	// len(Statuses) when Statuses is set).
+	Count int
+	// Status is the status of FaultStatus (default 503) and FaultEchoAuth (default 400).
+	Status int
+	// Statuses is a scripted sequence for FaultStatus: the n-th firing answers
+	// Statuses[n]; 0 lets that request through.
+	Statuses []int
+	// RetryAfter is sent with 429 answers (default 1s), in whole seconds.
+	RetryAfter time.Duration
+	// RetryAfterIn is where it is sent: "header", "body" or "both" (default).
+	RetryAfterIn string
+	// Latency is the delay of FaultLatency.
+	Latency time.Duration
+	// Size is the body size of FaultHugeBody.
+	Size int
+	// State is the build state of FaultUnknownState.
+	State string
+	// Location is the target of FaultRedirect.
+	Location string
+	// ID is the id given by FaultHostileIDs (a unique suffix is added).
+	ID string
+}
+
+func (o Options) withDefaults() Options {
+	if o.IdempotencyWindow <= 0 {
+		o.IdempotencyWindow = 24 * time.Hour
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.RequestLogSize <= 0 {
+		o.RequestLogSize = 1000
+	}
+	return o
+}

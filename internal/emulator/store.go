@@ -1,0 +1,415 @@
+package emulator
+
+import (
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Template statuses and build states as the API page names them.
+const (
+	statusDraft  = "draft"
+	statusReady  = "ready"
+	statusFailed = "failed"
+	statusActive = "active"
+
+	stateQueued       = "queued"
+	stateBuilding     = "building"
+	stateCertifying   = "certifying"
+	stateSnapshotting = "snapshotting"
+	stateReady        = "ready"
+	stateFailed       = "failed"
+	stateCancelled    = "cancelled"
+)
+
+// failMarker is the env key (in a build spec) or metadata key (on a template
+// or build) whose value fails the build with that error code.
+const failMarker = "EMULATOR_FAIL"
+
+// durationMarker is the env or metadata key whose value (a Go duration)
+// overrides the build duration.
+const durationMarker = "EMULATOR_BUILD_DURATION"
+
+type template struct {
+	ID             string
+	Name           string
+	Slug           string
+	Description    string
+	ImageID        string
+	Category       string
+	Default        bool
+	BuiltIn        bool
+	Public         bool
+	Status         string
+	CPUCount       int
+	MemoryMB       int
+	DiskMB         int
+	Workdir        string
+	PreviewPort    int
+	Runtimes       []string
+	ArtifactPaths  []string
+	BuildSpec      map[string]any
+	CurrentBuildID string
+	Metadata       map[string]any
+	Aliases        []string
+	InsertedAt     time.Time
+	UpdatedAt      time.Time
+}
+
+type event struct {
+	Event string
+	At    time.Time
+}
+
+type build struct {
+	ID           string
+	TemplateID   string
+	TemplateName string
+	SourceType   string
+	State        string
+	ImageID      string
+	LogURL       string
+	ErrorCode    string
+	ErrorMessage string
+	Metadata     map[string]any // client metadata; events are added when rendered
+	Events       []event
+	BuildSpec    map[string]any
+	InsertedAt   time.Time
+	UpdatedAt    time.Time
+	StartedAt    time.Time
+	FinishedAt   time.Time
+	// plan, fixed at creation
+	duration time.Duration
+	failCode string
+	failMsg  string
+	seq      int
+}
+
+func (b *build) terminal() bool {
+	return b.State == stateReady || b.State == stateFailed || b.State == stateCancelled
+}
+
+// phases splits a build's duration across its states: the state starts at
+// the given fraction (in tenths) of the duration.
+var phases = []struct {
+	state  string
+	tenths int64
+}{
+	{stateBuilding, 1},
+	{stateCertifying, 6},
+	{stateSnapshotting, 8},
+}
+
+// store is the server's mutable state; every access holds Server.mu.
+type store struct {
+	templates []*template // insertion order; built-ins first
+	builds    []*build    // creation order
+	nextTmpl  int
+	nextBuild int
+	seed      int64
+}
+
+func builtIns(now time.Time) []*template {
+	mk := func(id, name, desc, category string, cpu, mem int, preview int, runtimes []string, aliases []string) *template {
+		return &template{
+			ID: id, Name: name, Slug: id, Description: desc, ImageID: "img_builtin_" + id,
+			Category: category, BuiltIn: true, Public: true, Status: statusActive,
+			CPUCount: cpu, MemoryMB: mem, DiskMB: 10240, Workdir: "/workspace", PreviewPort: preview,
+			Runtimes: runtimes, ArtifactPaths: []string{}, Aliases: aliases,
+			BuildSpec: map[string]any{}, Metadata: map[string]any{},
+			InsertedAt: now, UpdatedAt: now,
+		}
+	}
+	base := mk("base", "Base", "Debian with common tools", "general", 2, 2048, 0, []string{}, []string{"default"})
+	base.Default = true
+	return []*template{
+		base,
+		mk("nextjs", "Next.js", "Next.js on Node 22", "web", 2, 4096, 3000, []string{"node"}, []string{"next"}),
+		mk("node", "Node.js", "Node 22 with npm and pnpm", "language", 2, 2048, 3000, []string{"node"}, []string{"nodejs"}),
+		mk("python", "Python", "Python 3.12 with pip and uv", "language", 2, 2048, 8000, []string{"python"}, []string{"py", "python3"}),
+	}
+}
+
+// uuidFor derives a deterministic RFC 4122 version-5-style UUID from the
+// seed and a counter, so runs with the same seed get the same ids.
+func uuidFor(seed int64, kind string, n int) string {
+	sum := sha1.Sum(fmt.Appendf(nil, "miosa-emulator/%d/%s/%d", seed, kind, n))
+	sum[6] = (sum[6] & 0x0f) | 0x50
+	sum[8] = (sum[8] & 0x3f) | 0x80
+	h := hex.EncodeToString(sum[:16])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// hostileID returns an id that contains a newline and "::".
+func hostileID(base, id string) string {
+	if base == "" {
+		base = "::error::hostile-id\n::add-mask::"
+	}
+	return base + id
+}
+
+// slugify lowercases name and turns every run of other characters into "-".
+func slugify(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(name) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			dash = false
+			b.WriteRune(r)
+		default:
+			dash = true
+		}
+	}
+	return b.String()
+}
+
+func (st *store) findTemplate(idOrSlug string) *template {
+	for _, t := range st.templates {
+		if t.ID == idOrSlug {
+			return t
+		}
+	}
+	// Slugs: tenant templates win over built-ins of the same slug.
+	var builtin *template
+	for _, t := range st.templates {
+		if t.Slug == idOrSlug || slices.Contains(t.Aliases, idOrSlug) {
+			if !t.BuiltIn {
+				return t
+			}
+			builtin = t
+		}
+	}
+	return builtin
+}
+
+func (st *store) templateByID(id string) *template {
+	for _, t := range st.templates {
+		if t.ID == id {
+			return t
+		}
+	}
+	return nil
+}
+
+// findOwned finds the tenant's (non-built-in) template with this name or slug.
+func (st *store) findOwned(name, slug string) *template {
+	for _, t := range st.templates {
+		if !t.BuiltIn && (t.Name == name || t.Slug == slug) {
+			return t
+		}
+	}
+	return nil
+}
+
+func (st *store) findBuild(id string) *build {
+	for _, b := range st.builds {
+		if b.ID == id {
+			return b
+		}
+	}
+	return nil
+}
+
+// buildsOf returns the builds of a template, newest first.
+func (st *store) buildsOf(templateID string) []*build {
+	var out []*build
+	for _, b := range st.builds {
+		if b.TemplateID == templateID {
+			out = append(out, b)
+		}
+	}
+	slices.Reverse(out)
+	return out
+}
+
+// applySpec copies the derived fields of a normalized spec onto t.
+func (t *template) applySpec(spec map[string]any) {
+	t.BuildSpec = spec
+	size, _ := spec["size"].(string)
+	cpu, mem := sizeResources(size)
+	t.CPUCount = intOr(spec["vcpu"], cpu)
+	t.MemoryMB = intOr(spec["memoryMib"], mem)
+	t.DiskMB = intOr(spec["diskMib"], 10240)
+	t.Workdir, _ = spec["workdir"].(string)
+	t.PreviewPort = intOr(spec["previewPort"], 0)
+	t.Runtimes = []string{}
+	if rt, ok := spec["runtime"].(string); ok {
+		t.Runtimes = []string{rt}
+	}
+	t.ArtifactPaths = stringsOf(spec["artifactPaths"])
+}
+
+func sizeResources(size string) (cpu, memMB int) {
+	switch size {
+	case "xs":
+		return 1, 1024
+	case "medium":
+		return 4, 4096
+	case "large":
+		return 8, 8192
+	case "xl":
+		return 16, 16384
+	default:
+		return 2, 2048
+	}
+}
+
+// planBuild fixes a new build's duration and outcome from, in order of
+// precedence: the spec's env marker, the build's metadata marker, the
+// template's metadata marker, and the per-template Outcome.
+func planBuild(b *build, t *template, opts Options) {
+	o := opts.Outcomes[t.Name]
+	b.duration = opts.BuildDuration
+	if o.Duration > 0 {
+		b.duration = o.Duration
+	}
+	b.failCode, b.failMsg = o.ErrorCode, o.ErrorMessage
+	env, _ := b.BuildSpec["env"].(map[string]any)
+	for _, src := range []map[string]any{t.Metadata, b.Metadata, env} {
+		if v, ok := src[durationMarker].(string); ok {
+			if d, err := time.ParseDuration(v); err == nil && d >= 0 {
+				b.duration = d
+			}
+		}
+		if v, ok := src[failMarker].(string); ok && v != "" {
+			b.failCode, b.failMsg = v, ""
+		}
+	}
+	if b.failCode != "" && b.failMsg == "" {
+		switch b.failCode {
+		case "BUILD_STEP_FAILED":
+			b.failMsg = "step 1 exited with status 1 (emulated failure)"
+		default:
+			b.failMsg = "build failed with " + b.failCode + " (emulated failure)"
+		}
+	}
+}
+
+// transition is a scheduled state change of one build.
+type transition struct {
+	b     *build
+	state string
+	at    time.Time
+}
+
+// advance moves every non-terminal build to its state at now and applies
+// finished builds to their templates in the order they finished.
+func (st *store) advance(now time.Time) {
+	var due []transition
+	for _, b := range st.builds {
+		if b.terminal() {
+			continue
+		}
+		for _, p := range phases {
+			at := b.InsertedAt.Add(time.Duration(int64(b.duration) * p.tenths / 10))
+			if !at.After(now) && stateRank(b.State) < stateRank(p.state) {
+				due = append(due, transition{b, p.state, at})
+			}
+		}
+		if end := b.InsertedAt.Add(b.duration); !end.After(now) {
+			final := stateReady
+			if b.failCode != "" {
+				final = stateFailed
+			}
+			due = append(due, transition{b, final, end})
+		}
+	}
+	slices.SortStableFunc(due, func(x, y transition) int {
+		if c := x.at.Compare(y.at); c != 0 {
+			return c
+		}
+		return x.b.seq - y.b.seq
+	})
+	for _, tr := range due {
+		st.apply(tr)
+	}
+}
+
+func stateRank(s string) int {
+	switch s {
+	case stateQueued:
+		return 0
+	case stateBuilding:
+		return 1
+	case stateCertifying:
+		return 2
+	case stateSnapshotting:
+		return 3
+	default:
+		return 4
+	}
+}
+
+func (st *store) apply(tr transition) {
+	b := tr.b
+	b.State = tr.state
+	b.UpdatedAt = tr.at
+	b.Events = append(b.Events, event{tr.state, tr.at})
+	if tr.state == stateBuilding {
+		b.StartedAt = tr.at
+	}
+	if !b.terminal() {
+		return
+	}
+	if b.StartedAt.IsZero() {
+		b.StartedAt = tr.at
+	}
+	b.FinishedAt = tr.at
+	t := st.templateByID(b.TemplateID)
+	if t == nil {
+		return
+	}
+	switch tr.state {
+	case stateReady:
+		sum := sha256.Sum256([]byte(b.ID))
+		b.ImageID = "img_" + hex.EncodeToString(sum[:8])
+		t.Status = statusReady
+		t.ImageID = b.ImageID
+		t.CurrentBuildID = b.ID
+	case stateFailed:
+		b.ErrorCode, b.ErrorMessage = b.failCode, b.failMsg
+		if t.Status != statusReady {
+			t.Status = statusFailed
+		}
+	}
+	t.UpdatedAt = tr.at
+}
+
+func intOr(v any, def int) int {
+	switch n := v.(type) {
+	case float64:
+		return int(n)
+	case int64:
+		return int(n)
+	case int:
+		return n
+	}
+	return def
+}
+
+func stringsOf(v any) []string {
+	out := []string{}
+	list, _ := v.([]any)
+	for _, e := range list {
+		if s, ok := e.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func cloneMap(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return maps.Clone(m)
+}

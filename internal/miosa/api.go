@@ -1,0 +1,224 @@
+package miosa
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+)
+
+// ListTemplates lists the catalog (built-in and own templates) with
+// GET /sandbox-templates, asking for aliases when includeAliases is set.
+func (c *Client) ListTemplates(ctx context.Context, includeAliases bool) ([]ListRow, error) {
+	path := "/sandbox-templates"
+	if includeAliases {
+		path += "?include_aliases=true"
+	}
+	res, err := c.do(ctx, call{method: http.MethodGet, path: path})
+	if err != nil {
+		return nil, err
+	}
+	rows, err := decodeList(res.body)
+	if err != nil {
+		return nil, c.decodeError(http.MethodGet, path, res, err)
+	}
+	return rows, nil
+}
+
+// GetTemplate fetches one template by id or slug with
+// GET /sandbox-templates/{idOrSlug}; IsNotFound tells a missing one.
+func (c *Client) GetTemplate(ctx context.Context, idOrSlug string) (*Template, error) {
+	seg, err := segment("template id or slug", idOrSlug)
+	if err != nil {
+		return nil, err
+	}
+	path := "/sandbox-templates/" + seg
+	res, err := c.do(ctx, call{method: http.MethodGet, path: path})
+	if err != nil {
+		return nil, err
+	}
+	return c.template(http.MethodGet, path, res)
+}
+
+// CreateTemplate creates a template, or replaces a draft or failed one of the
+// same name, with POST /sandbox-templates. key is sent as the
+// Idempotency-Key on every attempt; with an empty key the request is sent
+// without one and is not retried. The server queues a first build by itself.
+func (c *Client) CreateTemplate(ctx context.Context, key string, req CreateTemplate) (*Template, error) {
+	const path = "/sandbox-templates"
+	body, err := c.encode(http.MethodPost, path, key, req)
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.do(ctx, call{method: http.MethodPost, path: path, body: body, key: key})
+	if err != nil {
+		return nil, err
+	}
+	return c.template(http.MethodPost, path, res)
+}
+
+// BuildSpecSchema returns the server's JSON Schema for build_spec (from
+// GET /sandbox-templates/build-spec) as raw JSON, unwrapped from a
+// {"data": ...} envelope when there is one.
+func (c *Client) BuildSpecSchema(ctx context.Context) ([]byte, error) {
+	const path = "/sandbox-templates/build-spec"
+	res, err := c.do(ctx, call{method: http.MethodGet, path: path})
+	if err != nil {
+		return nil, err
+	}
+	doc, err := decodeSchema(res.body)
+	if err != nil {
+		return nil, c.decodeError(http.MethodGet, path, res, err)
+	}
+	return doc, nil
+}
+
+// Validate asks the server to check a build spec with
+// POST /sandbox-templates/validate. An invalid spec, whether reported as
+// 200 {"valid": false} or as 422, is a result with Valid false and Errors;
+// only failures to get an answer are errors. The request carries no
+// Idempotency-Key, so it is retried only when it was refused unprocessed
+// (429, or no connection).
+func (c *Client) Validate(ctx context.Context, spec map[string]any) (*ValidateResult, error) {
+	const path = "/sandbox-templates/validate"
+	body, err := c.encode(http.MethodPost, path, "", map[string]any{"build_spec": spec})
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.do(ctx, call{method: http.MethodPost, path: path, body: body, accept: invalidSpec})
+	if err != nil {
+		return nil, err
+	}
+	r, err := decodeValidate(res.body)
+	if err != nil {
+		return nil, c.decodeError(http.MethodPost, path, res, err)
+	}
+	if res.status >= 300 {
+		r.Valid = false
+	}
+	if !r.Valid && len(r.Errors) == 0 {
+		eb := parseErrorBody(res.body)
+		r.Errors = eb.fields
+		if len(r.Errors) == 0 {
+			r.Errors = []FieldError{{Code: eb.code, Message: cmp.Or(eb.message, "the server rejected the build spec")}}
+		}
+	}
+	r.Errors = c.cleanFields(r.Errors)
+	r.RequestID = res.requestID
+	return r, nil
+}
+
+// invalidSpec accepts validate's error answers: any 422, and a 400 whose
+// code says the build spec is invalid.
+func invalidSpec(res *response) bool {
+	switch res.status {
+	case http.StatusUnprocessableEntity:
+		return true
+	case http.StatusBadRequest:
+		code := parseErrorBody(res.body).code
+		return code == CodeInvalidBuildSpec || code == CodeValidationFailed
+	}
+	return false
+}
+
+// ListBuilds lists a template's builds, newest first as the server orders
+// them, with GET /sandbox-templates/{templateID}/builds.
+func (c *Client) ListBuilds(ctx context.Context, templateID string) ([]Build, error) {
+	seg, err := segment("template id", templateID)
+	if err != nil {
+		return nil, err
+	}
+	path := "/sandbox-templates/" + seg + "/builds"
+	res, err := c.do(ctx, call{method: http.MethodGet, path: path})
+	if err != nil {
+		return nil, err
+	}
+	builds, err := decodeBuilds(res.body)
+	if err != nil {
+		return nil, c.decodeError(http.MethodGet, path, res, err)
+	}
+	return builds, nil
+}
+
+// CreateBuild queues a build of a template with
+// POST /sandbox-templates/{templateID}/builds. key is sent as the
+// Idempotency-Key on every attempt; with an empty key the request is sent
+// without one and is not retried.
+func (c *Client) CreateBuild(ctx context.Context, templateID, key string, req CreateBuild) (*Build, error) {
+	seg, err := segment("template id", templateID)
+	if err != nil {
+		return nil, err
+	}
+	path := "/sandbox-templates/" + seg + "/builds"
+	body, err := c.encode(http.MethodPost, path, key, req)
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.do(ctx, call{method: http.MethodPost, path: path, body: body, key: key})
+	if err != nil {
+		return nil, err
+	}
+	return c.build(http.MethodPost, path, res)
+}
+
+// GetBuild fetches one build with GET /sandbox-template-builds/{buildID}.
+func (c *Client) GetBuild(ctx context.Context, buildID string) (*Build, error) {
+	seg, err := segment("build id", buildID)
+	if err != nil {
+		return nil, err
+	}
+	path := "/sandbox-template-builds/" + seg
+	res, err := c.do(ctx, call{method: http.MethodGet, path: path})
+	if err != nil {
+		return nil, err
+	}
+	return c.build(http.MethodGet, path, res)
+}
+
+func (c *Client) template(method, path string, res *response) (*Template, error) {
+	t, err := decodeTemplate(res.body)
+	if err != nil {
+		return nil, c.decodeError(method, path, res, err)
+	}
+	t.Replayed, t.RequestID = res.replayed, res.requestID
+	return t, nil
+}
+
+func (c *Client) build(method, path string, res *response) (*Build, error) {
+	b, err := decodeBuild(res.body)
+	if err != nil {
+		return nil, c.decodeError(method, path, res, err)
+	}
+	b.Replayed, b.RequestID = res.replayed, res.requestID
+	return b, nil
+}
+
+// decodeError reports a success response that could not be read.
+func (c *Client) decodeError(method, path string, res *response, err error) error {
+	return &Error{Method: method, Path: path, Status: res.status, RequestID: res.requestID,
+		Err: &cleanError{msg: c.key.clean(err.Error()), err: err}}
+}
+
+// encode marshals a request body and checks the Idempotency-Key.
+func (c *Client) encode(method, path, key string, v any) ([]byte, error) {
+	if key != "" && (!printableASCII(key) || len(key) > 255) {
+		return nil, &Error{Method: method, Path: path, Err: errors.New("idempotency key must be 1 to 255 visible ASCII characters")}
+	}
+	body, err := json.Marshal(v)
+	if err != nil {
+		return nil, &Error{Method: method, Path: path, Err: fmt.Errorf("encode request: %w", err)}
+	}
+	return body, nil
+}
+
+// segment escapes one path segment, refusing values that would change the
+// path's meaning.
+func segment(what, s string) (string, error) {
+	if s == "" || s == "." || s == ".." {
+		return "", fmt.Errorf("miosa: invalid %s %q", what, s)
+	}
+	return url.PathEscape(s), nil
+}

@@ -1,0 +1,186 @@
+package miosa
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults for Options fields left at their zero value.
+const (
+	DefaultBaseURL       = "https://api.miosa.ai/api/v1"
+	DefaultUserAgent     = "sandbox-templates-action/dev"
+	DefaultMaxAttempts   = 5
+	DefaultRetryBudget   = 50
+	DefaultMaxRetryAfter = 60 * time.Second
+	DefaultBaseBackoff   = 500 * time.Millisecond
+	DefaultMaxBackoff    = 20 * time.Second
+	// DefaultAttemptTimeout bounds one attempt when Options.HTTPClient is nil.
+	DefaultAttemptTimeout = 60 * time.Second
+	// MaxBodySize is the most the client reads of any response body.
+	MaxBodySize = 1 << 20
+)
+
+// KeyPrefix starts every Miosa API key.
+const KeyPrefix = "msk_"
+
+// Options configure a Client. Zero values select the defaults above.
+type Options struct {
+	// BaseURL is the API root, e.g. https://api.miosa.ai/api/v1 or
+	// http://127.0.0.1:8787/api/v1.
+	BaseURL string
+	// APIKey is the bearer key; it must start with msk_. Options never
+	// prints it (see Format).
+	APIKey string
+	// UserAgent names this tool and its version, e.g.
+	// "sandbox-templates-action/1.2.3".
+	UserAgent string
+	// HTTPClient sends the requests; the client never follows redirects
+	// whatever its CheckRedirect says. Nil means an http.Client whose
+	// Timeout is DefaultAttemptTimeout.
+	HTTPClient *http.Client
+	// MaxAttempts bounds the attempts of one request (first try included);
+	// 1 disables retries.
+	MaxAttempts int
+	// RetryBudget bounds the retries of all requests of this client (one
+	// client serves one run); negative means no retries at all.
+	RetryBudget int
+	// MaxRetryAfter is the longest Retry-After the client waits for; when the
+	// server asks for more, the request fails at once.
+	MaxRetryAfter time.Duration
+	// BaseBackoff and MaxBackoff shape the full-jitter exponential backoff:
+	// the n-th retry waits a random time in [0, min(MaxBackoff, BaseBackoff*2^(n-1))).
+	BaseBackoff, MaxBackoff time.Duration
+	// Logf, when set, receives one line per retry. Lines never hold the key.
+	Logf func(format string, args ...any)
+	// Sleep, when set, replaces the wait between attempts (tests use it to
+	// record waits instead of sleeping). It must return ctx.Err() when ctx
+	// ends first.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// String describes the options without the API key.
+func (o Options) String() string {
+	key := "(empty)"
+	if o.APIKey != "" {
+		key = redacted
+	}
+	return fmt.Sprintf("miosa.Options{BaseURL: %q, APIKey: %s, UserAgent: %q, HTTPClient: %t, MaxAttempts: %d, RetryBudget: %d, MaxRetryAfter: %s, BaseBackoff: %s, MaxBackoff: %s, Logf: %t, Sleep: %t}",
+		o.BaseURL, key, o.UserAgent, o.HTTPClient != nil, o.MaxAttempts, o.RetryBudget, o.MaxRetryAfter, o.BaseBackoff, o.MaxBackoff, o.Logf != nil, o.Sleep != nil)
+}
+
+// Format implements fmt.Formatter so that every verb, %#v included, prints
+// String and never the key.
+func (o Options) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, o.String()) }
+
+// Client calls the sandbox-templates API. It is safe for concurrent use.
+type Client struct {
+	base        string // BaseURL without a trailing slash
+	key         secret
+	userAgent   string
+	http        *http.Client
+	maxAttempts int
+	budget      atomic.Int64
+	maxRA       time.Duration
+	baseBackoff time.Duration
+	maxBackoff  time.Duration
+	logf        func(format string, args ...any)
+	sleep       func(ctx context.Context, d time.Duration) error
+}
+
+// String describes the client without the API key.
+func (c *Client) String() string {
+	return fmt.Sprintf("miosa.Client{BaseURL: %q, APIKey: %s, UserAgent: %q}", c.base, redacted, c.userAgent)
+}
+
+// Format implements fmt.Formatter so that every verb prints String.
+func (c *Client) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String()) }
+
+// New checks opts and returns a client. It sends nothing.
+func New(opts Options) (*Client, error) {
+	key := strings.TrimSpace(opts.APIKey)
+	switch {
+	case key == "":
+		return nil, errors.New("miosa: api key is empty")
+	case !strings.HasPrefix(key, KeyPrefix):
+		return nil, fmt.Errorf("miosa: api key does not start with %q; it is not a Miosa API key", KeyPrefix)
+	case !printableASCII(key):
+		return nil, errors.New("miosa: api key holds spaces or characters that cannot be sent in a header")
+	}
+	base := strings.TrimRight(cmp.Or(opts.BaseURL, DefaultBaseURL), "/")
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil, fmt.Errorf("miosa: base url: %w", err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("miosa: base url %q: want http(s)://host[/path] without credentials, query or fragment", u.Redacted())
+	}
+	ua := cmp.Or(opts.UserAgent, DefaultUserAgent)
+	if !printableASCII(strings.ReplaceAll(ua, " ", "")) {
+		return nil, errors.New("miosa: user agent holds characters that cannot be sent in a header")
+	}
+	hc := &http.Client{Timeout: DefaultAttemptTimeout}
+	if opts.HTTPClient != nil {
+		copied := *opts.HTTPClient
+		hc = &copied
+	}
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+	c := &Client{
+		base:        base,
+		key:         secret(key),
+		userAgent:   ua,
+		http:        hc,
+		maxAttempts: max(1, cmp.Or(opts.MaxAttempts, DefaultMaxAttempts)),
+		maxRA:       cmp.Or(opts.MaxRetryAfter, DefaultMaxRetryAfter),
+		baseBackoff: cmp.Or(opts.BaseBackoff, DefaultBaseBackoff),
+		maxBackoff:  cmp.Or(opts.MaxBackoff, DefaultMaxBackoff),
+		logf:        opts.Logf,
+		sleep:       opts.Sleep,
+	}
+	c.budget.Store(int64(max(0, cmp.Or(opts.RetryBudget, DefaultRetryBudget))))
+	if c.sleep == nil {
+		c.sleep = sleepCtx
+	}
+	return c, nil
+}
+
+// log sends one redacted line to Logf.
+func (c *Client) log(format string, args ...any) {
+	if c.logf == nil {
+		return
+	}
+	c.logf("%s", c.key.redact(fmt.Sprintf(format, args...)))
+}
+
+// sleepCtx waits d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// printableASCII reports whether s is non-empty and holds only visible ASCII.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return s != ""
+}

@@ -1,0 +1,195 @@
+package miosa
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// call is one logical API request, sent once and retried under the policy.
+type call struct {
+	method string
+	path   string // escaped, relative to the base URL, query included
+	body   []byte // nil when the request has no body
+	key    string // Idempotency-Key, "" for none
+	// accept reports whether a response other than 2xx is an answer rather
+	// than an error (validate's 422); nil accepts 2xx only.
+	accept func(res *response) bool
+}
+
+// replayable reports whether sending the call twice is harmless: a GET, or a
+// POST that carries an Idempotency-Key.
+func (cl *call) replayable() bool {
+	return cl.method == http.MethodGet || cl.key != ""
+}
+
+func (cl *call) accepts(res *response) bool {
+	if res.status >= 200 && res.status <= 299 {
+		return true
+	}
+	return cl.accept != nil && cl.accept(res)
+}
+
+// response is a fully read HTTP response.
+type response struct {
+	status    int
+	header    http.Header
+	body      []byte
+	requestID string // cleaned X-Request-ID
+	replayed  bool   // Idempotent-Replayed or Idempotency-Replayed: true
+}
+
+// maxRequestID bounds, in runes, a request id put in an error.
+const maxRequestID = 128
+
+// do sends cl, retrying under the policy, and returns the accepted response
+// or an *Error.
+func (c *Client) do(ctx context.Context, cl call) (*response, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, &Error{Method: cl.method, Path: cl.path, Err: err}
+	}
+	req, err := c.newRequest(ctx, cl)
+	if err != nil {
+		return nil, &Error{Method: cl.method, Path: cl.path, Err: err}
+	}
+	var p policy
+	for attempt := 1; ; attempt++ {
+		res, err := c.send(req)
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, &Error{Method: cl.method, Path: cl.path, Attempts: attempt, Err: ctxErr}
+		}
+		if err == nil && cl.accepts(res) {
+			return res, nil
+		}
+		e, retry := c.failure(&cl, &p, res, err)
+		e.Attempts = attempt
+		if !retry {
+			return nil, e
+		}
+		wait, ok := c.retryWait(ctx, e, attempt)
+		if !ok {
+			return nil, e
+		}
+		c.log("miosa: %v; retry %d of %d in %s", e, attempt, c.maxAttempts-1, wait.Round(time.Millisecond))
+		if err := c.sleep(ctx, wait); err != nil {
+			return nil, &Error{Method: cl.method, Path: cl.path, Attempts: attempt, Err: err}
+		}
+	}
+}
+
+// newRequest builds the request once; every attempt clones it, so headers,
+// the Idempotency-Key included, are set once and identical on every retry.
+func (c *Client) newRequest(ctx context.Context, cl call) (*http.Request, error) {
+	var body io.Reader
+	if cl.body != nil {
+		body = bytes.NewReader(cl.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, cl.method, c.base+cl.path, body)
+	if err != nil {
+		return nil, fmt.Errorf("build request: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+string(c.key))
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	if cl.body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if cl.key != "" {
+		req.Header.Set("Idempotency-Key", cl.key)
+	}
+	return req, nil
+}
+
+// send makes one attempt: a fresh body from GetBody, at most MaxBodySize+1
+// bytes read. A response whose body could not be read comes back with the
+// error, so its status is still known.
+func (c *Client) send(req *http.Request) (*response, error) {
+	r := req.Clone(req.Context())
+	if req.GetBody != nil {
+		body, err := req.GetBody()
+		if err != nil {
+			return nil, fmt.Errorf("rewind request body: %w", err)
+		}
+		r.Body = body
+	}
+	resp, err := c.http.Do(r)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	res := &response{
+		status:    resp.StatusCode,
+		header:    resp.Header,
+		requestID: c.key.redact(oneLine(resp.Header.Get("X-Request-ID"), maxRequestID)),
+		replayed:  headerTrue(resp.Header, "Idempotent-Replayed") || headerTrue(resp.Header, "Idempotency-Replayed"),
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBodySize+1))
+	if err != nil {
+		return res, fmt.Errorf("read response body: %w", err)
+	}
+	if len(body) > MaxBodySize {
+		return res, ErrResponseTooLarge
+	}
+	res.body = body
+	return res, nil
+}
+
+func headerTrue(h http.Header, name string) bool {
+	b, err := strconv.ParseBool(strings.TrimSpace(h.Get(name)))
+	return err == nil && b
+}
+
+// failure turns a failed attempt into an *Error and says whether the retry
+// policy allows another attempt (before attempts, budget and waits count).
+func (c *Client) failure(cl *call, p *policy, res *response, err error) (*Error, bool) {
+	e := &Error{Method: cl.method, Path: cl.path}
+	if res != nil {
+		e.Status = res.status
+		e.RequestID = res.requestID
+	}
+	switch {
+	case errors.Is(err, ErrResponseTooLarge):
+		e.Err = err
+		return e, false
+	case err != nil:
+		e.Status = 0 // a body cut off mid-way is a connection failure, whatever the status said
+		e.Err = &cleanError{msg: c.key.clean(err.Error()), err: err}
+		return e, p.retryConnError(cl, err)
+	case res.status >= 300 && res.status <= 399:
+		host := "(no Location)"
+		if u, perr := url.Parse(res.header.Get("Location")); perr == nil && u.Host != "" {
+			host = u.Host
+		}
+		e.Err = ErrRedirect
+		e.Message = c.key.clean("server redirected to " + host + "; redirects are not followed, check the api url")
+		return e, false
+	}
+	eb := parseErrorBody(res.body)
+	e.Code = c.key.clean(eb.code)
+	e.Message = c.key.clean(eb.message)
+	if e.RequestID == "" {
+		e.RequestID = c.key.redact(oneLine(eb.requestID, maxRequestID))
+	}
+	e.Fields = c.cleanFields(eb.fields)
+	e.RetryAfter = retryAfter(res.header.Get("Retry-After"), eb.retryAfter)
+	return e, p.retryStatus(cl, res.status, eb.retryable)
+}
+
+// maxFields bounds the field problems kept from one response.
+const maxFields = 100
+
+// cleanFields returns the first maxFields field problems, cleaned.
+func (c *Client) cleanFields(fs []FieldError) []FieldError {
+	var out []FieldError
+	for _, f := range fs[:min(len(fs), maxFields)] {
+		out = append(out, FieldError{Code: c.key.clean(f.Code), Field: c.key.clean(f.Field), Message: c.key.clean(f.Message)})
+	}
+	return out
+}

@@ -1,0 +1,182 @@
+package miosa
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// policy applies the API page's retry policy to the attempts of one call:
+//
+//   - 408, 502, 503, 504 and connection errors are retried for GETs and for
+//     POSTs with an Idempotency-Key;
+//   - 500 is retried at most once, and only for a GET or for a keyed POST
+//     whose body says error.retryable: true;
+//   - 429 is retried for every request, the unkeyed validate POST included:
+//     a rate-limited request was refused before it was processed;
+//   - a connection that could not be opened is retried for every request, as
+//     nothing was sent;
+//   - an explicit error.retryable: false is never retried;
+//   - 400, 401, 402, 403, 404, 409, 422, every other status, TLS failures,
+//     oversized bodies, redirects and an ended context are never retried.
+type policy struct {
+	retried500 bool
+}
+
+// retryConnError decides for an attempt that got no complete response.
+func (p *policy) retryConnError(cl *call, err error) bool {
+	switch {
+	case isTLSError(err):
+		return false
+	case isDialError(err):
+		return true
+	}
+	return cl.replayable()
+}
+
+// retryStatus decides for an error status; retryable is error.retryable.
+func (p *policy) retryStatus(cl *call, status int, retryable *bool) bool {
+	if retryable != nil && !*retryable {
+		return false
+	}
+	switch status {
+	case http.StatusRequestTimeout, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return cl.replayable()
+	case http.StatusTooManyRequests:
+		return true
+	case http.StatusInternalServerError:
+		if p.retried500 || !cl.replayable() {
+			return false
+		}
+		if cl.method == http.MethodGet || (retryable != nil && *retryable) {
+			p.retried500 = true
+			return true
+		}
+	}
+	return false
+}
+
+// isTLSError reports a certificate or handshake failure, which a retry cannot mend.
+func isTLSError(err error) bool {
+	var (
+		verr *tls.CertificateVerificationError
+		rerr tls.RecordHeaderError
+		aerr tls.AlertError
+		uerr x509.UnknownAuthorityError
+		herr x509.HostnameError
+		cerr x509.CertificateInvalidError
+	)
+	if errors.As(err, &verr) || errors.As(err, &rerr) || errors.As(err, &aerr) ||
+		errors.As(err, &uerr) || errors.As(err, &herr) || errors.As(err, &cerr) {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "tls: ") || strings.Contains(msg, "x509: ") ||
+		strings.Contains(msg, "server gave HTTP response to HTTPS client")
+}
+
+// isDialError reports a failure to open the connection, before any byte of
+// the request was sent.
+func isDialError(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	var dns *net.DNSError
+	return errors.As(err, &dns)
+}
+
+// retryWait returns how long to wait before the next attempt, or false when
+// there is to be none; it then records why on e.
+func (c *Client) retryWait(ctx context.Context, e *Error, attempt int) (time.Duration, bool) {
+	deadline, hasDeadline := ctx.Deadline()
+	if e.RetryAfter > 0 {
+		what := strings.ToLower(http.StatusText(e.Status))
+		if e.Status == http.StatusTooManyRequests {
+			what = "rate limited"
+		}
+		if e.RetryAfter > c.maxRA {
+			e.headline = fmt.Sprintf("%s: server asked to retry after %s, beyond the %s cap", what, e.RetryAfter, c.maxRA)
+			return 0, false
+		}
+		if left := time.Until(deadline); hasDeadline && left < e.RetryAfter {
+			e.headline = fmt.Sprintf("%s: server asked to retry after %s, past the deadline (%s left)", what, e.RetryAfter, left.Round(time.Second))
+			return 0, false
+		}
+	}
+	if attempt >= c.maxAttempts {
+		return 0, false
+	}
+	wait := e.RetryAfter
+	if wait <= 0 {
+		wait = c.backoff(attempt)
+	}
+	if hasDeadline && time.Until(deadline) <= wait {
+		e.notes = append(e.notes, "no time left to retry before the deadline")
+		return 0, false
+	}
+	if !c.takeBudget() {
+		e.notes = append(e.notes, "retry budget exhausted")
+		return 0, false
+	}
+	return wait, true
+}
+
+// backoff is the full-jitter exponential wait before retry n (n >= 1): a
+// random duration in [0, min(MaxBackoff, BaseBackoff*2^(n-1))).
+func (c *Client) backoff(n int) time.Duration {
+	ceiling := c.baseBackoff
+	for i := 1; i < n && ceiling < c.maxBackoff; i++ {
+		ceiling *= 2
+	}
+	ceiling = min(ceiling, c.maxBackoff)
+	if ceiling <= 0 {
+		return 0
+	}
+	return rand.N(ceiling)
+}
+
+// takeBudget spends one retry of the client's budget.
+func (c *Client) takeBudget() bool {
+	for {
+		n := c.budget.Load()
+		if n <= 0 {
+			return false
+		}
+		if c.budget.CompareAndSwap(n, n-1) {
+			return true
+		}
+	}
+}
+
+// maxRetryAfterSeconds keeps a parsed Retry-After inside time.Duration.
+const maxRetryAfterSeconds = float64(math.MaxInt64/int64(time.Second)) - 1
+
+// retryAfter reads the Retry-After header (seconds or an HTTP date) or, when
+// it is absent or unreadable, the body's retry_after (seconds or a date).
+// The result is 0 when neither says anything usable.
+func retryAfter(header, body string) time.Duration {
+	for _, s := range []string{header, body} {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if secs, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(secs) {
+			secs = min(max(secs, 0), maxRetryAfterSeconds)
+			return time.Duration(secs * float64(time.Second))
+		}
+		if t, err := http.ParseTime(s); err == nil {
+			return max(time.Until(t), 0)
+		}
+	}
+	return 0
+}
