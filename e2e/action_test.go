@@ -1,0 +1,385 @@
+package e2e
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/miosa-dev/sandbox-templates-action/internal/emulator"
+)
+
+const testKey = "msk_u_e2etestkey0000000000000000"
+
+var threeTemplates = map[string]string{
+	"sandbox-templates/node-22-base.yaml": `name: node-22-base
+description: Node 22 with pnpm
+metadata:
+  team: platform
+build_spec:
+  from: node:22-bookworm
+  steps:
+    - run: npm install -g pnpm
+  env:
+    CI: "1"
+`,
+	"sandbox-templates/python-3-12.yaml": `description: Python 3.12 with uv
+build_spec:
+  from: python:3.12-slim
+  size: small
+  steps:
+    - run: pip install uv
+`,
+	"sandbox-templates/go-runtime.yml": `build_spec:
+  runtime: go
+  version: "1.23"
+  packages: [git, make]
+`,
+}
+
+type buildOut struct {
+	Name           string `json:"name"`
+	TemplateID     string `json:"template_id"`
+	BuildID        string `json:"build_id"`
+	State          string `json:"state"`
+	Action         string `json:"action"`
+	IdempotencyKey string `json:"idempotency_key"`
+	Replayed       bool   `json:"replayed"`
+	ErrorCode      string `json:"error_code"`
+	ErrorMessage   string `json:"error_message"`
+}
+
+type planOut struct {
+	Name   string `json:"name"`
+	Action string `json:"action"`
+	Reason string `json:"reason"`
+}
+
+func apiInputs(e *emu, more map[string]string) map[string]string {
+	in := map[string]string{"api-key": testKey, "api-url": e.URL}
+	for k, v := range more {
+		in[k] = v
+	}
+	return in
+}
+
+func withSHA(sha string) map[string]string { return map[string]string{"GITHUB_SHA": sha} }
+
+func TestPushLifecycle(t *testing.T) {
+	for _, auto := range []bool{true, false} {
+		t.Run(fmt.Sprintf("auto-build=%v", auto), func(t *testing.T) {
+			t.Parallel()
+			e := startEmulator(t, func(o *emulator.Options) { o.AutoBuild = auto })
+			w := newWorkspace(t, threeTemplates)
+			shaA := strings.Repeat("a", 40)
+
+			first := runAction(t, w, withSHA(shaA), apiInputs(e, nil))
+			if first.Code != 0 {
+				t.Fatalf("first run exit %d\n%s", first.Code, first.log())
+			}
+			c := e.Counters()
+			if c.TemplatesCreated != 3 || c.BuildsCreated != 3 {
+				t.Fatalf("first run: %d templates and %d builds created, want 3 and 3", c.TemplatesCreated, c.BuildsCreated)
+			}
+			if dups := c.DuplicateBuilds(); len(dups) > 0 {
+				t.Fatalf("templates with more than one build: %v", dups)
+			}
+			var tids, bids map[string]string
+			var builds []buildOut
+			var changed []string
+			first.json(t, "template-ids", &tids)
+			first.json(t, "build-ids", &bids)
+			first.json(t, "builds", &builds)
+			first.json(t, "changed-templates", &changed)
+			if first.Outputs["status"] != "success" || first.Outputs["has-changes"] != "true" || first.Outputs["changes-count"] != "3" {
+				t.Errorf("status/has-changes/changes-count = %q/%q/%q", first.Outputs["status"], first.Outputs["has-changes"], first.Outputs["changes-count"])
+			}
+			// The outputs match the emulator's state.
+			st := e.State()
+			wantT, wantB := map[string]string{}, map[string]string{}
+			for _, tpl := range st.Templates {
+				wantT[tpl.Name] = tpl.ID
+			}
+			for _, b := range st.Builds {
+				wantB[b.TemplateName] = b.ID
+			}
+			if diff := cmp.Diff(wantT, tids); diff != "" {
+				t.Errorf("template-ids vs emulator (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(wantB, bids); diff != "" {
+				t.Errorf("build-ids vs emulator (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff([]string{"go-runtime", "node-22-base", "python-3-12"}, changed); diff != "" {
+				t.Errorf("changed-templates (-want +got):\n%s", diff)
+			}
+			for _, b := range builds {
+				if b.Action != "create" || b.BuildID != bids[b.Name] || b.TemplateID != tids[b.Name] || b.IdempotencyKey == "" {
+					t.Errorf("builds entry %+v does not match the other outputs", b)
+				}
+			}
+
+			// A re-run at the same commit writes nothing and says the same.
+			again := runAction(t, w, withSHA(shaA), apiInputs(e, nil))
+			if again.Code != 0 {
+				t.Fatalf("re-run exit %d\n%s", again.Code, again.log())
+			}
+			c2 := e.Counters()
+			if c2.TemplatesCreated != 3 || c2.BuildsCreated != 3 || c2.Writes != c.Writes {
+				t.Fatalf("re-run: templates %d builds %d writes %d->%d, want no change", c2.TemplatesCreated, c2.BuildsCreated, c.Writes, c2.Writes)
+			}
+			for _, name := range []string{"status", "has-changes", "changes-count", "plan", "template-ids", "build-ids", "changed-templates", "build-id"} {
+				if first.Outputs[name] != again.Outputs[name] {
+					t.Errorf("re-run output %s = %q, first run said %q", name, again.Outputs[name], first.Outputs[name])
+				}
+			}
+			var rebuilds []buildOut
+			again.json(t, "builds", &rebuilds)
+			if diff := cmp.Diff(builds, rebuilds, cmpopts.IgnoreFields(buildOut{}, "Replayed", "State")); diff != "" {
+				t.Errorf("re-run builds (-first +re-run):\n%s", diff)
+			}
+			for _, b := range rebuilds {
+				if !b.Replayed {
+					t.Errorf("re-run build %s not marked replayed", b.Name)
+				}
+			}
+
+			// A new commit that changes one spec builds exactly that one.
+			w.write(t, "sandbox-templates/python-3-12.yaml", strings.Replace(threeTemplates["sandbox-templates/python-3-12.yaml"], "pip install uv", "pip install uv ruff", 1))
+			third := runAction(t, w, withSHA(strings.Repeat("b", 40)), apiInputs(e, nil))
+			if third.Code != 0 {
+				t.Fatalf("changed run exit %d\n%s", third.Code, third.log())
+			}
+			c3 := e.Counters()
+			if c3.BuildsCreated != 4 || c3.TemplatesCreated != 3 || c3.BuildsByTemplate["python-3-12"] != 2 {
+				t.Fatalf("changed run: builds %d templates %d python builds %d, want 4, 3, 2", c3.BuildsCreated, c3.TemplatesCreated, c3.BuildsByTemplate["python-3-12"])
+			}
+			if third.Outputs["changes-count"] != "1" || third.Outputs["build-id"] == "" {
+				t.Errorf("changed run: changes-count %q build-id %q", third.Outputs["changes-count"], third.Outputs["build-id"])
+			}
+
+			// A new commit that changes nothing builds nothing.
+			fourth := runAction(t, w, withSHA(strings.Repeat("c", 40)), apiInputs(e, nil))
+			if fourth.Code != 0 {
+				t.Fatalf("no-op run exit %d\n%s", fourth.Code, fourth.log())
+			}
+			c4 := e.Counters()
+			if c4.BuildsCreated != 4 || c4.Writes != c3.Writes {
+				t.Fatalf("no-op run: builds %d writes %d->%d", c4.BuildsCreated, c3.Writes, c4.Writes)
+			}
+			if fourth.Outputs["has-changes"] != "false" || fourth.Outputs["build-ids"] != "{}" {
+				t.Errorf("no-op run: has-changes %q build-ids %q", fourth.Outputs["has-changes"], fourth.Outputs["build-ids"])
+			}
+		})
+	}
+}
+
+func TestWaitReportsFailedBuild(t *testing.T) {
+	t.Parallel()
+	e := startEmulator(t, func(o *emulator.Options) {
+		o.BuildDuration = 1500 * time.Millisecond
+		o.Outcomes = map[string]emulator.Outcome{"python-3-12": {ErrorCode: "BUILD_STEP_FAILED", ErrorMessage: "step 1 (pip install uv) exited with status 1"}}
+	})
+	w := newWorkspace(t, threeTemplates)
+	s := runAction(t, w, nil, apiInputs(e, map[string]string{"wait": "true", "poll-interval": "1s"}))
+	if s.Code != 1 || s.Outputs["status"] != "failed" {
+		t.Fatalf("exit %d status %q, want 1 and failed\n%s", s.Code, s.Outputs["status"], s.log())
+	}
+	for _, want := range []string{"BUILD_STEP_FAILED", "step 1 (pip install uv) exited with status 1"} {
+		if !strings.Contains(s.Stdout, want) || !strings.Contains(s.Summary, want) {
+			t.Errorf("%q missing from the log or the summary", want)
+		}
+	}
+	var builds []buildOut
+	s.json(t, "builds", &builds)
+	states := map[string]string{}
+	for _, b := range builds {
+		states[b.Name] = b.State
+	}
+	if diff := cmp.Diff(map[string]string{"go-runtime": "ready", "node-22-base": "ready", "python-3-12": "failed"}, states); diff != "" {
+		t.Errorf("build states (-want +got):\n%s", diff)
+	}
+	// Each state change is reported once.
+	if n := strings.Count(s.Stdout, "is failed: BUILD_STEP_FAILED"); n != 1 {
+		t.Errorf("failure reported %d times, want once", n)
+	}
+	golden(t, "summary-wait-failed.md", scrub(s.Summary))
+}
+
+func TestWaitTimeout(t *testing.T) {
+	t.Parallel()
+	e := startEmulator(t, func(o *emulator.Options) {
+		o.Outcomes = map[string]emulator.Outcome{"node-22-base": {Duration: time.Hour}}
+	})
+	w := newWorkspace(t, threeTemplates)
+	s := runAction(t, w, nil, apiInputs(e, map[string]string{"wait": "true", "poll-interval": "1s", "timeout": "3s"}))
+	if s.Code != 1 || s.Outputs["status"] != "timeout" {
+		t.Fatalf("exit %d status %q, want 1 and timeout\n%s", s.Code, s.Outputs["status"], s.log())
+	}
+	var bids map[string]string
+	s.json(t, "build-ids", &bids)
+	if len(bids) != 3 {
+		t.Errorf("build-ids after a timeout = %v, want the 3 builds made", bids)
+	}
+}
+
+func TestPullRequestWritesNothing(t *testing.T) {
+	t.Parallel()
+	e := startEmulator(t, nil)
+	w := newWorkspace(t, threeTemplates)
+	s := runAction(t, w, map[string]string{"GITHUB_EVENT_NAME": "pull_request"}, apiInputs(e, nil))
+	if s.Code != 0 {
+		t.Fatalf("exit %d\n%s", s.Code, s.log())
+	}
+	c := e.Counters()
+	if c.Writes != 0 || c.Requests["create"] != 0 || c.Requests["create_build"] != 0 {
+		t.Fatalf("pull_request run wrote: %+v", c)
+	}
+	var p []planOut
+	s.json(t, "plan", &p)
+	if len(p) != 3 || p[0].Action != "create" || s.Outputs["has-changes"] != "true" {
+		t.Errorf("plan = %+v has-changes %q", p, s.Outputs["has-changes"])
+	}
+	golden(t, "plan-table.txt", scrub(planTable(s.Stdout)))
+	golden(t, "summary-plan.md", scrub(s.Summary))
+
+	// fail-on-changes turns pending changes into a failed step.
+	s = runAction(t, w, map[string]string{"GITHUB_EVENT_NAME": "pull_request"}, apiInputs(e, map[string]string{"fail-on-changes": "true"}))
+	if s.Code != 1 || !strings.Contains(s.Stdout, "fail-on-changes") {
+		t.Errorf("fail-on-changes: exit %d\n%s", s.Code, s.log())
+	}
+}
+
+// planTable cuts the plan table out of a step log.
+func planTable(log string) string {
+	i := strings.Index(log, "TEMPLATE ")
+	if i < 0 {
+		return ""
+	}
+	rest := log[i:]
+	if j := strings.Index(rest, "\nPlan: "); j >= 0 {
+		if k := strings.IndexByte(rest[j+1:], '\n'); k >= 0 {
+			return rest[:j+1+k+1]
+		}
+	}
+	return rest
+}
+
+func TestInvalidFileFailsWithAnnotationAndNoWrites(t *testing.T) {
+	t.Parallel()
+	e := startEmulator(t, nil)
+	files := map[string]string{}
+	for k, v := range threeTemplates {
+		files[k] = v
+	}
+	files["sandbox-templates/broken.yaml"] = "build_spec:\n  from: node:22\n  previewPort: 70000\n  stpes: []\n"
+	w := newWorkspace(t, files)
+	for _, event := range []string{"push", "pull_request"} {
+		s := runAction(t, w, map[string]string{"GITHUB_EVENT_NAME": event}, apiInputs(e, nil))
+		if s.Code != 1 || s.Outputs["status"] != "failed" {
+			t.Fatalf("%s: exit %d status %q\n%s", event, s.Code, s.Outputs["status"], s.log())
+		}
+		if !strings.Contains(s.Stdout, "file=sandbox-templates/broken.yaml,line=3,") {
+			t.Errorf("%s: no positioned annotation for line 3:\n%s", event, s.Stdout)
+		}
+		if !strings.Contains(s.Stdout, "file=sandbox-templates/broken.yaml,line=4,") {
+			t.Errorf("%s: no positioned annotation for line 4:\n%s", event, s.Stdout)
+		}
+	}
+	if c := e.Counters(); c.Writes != 0 || c.Requests["create"] != 0 || c.Requests["create_build"] != 0 {
+		t.Fatalf("invalid files led to writes: %+v", c)
+	}
+}
+
+// countingListener accepts connections on 127.0.0.1 and counts them.
+func countingListener(t *testing.T) (string, *atomic.Int64) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			n.Add(1)
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	return "http://" + ln.Addr().String() + "/api/v1", &n
+}
+
+func TestNoKeyMakesNoConnection(t *testing.T) {
+	t.Parallel()
+	apiURL, dials := countingListener(t)
+	w := newWorkspace(t, threeTemplates)
+	s := runAction(t, w, nil, map[string]string{"api-url": apiURL})
+	if s.Code != 0 || s.Outputs["status"] != "success" {
+		t.Fatalf("exit %d status %q\n%s", s.Code, s.Outputs["status"], s.log())
+	}
+	if n := dials.Load(); n != 0 {
+		t.Fatalf("offline run opened %d connection(s)", n)
+	}
+	if got := strings.Count(s.Stdout, "::notice::No API key"); got != 1 {
+		t.Errorf("want exactly one notice about the skipped remote checks, got %d:\n%s", got, s.Stdout)
+	}
+	// An invalid file still fails offline, with its position.
+	w.write(t, "sandbox-templates/bad.yaml", "build_spec:\n  size: huge\n")
+	s = runAction(t, w, nil, map[string]string{"api-url": apiURL})
+	if s.Code != 1 || !strings.Contains(s.Stdout, "file=sandbox-templates/bad.yaml,line=") {
+		t.Errorf("exit %d\n%s", s.Code, s.Stdout)
+	}
+	if n := dials.Load(); n != 0 {
+		t.Fatalf("offline run opened %d connection(s)", n)
+	}
+}
+
+func TestCanaryKeyNeverLeaks(t *testing.T) {
+	t.Parallel()
+	const canary = "msk_u_canary_9f8e7d6c5b4a39281706f5e4"
+	e := startEmulator(t, func(o *emulator.Options) {
+		o.Faults.Rules = []emulator.Rule{{Endpoint: "list_builds", Kind: emulator.FaultEchoAuth, Count: 1}}
+	})
+	w := newWorkspace(t, threeTemplates)
+	runs := []step{
+		runAction(t, w, nil, map[string]string{"api-key": canary, "api-url": e.URL, "wait": "true", "poll-interval": "1s"}),
+		runAction(t, w, map[string]string{"GITHUB_EVENT_NAME": "pull_request"}, map[string]string{"api-key": canary, "api-url": e.URL}),
+		runAction(t, w, nil, map[string]string{"api-key": canary, "api-url": "http://127.0.0.1:1/api/v1", "timeout": "5s"}),
+	}
+	needles := leakForms(canary)
+	for i, s := range runs {
+		// The mask command is the one place the key may appear: the runner
+		// consumes it and never shows it.
+		stdout := strings.Replace(s.Stdout, "::add-mask::"+canary+"\n", "", 1)
+		for where, text := range map[string]string{"stdout": stdout, "stderr": s.Stderr, "GITHUB_OUTPUT": s.rawOut, "summary": s.Summary} {
+			for _, n := range needles {
+				if strings.Contains(text, n) {
+					t.Errorf("run %d: %s contains %q", i, where, n)
+				}
+			}
+		}
+		if !strings.HasPrefix(s.Stdout, "::add-mask::"+canary+"\n") {
+			t.Errorf("run %d: the key is not masked first thing", i)
+		}
+	}
+}
+
+// leakForms is the key raw, base64- and URL-encoded, and every 8-character
+// fragment of it past the common msk_u_ prefix.
+func leakForms(key string) []string {
+	forms := []string{key, base64.StdEncoding.EncodeToString([]byte(key)), url.QueryEscape(key)}
+	for i := len("msk_u_"); i+8 <= len(key); i++ {
+		forms = append(forms, key[i:i+8])
+	}
+	return forms
+}

@@ -1,0 +1,251 @@
+// Package e2e runs the built binary the way the GitHub runner runs a Docker
+// action (INPUT_* variables with their hyphens, GITHUB_OUTPUT and
+// GITHUB_STEP_SUMMARY files, the workspace directory) against the emulator
+// over real HTTP, and asserts on the emulator's own counters.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/miosa-dev/sandbox-templates-action/internal/emulator"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// bin is the binary under test, built once by TestMain.
+var bin string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	dir, err := os.MkdirTemp("", "sandbox-templates-e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin = filepath.Join(dir, "sandbox-templates")
+	build := exec.Command("go", "build", "-o", bin, "..")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build binary:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// emu is an emulator served over real HTTP for one test.
+type emu struct {
+	*emulator.Server
+	URL string // API base URL, ending in /api/v1
+}
+
+func startEmulator(t *testing.T, configure func(*emulator.Options)) *emu {
+	t.Helper()
+	opts := emulator.NewOptions()
+	opts.BuildDuration = 0
+	if configure != nil {
+		configure(&opts)
+	}
+	s := emulator.New(opts)
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	return &emu{Server: s, URL: srv.URL + "/api/v1"}
+}
+
+// workspace is a repository checkout with template files.
+type workspace struct {
+	dir string
+}
+
+func newWorkspace(t *testing.T, files map[string]string) *workspace {
+	t.Helper()
+	w := &workspace{dir: t.TempDir()}
+	for name, body := range files {
+		w.write(t, name, body)
+	}
+	return w
+}
+
+func (w *workspace) write(t *testing.T, name, body string) {
+	t.Helper()
+	p := filepath.Join(w.dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// step is one run of the action.
+type step struct {
+	Code    int
+	Stdout  string
+	Stderr  string
+	Outputs map[string]string
+	Summary string
+	rawOut  string
+}
+
+// runAction runs the binary as the runner runs a Docker action step.
+func runAction(t *testing.T, w *workspace, env map[string]string, inputs map[string]string) step {
+	t.Helper()
+	files := t.TempDir()
+	outFile := filepath.Join(files, "set_output")
+	sumFile := filepath.Join(files, "step_summary")
+	for _, f := range []string{outFile, sumFile} {
+		if err := os.WriteFile(f, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vars := map[string]string{
+		"GITHUB_ACTIONS":      "true",
+		"GITHUB_WORKSPACE":    w.dir,
+		"GITHUB_OUTPUT":       outFile,
+		"GITHUB_STEP_SUMMARY": sumFile,
+		"GITHUB_EVENT_NAME":   "push",
+		"GITHUB_SHA":          "1111111111111111111111111111111111111111",
+		"GITHUB_REPOSITORY":   "acme/platform",
+		"HOME":                files,
+		"PATH":                os.Getenv("PATH"),
+		// Defaults from action.yml, as the runner applies them.
+		"INPUT_API-URL":         "https://api.miosa.ai/api/v1",
+		"INPUT_PATH":            "sandbox-templates/*.yaml\nsandbox-templates/*.yml\n",
+		"INPUT_MODE":            "auto",
+		"INPUT_BUILD":           "changed",
+		"INPUT_WAIT":            "false",
+		"INPUT_TIMEOUT":         "30m",
+		"INPUT_POLL-INTERVAL":   "10s",
+		"INPUT_CONCURRENCY":     "8",
+		"INPUT_COMMIT-SHA":      "",
+		"INPUT_TEMPLATES":       "",
+		"INPUT_FAIL-ON-CHANGES": "false",
+		"INPUT_SUMMARY":         "true",
+		"INPUT_API-KEY":         "",
+	}
+	for k, v := range env {
+		vars[k] = v
+	}
+	for k, v := range inputs {
+		vars["INPUT_"+strings.ToUpper(k)] = v
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Dir = w.dir
+	for k, v := range vars {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	s := step{Stdout: stdout.String(), Stderr: stderr.String()}
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			t.Fatalf("run action: %v", err)
+		}
+		s.Code = ee.ExitCode()
+	}
+	raw, _ := os.ReadFile(outFile)
+	sum, _ := os.ReadFile(sumFile)
+	s.rawOut, s.Summary = string(raw), string(sum)
+	s.Outputs = parseOutputs(t, s.rawOut)
+	return s
+}
+
+// parseOutputs reads a GITHUB_OUTPUT file in both of its forms: name=value
+// lines and name<<DELIMITER blocks.
+func parseOutputs(t *testing.T, raw string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	sc := bufio.NewScanner(strings.NewReader(raw))
+	sc.Buffer(make([]byte, 1<<20), 1<<22)
+	for sc.Scan() {
+		line := sc.Text()
+		if name, delim, ok := strings.Cut(line, "<<"); ok && !strings.Contains(name, "=") {
+			var val []string
+			for sc.Scan() && sc.Text() != delim {
+				val = append(val, sc.Text())
+			}
+			out[name] = strings.Join(val, "\n")
+			continue
+		}
+		name, val, ok := strings.Cut(line, "=")
+		if !ok {
+			t.Fatalf("GITHUB_OUTPUT line %q is neither name=value nor a heredoc", line)
+		}
+		if _, dup := out[name]; dup {
+			t.Fatalf("output %q written twice", name)
+		}
+		out[name] = val
+	}
+	return out
+}
+
+func (s step) json(t *testing.T, name string, v any) {
+	t.Helper()
+	raw, ok := s.Outputs[name]
+	if !ok {
+		t.Fatalf("output %q missing; outputs: %v", name, s.Outputs)
+	}
+	if err := json.Unmarshal([]byte(raw), v); err != nil {
+		t.Fatalf("output %q = %q is not JSON: %v", name, raw, err)
+	}
+}
+
+func (s step) log() string { return s.Stdout + s.Stderr }
+
+// uuidRE finds UUIDs, which golden files replace with stable placeholders.
+var uuidRE = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+
+// scrub replaces each distinct UUID with <id-N> in order of appearance and
+// durations with <dur>, so golden files do not depend on ids or timing.
+func scrub(s string) string {
+	seen := map[string]string{}
+	s = uuidRE.ReplaceAllStringFunc(s, func(id string) string {
+		if r, ok := seen[id]; ok {
+			return r
+		}
+		seen[id] = fmt.Sprintf("<id-%d>", len(seen)+1)
+		return seen[id]
+	})
+	s = regexp.MustCompile(`127\.0\.0\.1:\d+`).ReplaceAllString(s, "127.0.0.1:<port>")
+	return regexp.MustCompile(`\b\d+(\.\d+)?(ms|µs|s)\b`).ReplaceAllString(s, "<dur>")
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", path, diff)
+	}
+}

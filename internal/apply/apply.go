@@ -1,0 +1,398 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
+	"github.com/miosa-dev/sandbox-templates-action/internal/miosa"
+	"github.com/miosa-dev/sandbox-templates-action/internal/plan"
+	"github.com/miosa-dev/sandbox-templates-action/internal/spec"
+)
+
+// Modes of a run.
+const (
+	ModeAuto     = "auto"
+	ModeValidate = "validate"
+	ModePlan     = "plan"
+	ModeApply    = "apply"
+)
+
+// Statuses of a run, as the `status` output says them.
+const (
+	StatusSuccess   = "success"
+	StatusFailed    = "failed"
+	StatusTimeout   = "timeout"
+	StatusSkipped   = "skipped"
+	StatusCancelled = "cancelled"
+)
+
+// DefaultAPIURL is the Miosa API's base URL.
+const DefaultAPIURL = "https://api.miosa.ai/api/v1"
+
+// Config is everything a run needs, read from action inputs or CLI flags.
+type Config struct {
+	Root          string   // repository root; reported paths are relative to it
+	Patterns      []string // globs relative to Root; empty means spec.DefaultPatterns
+	Templates     []string // only these names; empty means all
+	Mode          string   // validate, plan, apply or auto
+	Event         string   // GITHUB_EVENT_NAME, for auto mode
+	APIKey        string
+	APIURL        string
+	BuildMode     plan.BuildMode
+	Wait          bool
+	Timeout       time.Duration // deadline for the whole run; 0 means none
+	PollInterval  time.Duration
+	Concurrency   int
+	Commit        string
+	Repository    string
+	FailOnChanges bool
+	UserAgent     string
+	// AdoptGrace is how long to look again for the build a create queues by
+	// itself before triggering one. Zero means one immediate look only.
+	AdoptGrace time.Duration
+	// HTTPClient, when set, carries the API requests (tests use it to count
+	// dials). The client never follows redirects either way.
+	HTTPClient *http.Client
+	// API replaces the Miosa client (tests); nil means a client for APIURL.
+	API API
+}
+
+// API is what a run needs of the Miosa API.
+type API interface {
+	ListTemplates(ctx context.Context, includeAliases bool) ([]miosa.ListRow, error)
+	GetTemplate(ctx context.Context, idOrSlug string) (*miosa.Template, error)
+	CreateTemplate(ctx context.Context, key string, req miosa.CreateTemplate) (*miosa.Template, error)
+	BuildSpecSchema(ctx context.Context) ([]byte, error)
+	Validate(ctx context.Context, buildSpec map[string]any) (*miosa.ValidateResult, error)
+	ListBuilds(ctx context.Context, templateID string) ([]miosa.Build, error)
+	CreateBuild(ctx context.Context, templateID, key string, req miosa.CreateBuild) (*miosa.Build, error)
+	GetBuild(ctx context.Context, buildID string) (*miosa.Build, error)
+}
+
+// Reporter receives progress lines as the run goes. Implementations make
+// the text safe for their medium.
+type Reporter interface {
+	Info(msg string)
+	Warn(msg string)
+	Notice(msg string)
+}
+
+// BuildResult is one build created or adopted by this run: an element of the
+// `builds` output.
+type BuildResult struct {
+	Name           string `json:"name"`
+	TemplateID     string `json:"template_id"`
+	BuildID        string `json:"build_id"`
+	State          string `json:"state"`
+	Action         string `json:"action"`
+	IdempotencyKey string `json:"idempotency_key"`
+	Replayed       bool   `json:"replayed"`
+	ErrorCode      string `json:"error_code,omitempty"`
+	ErrorMessage   string `json:"error_message,omitempty"`
+	LogURL         string `json:"log_url,omitempty"`
+}
+
+// Result is what a run did, for outputs, the summary and the exit code.
+type Result struct {
+	Mode        string
+	Status      string
+	Online      bool
+	Files       int
+	Diagnostics diag.List
+	Plan        plan.Plan
+	Planned     bool // a plan was computed against the remote state
+	TemplateIDs map[string]string
+	Builds      []BuildResult
+	// Problems are run-level failures (API errors), one line each.
+	Problems []string
+	Notices  []string
+	Warnings []string
+	Duration time.Duration
+}
+
+// BuildIDs maps template names to this run's build ids.
+func (r *Result) BuildIDs() map[string]string {
+	m := map[string]string{}
+	for _, b := range r.Builds {
+		if b.BuildID != "" {
+			m[b.Name] = b.BuildID
+		}
+	}
+	return m
+}
+
+// OK reports whether the run succeeded.
+func (r *Result) OK() bool { return r.Status == StatusSuccess || r.Status == StatusSkipped }
+
+// UsageError is a problem with the run's configuration rather than with the
+// user's files or the API: the CLI exits 2 for it.
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+func usagef(format string, args ...any) error {
+	return &UsageError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// ResolveMode turns auto into validate, plan or apply.
+func ResolveMode(mode, event string, hasKey bool) (string, error) {
+	switch mode {
+	case "", ModeAuto:
+		switch {
+		case !hasKey:
+			return ModeValidate, nil
+		case strings.HasPrefix(event, "pull_request"):
+			return ModePlan, nil
+		default:
+			return ModeApply, nil
+		}
+	case ModeValidate:
+		return mode, nil
+	case ModePlan, ModeApply:
+		if !hasKey {
+			return "", usagef("mode %q needs an API key (api-key input or MIOSA_API_KEY); without one use mode validate or auto", mode)
+		}
+		return mode, nil
+	}
+	return "", usagef("mode %q is not one of validate, plan, apply, auto", mode)
+}
+
+func (c *Config) check() error {
+	switch c.BuildMode {
+	case "":
+		c.BuildMode = plan.BuildChanged
+	case plan.BuildChanged, plan.BuildAlways, plan.BuildNever:
+	default:
+		return usagef("build %q is not one of changed, always, never", c.BuildMode)
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = 8
+	}
+	if c.Concurrency > 64 {
+		return usagef("concurrency %d is above the limit of 64", c.Concurrency)
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = 10 * time.Second
+	}
+	if c.APIURL == "" {
+		c.APIURL = DefaultAPIURL
+	}
+	if c.Timeout < 0 {
+		return usagef("timeout must not be negative")
+	}
+	return nil
+}
+
+// run holds the state of one run.
+type run struct {
+	cfg    Config
+	rep    Reporter
+	api    API
+	res    *Result
+	mu     sync.Mutex // guards res.Problems, res.Builds, res.TemplateIDs during concurrent work
+	tpls   []*spec.Template
+	byName map[string]*spec.Template
+	// digests: name -> identifying digests of the wanted spec
+	digests map[string][]string
+	remote  map[string]*remoteTemplate
+	// allRemote is every row of the list, built-ins included.
+	allRemote []*remoteTemplate
+}
+
+// Run performs one sync. It returns an error only for a usage problem; every
+// other outcome, failures included, is in the Result.
+func Run(parent context.Context, cfg Config, rep Reporter) (*Result, error) {
+	start := time.Now()
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	mode, err := ResolveMode(cfg.Mode, cfg.Event, cfg.APIKey != "")
+	if err != nil {
+		return nil, err
+	}
+	r := &run{cfg: cfg, rep: rep, res: &Result{Mode: mode, TemplateIDs: map[string]string{}, Builds: []BuildResult{}}}
+	if cfg.APIKey != "" {
+		if r.api = cfg.API; r.api == nil {
+			c, err := miosa.New(miosa.Options{BaseURL: cfg.APIURL, APIKey: cfg.APIKey, UserAgent: cfg.UserAgent, HTTPClient: cfg.HTTPClient})
+			if err != nil {
+				return nil, usagef("api client: %v", err)
+			}
+			r.api = c
+		}
+		r.res.Online = true
+	} else if cfg.Mode == "" || cfg.Mode == ModeAuto {
+		r.notice("No API key: validated offline only; remote checks (server schema, plan, apply) were skipped.")
+	}
+
+	ctx := parent
+	if cfg.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(parent, cfg.Timeout)
+		defer cancel()
+	}
+	r.execute(ctx)
+	r.finish(parent, ctx)
+	r.res.Duration = time.Since(start)
+	return r.res, nil
+}
+
+func (r *run) execute(ctx context.Context) {
+	if !r.load() {
+		return
+	}
+	r.validate(ctx)
+	if ctx.Err() != nil {
+		return
+	}
+	invalid := r.res.Diagnostics.HasErrors()
+	if r.res.Mode == ModeValidate {
+		r.res.Plan = r.invalidOnlyPlan()
+		return
+	}
+	if !r.readRemote(ctx) {
+		return
+	}
+	r.computePlan()
+	r.rep.Info("Plan:\n" + r.res.Plan.Text())
+	if invalid {
+		if r.res.Mode == ModeApply {
+			r.problem("validation failed: nothing was written to the API")
+		}
+		return
+	}
+	if r.res.Mode == ModePlan {
+		if r.cfg.FailOnChanges && r.res.Plan.Pending() > 0 {
+			r.problem(fmt.Sprintf("fail-on-changes: the plan has %d pending change(s)", r.res.Plan.Pending()))
+		}
+		return
+	}
+	r.applyPlan(ctx)
+	if r.cfg.Wait && ctx.Err() == nil {
+		r.wait(ctx)
+	}
+}
+
+// finish sets the status from what happened.
+func (r *run) finish(parent, ctx context.Context) {
+	res := r.res
+	switch {
+	case parent.Err() != nil:
+		res.Status = StatusCancelled
+		res.Problems = append(res.Problems, "interrupted: stopped starting new calls; outputs show what was done")
+	case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
+		res.Status = StatusTimeout
+		res.Problems = append(res.Problems, fmt.Sprintf("timeout: the run did not finish within %s", r.cfg.Timeout))
+	case res.Diagnostics.HasErrors() || len(res.Problems) > 0:
+		res.Status = StatusFailed
+	case r.cfg.Wait && slices.ContainsFunc(res.Builds, func(b BuildResult) bool { return b.State != "ready" }):
+		res.Status = StatusFailed
+	case res.Files == 0:
+		res.Status = StatusSkipped
+	default:
+		res.Status = StatusSuccess
+	}
+	slices.SortFunc(res.Builds, func(a, b BuildResult) int { return strings.Compare(a.Name, b.Name) })
+	res.Diagnostics.Sort()
+}
+
+func (r *run) problem(msg string) {
+	r.mu.Lock()
+	r.res.Problems = append(r.res.Problems, msg)
+	r.mu.Unlock()
+	r.rep.Warn(msg)
+}
+
+func (r *run) notice(msg string) {
+	r.res.Notices = append(r.res.Notices, msg)
+	r.rep.Notice(msg)
+}
+
+func (r *run) warn(msg string) {
+	r.mu.Lock()
+	r.res.Warnings = append(r.res.Warnings, msg)
+	r.mu.Unlock()
+	r.rep.Warn(msg)
+}
+
+// load reads the template files; it reports whether there is anything to do.
+func (r *run) load() bool {
+	tpls, diags, err := spec.Load(spec.Options{Root: r.cfg.Root, Patterns: r.cfg.Patterns})
+	if err != nil {
+		r.problem(fmt.Sprintf("load templates: %v", err))
+		return false
+	}
+	r.res.Diagnostics = append(r.res.Diagnostics, diags...)
+	r.res.Files = countFiles(tpls, diags)
+	if len(r.cfg.Templates) > 0 {
+		var more diag.List
+		tpls, more = spec.Filter(tpls, r.cfg.Templates)
+		r.res.Diagnostics = append(r.res.Diagnostics, more...)
+	}
+	r.tpls = tpls
+	r.byName = make(map[string]*spec.Template, len(tpls))
+	for _, t := range tpls {
+		r.byName[t.Name] = t
+	}
+	if r.res.Files == 0 && len(diags) == 0 {
+		r.warn(fmt.Sprintf("no template files matched %s", strings.Join(patternsOrDefault(r.cfg.Patterns), ", ")))
+		return false
+	}
+	return true
+}
+
+func patternsOrDefault(p []string) []string {
+	if len(p) == 0 {
+		return spec.DefaultPatterns
+	}
+	return p
+}
+
+func countFiles(tpls []*spec.Template, diags diag.List) int {
+	files := map[string]bool{}
+	for _, t := range tpls {
+		files[t.File] = true
+	}
+	for _, d := range diags {
+		if d.Path != "" {
+			files[d.Path] = true
+		}
+	}
+	return len(files)
+}
+
+// invalidOnlyPlan lists the invalid templates, the only plan validate mode can
+// tell without the remote state.
+func (r *run) invalidOnlyPlan() plan.Plan {
+	p := plan.Plan{Items: []plan.Item{}, Unmanaged: []string{}}
+	for _, it := range r.desired() {
+		if it.Problem != "" {
+			p.Items = append(p.Items, plan.Item{Name: it.Name, File: it.File, Action: plan.Invalid, Reason: it.Problem})
+		}
+	}
+	return p
+}
+
+func (r *run) desired() []plan.Desired {
+	perFile := map[string]int{}
+	for _, d := range r.res.Diagnostics {
+		if d.Severity != diag.Warning {
+			perFile[d.Path]++
+		}
+	}
+	out := make([]plan.Desired, 0, len(r.tpls))
+	for _, t := range r.tpls {
+		d := plan.Desired{Name: t.Name, File: t.File, Digests: r.digests[t.Name]}
+		if n := perFile[t.File]; n > 0 {
+			d.Problem = fmt.Sprintf("%d problem(s) in %s", n, t.File)
+		}
+		out = append(out, d)
+	}
+	return out
+}

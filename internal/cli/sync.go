@@ -1,0 +1,193 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/miosa-dev/sandbox-templates-action/internal/apply"
+	"github.com/miosa-dev/sandbox-templates-action/internal/ghaction"
+	"github.com/miosa-dev/sandbox-templates-action/internal/plan"
+	"github.com/miosa-dev/sandbox-templates-action/internal/textsafe"
+)
+
+// syncFlags are the flags plan and apply share; they are named like the
+// action's inputs.
+type syncFlags struct {
+	dir, apiURL, build, commit, repository, summaryFile string
+	paths, names                                        *listFlag
+	wait, failOnChanges, jsonOut                        bool
+	timeout, pollInterval                               time.Duration
+	concurrency                                         int
+}
+
+func registerSync(fs *flag.FlagSet, mode string, getenv func(string) string) *syncFlags {
+	f := &syncFlags{paths: &listFlag{}, names: &listFlag{comma: true}}
+	fs.StringVar(&f.dir, "dir", "", "repository root (default $GITHUB_WORKSPACE, else the working directory)")
+	fs.Var(f.paths, "path", "glob of template files, relative to the root (repeatable; default sandbox-templates/*.yaml and *.yml)")
+	fs.Var(f.names, "templates", "only these template names (repeatable or comma-separated; default all)")
+	apiURL := getenv("MIOSA_API_URL")
+	if apiURL == "" {
+		apiURL = apply.DefaultAPIURL
+	}
+	fs.StringVar(&f.apiURL, "api-url", apiURL, "Miosa API base URL (default $MIOSA_API_URL, else the public API)")
+	fs.StringVar(&f.build, "build", string(plan.BuildChanged), "when to build existing templates: changed, always or never")
+	fs.StringVar(&f.commit, "commit-sha", "", "commit that idempotency keys derive from (default $GITHUB_SHA, else git rev-parse HEAD in the root)")
+	fs.StringVar(&f.repository, "repository", getenv("GITHUB_REPOSITORY"), "owner/name that idempotency keys derive from (default $GITHUB_REPOSITORY)")
+	fs.IntVar(&f.concurrency, "concurrency", 8, "parallel API calls (1 to 64)")
+	fs.DurationVar(&f.timeout, "timeout", 30*time.Minute, "deadline for the whole run")
+	fs.BoolVar(&f.jsonOut, "json", false, "print the result as one JSON object instead of text")
+	fs.StringVar(&f.summaryFile, "summary-file", "", "also write the Markdown job summary to this file")
+	if mode == apply.ModeApply {
+		fs.BoolVar(&f.wait, "wait", false, "wait for this run's builds; fail if one fails or the timeout passes")
+		fs.DurationVar(&f.pollInterval, "poll-interval", 10*time.Second, "time between build status checks while waiting")
+	} else {
+		fs.BoolVar(&f.failOnChanges, "fail-on-changes", false, "exit 1 when changes are pending (a drift check)")
+	}
+	return f
+}
+
+func runPlan(ctx context.Context, env *Env, args []string) int {
+	return runSync(ctx, env, args, apply.ModePlan,
+		"Reads the template files, validates them (offline schema, then the server's schema and validate\n"+
+			"endpoint), reads the remote templates and their builds, and prints what apply would do.\n"+
+			"Writes nothing. Needs MIOSA_API_KEY.\n"+
+			"Exit status: 0 ok, 1 invalid files, API failure or (with --fail-on-changes) pending changes, 2 bad command line.")
+}
+
+func runApply(ctx context.Context, env *Env, args []string) int {
+	return runSync(ctx, env, args, apply.ModeApply,
+		"Validates every file first (nothing is written if one is invalid), then creates missing templates and\n"+
+			"triggers builds of changed ones with idempotency keys derived from the commit, so a re-run at the\n"+
+			"same commit creates and builds nothing new. Needs MIOSA_API_KEY.\n"+
+			"Exit status: 0 ok, 1 invalid files, API failure, failed build or timeout, 2 bad command line.")
+}
+
+func runSync(ctx context.Context, env *Env, args []string, mode, about string) int {
+	fs := flagSet(mode)
+	f := registerSync(fs, mode, env.Getenv)
+	if code, ok := parse(env, fs, "[flags]", about, args); !ok {
+		return code
+	}
+	root, err := rootDir(f.dir, env.Getenv)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "%s: %v\n", mode, err)
+		return ExitUsage
+	}
+	key := env.Getenv("MIOSA_API_KEY")
+	if key == "" {
+		fmt.Fprintf(env.Stderr, "%s: set MIOSA_API_KEY (for a local try: run `sandbox-templates emulator` and use any key starting with msk_)\n", mode)
+		return ExitUsage
+	}
+	commit := f.commit
+	if commit == "" {
+		commit = env.Getenv("GITHUB_SHA")
+	}
+	if commit == "" {
+		commit = gitHead(root)
+	}
+	if commit == "" && mode == apply.ModeApply {
+		fmt.Fprintf(env.Stderr, "%s: no commit to derive idempotency keys from: pass --commit-sha or run inside a git checkout\n", mode)
+		return ExitUsage
+	}
+	cfg := apply.Config{
+		Root: root, Patterns: f.paths.values, Templates: f.names.values, Mode: mode,
+		APIKey: key, APIURL: f.apiURL, BuildMode: plan.BuildMode(f.build),
+		Wait: f.wait, Timeout: f.timeout, PollInterval: f.pollInterval, Concurrency: f.concurrency,
+		Commit: commit, Repository: f.repository, FailOnChanges: f.failOnChanges, UserAgent: UserAgent(),
+	}
+	if cfg.Repository == "" {
+		cfg.Repository = "local"
+	}
+	res, err := apply.Run(ctx, cfg, textReporter{env: env})
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "%s: %v\n", mode, err)
+		return ExitUsage
+	}
+	if f.summaryFile != "" {
+		if err := os.WriteFile(f.summaryFile, []byte(ghaction.Summary(res, commit)), 0o644); err != nil {
+			fmt.Fprintf(env.Stderr, "%s: write summary: %v\n", mode, err)
+		}
+	}
+	if f.jsonOut {
+		printJSON(env, res)
+	} else {
+		printText(env, res)
+	}
+	if res.OK() {
+		return ExitOK
+	}
+	return ExitProblems
+}
+
+// gitHead is the commit checked out in dir, or "" outside a git checkout.
+func gitHead(dir string) string {
+	out, err := exec.Command("git", "-C", dir, "rev-parse", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// textReporter prints progress to stderr, one safe line at a time.
+type textReporter struct{ env *Env }
+
+func (r textReporter) Info(msg string) {
+	for _, l := range strings.Split(strings.TrimRight(msg, "\n"), "\n") {
+		fmt.Fprintln(r.env.Stderr, textsafe.Line(l))
+	}
+}
+func (r textReporter) Warn(msg string)   { fmt.Fprintln(r.env.Stderr, "warning: "+textsafe.Line(msg)) }
+func (r textReporter) Notice(msg string) { fmt.Fprintln(r.env.Stderr, "notice: "+textsafe.Line(msg)) }
+
+func printText(env *Env, res *apply.Result) {
+	w := env.Stdout
+	for _, d := range res.Diagnostics {
+		fmt.Fprintln(w, textsafe.Line(d.String()))
+	}
+	for _, p := range res.Problems {
+		fmt.Fprintln(w, "error: "+textsafe.Line(p))
+	}
+	for _, kv := range ghaction.Outputs(res) {
+		fmt.Fprintf(w, "%s=%s\n", kv[0], textsafe.Line(kv[1]))
+	}
+}
+
+func printJSON(env *Env, res *apply.Result) {
+	outputs := map[string]string{}
+	for _, kv := range ghaction.Outputs(res) {
+		outputs[kv[0]] = kv[1]
+	}
+	doc := map[string]any{
+		"status":       res.Status,
+		"mode":         res.Mode,
+		"plan":         res.Plan,
+		"builds":       res.Builds,
+		"template_ids": res.TemplateIDs,
+		"problems":     nonNil(res.Problems),
+		"diagnostics":  nonNilDiags(res),
+		"outputs":      outputs,
+	}
+	enc := json.NewEncoder(env.Stdout)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(doc)
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func nonNilDiags(res *apply.Result) any {
+	if res.Diagnostics == nil {
+		return []any{}
+	}
+	return res.Diagnostics
+}

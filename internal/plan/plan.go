@@ -1,0 +1,299 @@
+package plan
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Action is what a sync does to one template.
+type Action int
+
+// Actions, in the order a reader meets them.
+const (
+	Unchanged Action = iota
+	Create
+	Build
+	Invalid
+)
+
+var actionNames = [...]string{"unchanged", "create", "build", "invalid"}
+
+// String returns the action's lowercase name.
+func (a Action) String() string {
+	if a < 0 || int(a) >= len(actionNames) {
+		return fmt.Sprintf("action(%d)", int(a))
+	}
+	return actionNames[a]
+}
+
+// MarshalText encodes the action as its name.
+func (a Action) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
+
+// UnmarshalText decodes an action name.
+func (a *Action) UnmarshalText(b []byte) error {
+	i := slices.Index(actionNames[:], string(b))
+	if i < 0 {
+		return fmt.Errorf("unknown action %q", b)
+	}
+	*a = Action(i)
+	return nil
+}
+
+// BuildMode is the `build` input: when to trigger builds.
+type BuildMode string
+
+// Build modes.
+const (
+	BuildChanged BuildMode = "changed"
+	BuildAlways  BuildMode = "always"
+	BuildNever   BuildMode = "never"
+)
+
+// Desired is a template as the repository wants it.
+type Desired struct {
+	Name string
+	File string
+	// Digests identify the wanted spec: the local normalized digest first,
+	// then any other form of the same spec (the server's normalized form).
+	Digests []string
+	// Problem is set when the template failed validation.
+	Problem string
+}
+
+// RemoteBuild is a remote build as far as planning needs it.
+type RemoteBuild struct {
+	ID    string
+	State string // normalized: queued, building, ..., ready, failed, cancelled
+	// Digests identify the spec the build used (its build_spec, and the
+	// digest this tool recorded in its metadata).
+	Digests []string
+	// Commit and Operation are what this tool recorded in the build's
+	// metadata; empty for builds it did not make.
+	Commit    string
+	Operation string
+}
+
+// Remote is a template that exists on the server.
+type Remote struct {
+	ID      string
+	Name    string
+	Slug    string
+	Status  string
+	BuiltIn bool
+	// Builds, newest first. Nil when they were not fetched.
+	Builds []RemoteBuild
+	// SpecDigests identify the template's own build_spec, when known.
+	SpecDigests []string
+	// CreatedCommit is the commit recorded in the template's metadata at
+	// create time, when the server keeps it.
+	CreatedCommit string
+}
+
+// Options are the inputs that shape a plan.
+type Options struct {
+	Mode   BuildMode
+	Commit string
+}
+
+// Item is the plan for one template.
+type Item struct {
+	Name       string `json:"name"`
+	Action     Action `json:"action"`
+	Reason     string `json:"reason"`
+	TemplateID string `json:"template_id,omitempty"`
+	File       string `json:"file,omitempty"`
+	// Adopt names a build that this commit already made: a re-run reports it
+	// instead of sending the request again.
+	Adopt string `json:"-"`
+}
+
+// Done reports whether the item's change was already made at this commit.
+func (it Item) Done() bool { return it.Adopt != "" }
+
+// Plan is the whole plan: one item per desired template, sorted by name, and
+// the remote templates that no file in the repository manages.
+type Plan struct {
+	Items     []Item   `json:"items"`
+	Unmanaged []string `json:"unmanaged"`
+}
+
+// Changes counts the items that create or build at this commit, including
+// ones a previous attempt at the same commit already made, so the count is
+// the same on every re-run of a commit.
+func (p Plan) Changes() int {
+	n := 0
+	for _, it := range p.Items {
+		if it.Action == Create || it.Action == Build {
+			n++
+		}
+	}
+	return n
+}
+
+// Pending counts the changes not yet made on the server: the drift.
+func (p Plan) Pending() int {
+	n := 0
+	for _, it := range p.Items {
+		if (it.Action == Create || it.Action == Build) && !it.Done() {
+			n++
+		}
+	}
+	return n
+}
+
+// Changed lists the names of the templates that create or build.
+func (p Plan) Changed() []string {
+	names := []string{}
+	for _, it := range p.Items {
+		if it.Action == Create || it.Action == Build {
+			names = append(names, it.Name)
+		}
+	}
+	return names
+}
+
+// Compute is the pure planning function.
+func Compute(desired []Desired, remote []Remote, opts Options) Plan {
+	if opts.Mode == "" {
+		opts.Mode = BuildChanged
+	}
+	byKey := map[string]*Remote{}
+	for i := range remote {
+		r := &remote[i]
+		if r.BuiltIn {
+			continue
+		}
+		for _, k := range []string{r.Slug, r.Name} {
+			if k != "" {
+				if _, dup := byKey[k]; !dup {
+					byKey[k] = r
+				}
+			}
+		}
+	}
+	matched := map[*Remote]bool{}
+	p := Plan{Items: make([]Item, 0, len(desired)), Unmanaged: []string{}}
+	for _, d := range desired {
+		r := byKey[d.Name]
+		if r != nil {
+			matched[r] = true
+		}
+		p.Items = append(p.Items, decide(d, r, opts))
+	}
+	for i := range remote {
+		r := &remote[i]
+		if !r.BuiltIn && !matched[r] {
+			p.Unmanaged = append(p.Unmanaged, cmpName(r))
+		}
+	}
+	slices.SortFunc(p.Items, func(a, b Item) int { return strings.Compare(a.Name, b.Name) })
+	slices.Sort(p.Unmanaged)
+	p.Unmanaged = slices.Compact(p.Unmanaged)
+	return p
+}
+
+func cmpName(r *Remote) string {
+	if r.Name != "" {
+		return r.Name
+	}
+	return r.Slug
+}
+
+func decide(d Desired, r *Remote, opts Options) Item {
+	it := Item{Name: d.Name, File: d.File}
+	if d.Problem != "" {
+		it.Action, it.Reason = Invalid, d.Problem
+		if r != nil {
+			it.TemplateID = r.ID
+		}
+		return it
+	}
+	if r == nil {
+		it.Action, it.Reason = Create, "not found"
+		return it
+	}
+	it.TemplateID = r.ID
+
+	// A build made at this very commit for this spec: a re-run reports it.
+	if b, ok := madeAtCommit(d, r, opts.Commit); ok {
+		it.Adopt = b.ID
+		it.Action, it.Reason = Build, reasonChanged
+		if b.Operation == "create" || (b.Operation == "" && r.CreatedCommit == opts.Commit) {
+			it.Action, it.Reason = Create, "not found"
+		}
+		return it
+	}
+
+	current, hasCurrent := servingBuild(d, r)
+	switch {
+	case opts.Mode == BuildAlways:
+		it.Action, it.Reason = Build, "build: always"
+	case hasCurrent:
+		it.Action, it.Reason = Unchanged, "spec unchanged, build "+current.ID+" "+current.State
+	case len(r.Builds) == 0 && overlaps(d.Digests, r.SpecDigests) && r.Status == "ready":
+		it.Action, it.Reason = Unchanged, "spec unchanged, template ready"
+	case opts.Mode == BuildNever:
+		it.Action, it.Reason = Unchanged, "needs a build, skipped (build: never)"
+	case len(r.Builds) == 0 && (r.Status == "" || r.Status == "draft" || r.Status == "failed"):
+		it.Action, it.Reason = Build, "no build yet"
+	case lastFailedForSpec(d, r):
+		it.Action, it.Reason = Build, "last build of this spec failed"
+	default:
+		it.Action, it.Reason = Build, reasonChanged
+	}
+	return it
+}
+
+const reasonChanged = "spec changed"
+
+// madeAtCommit finds a build for the wanted spec that this tool made at the
+// given commit, or the first build of a template created at that commit.
+func madeAtCommit(d Desired, r *Remote, commit string) (RemoteBuild, bool) {
+	if commit == "" {
+		return RemoteBuild{}, false
+	}
+	for _, b := range r.Builds {
+		if !overlaps(d.Digests, b.Digests) {
+			continue
+		}
+		if b.Commit == commit {
+			return b, true
+		}
+	}
+	if r.CreatedCommit == commit {
+		for _, b := range r.Builds {
+			if b.Commit == "" && overlaps(d.Digests, b.Digests) {
+				return b, true
+			}
+		}
+	}
+	return RemoteBuild{}, false
+}
+
+// servingBuild is the newest build of the wanted spec that is ready or still
+// in progress.
+func servingBuild(d Desired, r *Remote) (RemoteBuild, bool) {
+	for _, b := range r.Builds {
+		if b.State == "failed" || b.State == "cancelled" {
+			continue
+		}
+		if overlaps(d.Digests, b.Digests) {
+			return b, true
+		}
+	}
+	return RemoteBuild{}, false
+}
+
+func lastFailedForSpec(d Desired, r *Remote) bool {
+	return len(r.Builds) > 0 && r.Builds[0].State == "failed" && overlaps(d.Digests, r.Builds[0].Digests)
+}
+
+func overlaps(a, b []string) bool {
+	for _, x := range a {
+		if x != "" && slices.Contains(b, x) {
+			return true
+		}
+	}
+	return false
+}
