@@ -106,10 +106,27 @@ type step struct {
 // runAction runs the binary as the runner runs a Docker action step.
 func runAction(t *testing.T, w *workspace, env map[string]string, inputs map[string]string) step {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	p := startAction(ctx, t, w, env, inputs)
+	return p.wait(t)
+}
+
+// process is a started action step.
+type process struct {
+	cmd              *exec.Cmd
+	stdout, stderr   *bytes.Buffer
+	outFile, sumFile string
+}
+
+// startAction starts the binary as the runner starts a Docker action step,
+// with the runner's environment, action.yml's defaults and the given inputs.
+func startAction(ctx context.Context, t *testing.T, w *workspace, env map[string]string, inputs map[string]string) *process {
+	t.Helper()
 	files := t.TempDir()
-	outFile := filepath.Join(files, "set_output")
-	sumFile := filepath.Join(files, "step_summary")
-	for _, f := range []string{outFile, sumFile} {
+	p := &process{outFile: filepath.Join(files, "set_output"), sumFile: filepath.Join(files, "step_summary"),
+		stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}}
+	for _, f := range []string{p.outFile, p.sumFile} {
 		if err := os.WriteFile(f, nil, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -117,11 +134,12 @@ func runAction(t *testing.T, w *workspace, env map[string]string, inputs map[str
 	vars := map[string]string{
 		"GITHUB_ACTIONS":      "true",
 		"GITHUB_WORKSPACE":    w.dir,
-		"GITHUB_OUTPUT":       outFile,
-		"GITHUB_STEP_SUMMARY": sumFile,
+		"GITHUB_OUTPUT":       p.outFile,
+		"GITHUB_STEP_SUMMARY": p.sumFile,
 		"GITHUB_EVENT_NAME":   "push",
 		"GITHUB_SHA":          "1111111111111111111111111111111111111111",
 		"GITHUB_REPOSITORY":   "acme/platform",
+		"GITHUB_RUN_ATTEMPT":  "1",
 		"HOME":                files,
 		"PATH":                os.Getenv("PATH"),
 		// Defaults from action.yml, as the runner applies them.
@@ -145,17 +163,23 @@ func runAction(t *testing.T, w *workspace, env map[string]string, inputs map[str
 	for k, v := range inputs {
 		vars["INPUT_"+strings.ToUpper(k)] = v
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin)
-	cmd.Dir = w.dir
+	p.cmd = exec.CommandContext(ctx, bin)
+	p.cmd.Dir = w.dir
 	for k, v := range vars {
-		cmd.Env = append(cmd.Env, k+"="+v)
+		p.cmd.Env = append(p.cmd.Env, k+"="+v)
 	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	s := step{Stdout: stdout.String(), Stderr: stderr.String()}
+	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start action: %v", err)
+	}
+	return p
+}
+
+// wait waits for the step to end and collects what it wrote.
+func (p *process) wait(t *testing.T) step {
+	t.Helper()
+	err := p.cmd.Wait()
+	s := step{Stdout: p.stdout.String(), Stderr: p.stderr.String()}
 	if err != nil {
 		ee, ok := err.(*exec.ExitError)
 		if !ok {
@@ -163,8 +187,8 @@ func runAction(t *testing.T, w *workspace, env map[string]string, inputs map[str
 		}
 		s.Code = ee.ExitCode()
 	}
-	raw, _ := os.ReadFile(outFile)
-	sum, _ := os.ReadFile(sumFile)
+	raw, _ := os.ReadFile(p.outFile)
+	sum, _ := os.ReadFile(p.sumFile)
 	s.rawOut, s.Summary = string(raw), string(sum)
 	s.Outputs = parseOutputs(t, s.rawOut)
 	return s

@@ -54,6 +54,10 @@ type Config struct {
 	Repository    string
 	FailOnChanges bool
 	UserAgent     string
+	// FirstAttempt says this is the first attempt of a workflow run
+	// (GITHUB_RUN_ATTEMPT=1): no earlier attempt at this commit can have
+	// created a template, so the run skips the reads that would tell.
+	FirstAttempt bool
 	// AdoptGrace is how long to look again for the build a create queues by
 	// itself before triggering one. Zero means one immediate look only.
 	AdoptGrace time.Duration
@@ -252,6 +256,15 @@ func (r *run) execute(ctx context.Context) {
 		return
 	}
 	invalid := r.res.Diagnostics.HasErrors()
+	where := "offline"
+	if r.api != nil {
+		where = "against the server's schema and validate endpoint"
+	}
+	if n := r.res.Diagnostics.Errors(); n > 0 {
+		r.rep.Info(fmt.Sprintf("Validated %d file(s) %s: %d problem(s)", r.res.Files, where, n))
+	} else {
+		r.rep.Info(fmt.Sprintf("Validated %d file(s) %s: no problems", r.res.Files, where))
+	}
 	if r.res.Mode == ModeValidate {
 		r.res.Plan = r.invalidOnlyPlan()
 		return
@@ -340,18 +353,7 @@ func (r *run) load() bool {
 	for _, t := range tpls {
 		r.byName[t.Name] = t
 	}
-	if r.res.Files == 0 && len(diags) == 0 {
-		r.warn(fmt.Sprintf("no template files matched %s", strings.Join(patternsOrDefault(r.cfg.Patterns), ", ")))
-		return false
-	}
-	return true
-}
-
-func patternsOrDefault(p []string) []string {
-	if len(p) == 0 {
-		return spec.DefaultPatterns
-	}
-	return p
+	return r.res.Files > 0 || r.res.Diagnostics.HasErrors()
 }
 
 func countFiles(tpls []*spec.Template, diags diag.List) int {
@@ -360,7 +362,9 @@ func countFiles(tpls []*spec.Template, diags diag.List) int {
 		files[t.File] = true
 	}
 	for _, d := range diags {
-		if d.Path != "" {
+		switch d.Rule {
+		case "pattern", "too-many-files", "no-files": // about a pattern, not a file
+		default:
 			files[d.Path] = true
 		}
 	}

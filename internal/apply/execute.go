@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -59,11 +60,20 @@ func (r *run) record(b BuildResult) {
 		r.res.TemplateIDs[b.Name] = b.TemplateID
 	}
 	r.mu.Unlock()
-	how := "triggered"
-	if b.Replayed {
-		how = "already made at this commit"
+	how := "triggered build"
+	switch {
+	case b.Replayed:
+		how = "build already made at this commit"
+	case b.Action == opCreate && b.IdempotencyKey == r.key(b.Name, opCreate):
+		how = "created; adopted the build the server queued"
+	case b.Action == opCreate:
+		how = "created; triggered build"
 	}
-	r.rep.Info(fmt.Sprintf("%s: %s build %s (%s), %s", b.Name, b.Action, b.BuildID, b.State, how))
+	if b.BuildID == "" {
+		r.rep.Info(fmt.Sprintf("%s: %s", b.Name, strings.TrimSuffix(how, "; triggered build")))
+		return
+	}
+	r.rep.Info(fmt.Sprintf("%s: %s %s (%s)", b.Name, how, b.BuildID, b.State))
 }
 
 func (r *run) key(name, op string) string {

@@ -64,7 +64,7 @@ func (r *run) readRemote(ctx context.Context) bool {
 				return fmt.Errorf("list builds of %s: %w", name, err)
 			}
 			rt.builds = builds
-			if !needsTemplate(builds, r.digests[name]) {
+			if !needsTemplate(builds, r.digests[name], r.cfg.FirstAttempt) {
 				return nil
 			}
 			tpl, err := r.api.GetTemplate(gctx, rt.row.ID)
@@ -88,8 +88,9 @@ func (r *run) readRemote(ctx context.Context) bool {
 // needsTemplate says whether the builds alone cannot tell the plan what it
 // needs: a template without builds, builds that carry no spec, or a build of
 // the wanted spec that the server queued by itself (only the template's
-// metadata tells which commit created it).
-func needsTemplate(builds []miosa.Build, digests []string) bool {
+// metadata tells which commit created it, which matters only when an earlier
+// attempt at this commit may have created it).
+func needsTemplate(builds []miosa.Build, digests []string, firstAttempt bool) bool {
 	if len(builds) == 0 {
 		return true
 	}
@@ -101,7 +102,7 @@ func needsTemplate(builds []miosa.Build, digests []string) bool {
 			continue
 		}
 		if overlaps(rb.Digests, digests) {
-			return rb.Commit == ""
+			return rb.Commit == "" && !firstAttempt
 		}
 	}
 	return opaque

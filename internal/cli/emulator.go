@@ -2,7 +2,11 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
+	"net/http"
+	"time"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/emulator"
 )
@@ -28,4 +32,24 @@ func runEmulator(ctx context.Context, env *Env, args []string) int {
 		return ExitProblems
 	}
 	return ExitOK
+}
+
+// emulatorKey is the key used against the built-in emulator, which accepts
+// any key starting with msk_.
+const emulatorKey = "msk_local_emulator"
+
+// startEmulator serves an emulator with the real server's defaults on a free
+// loopback port for one plan or apply run.
+func startEmulator() (apiURL string, stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("start the built-in emulator: %w", err)
+	}
+	srv := &http.Server{Handler: emulator.New(emulator.NewOptions()), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			panic(fmt.Sprintf("built-in emulator: %v", err))
+		}
+	}()
+	return "http://" + ln.Addr().String() + "/api/v1", func() { _ = srv.Close() }, nil
 }

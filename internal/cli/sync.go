@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/apply"
@@ -24,6 +25,7 @@ type syncFlags struct {
 	wait, failOnChanges, jsonOut                        bool
 	timeout, pollInterval                               time.Duration
 	concurrency                                         int
+	emulator                                            bool
 }
 
 func registerSync(fs *flag.FlagSet, mode string, getenv func(string) string) *syncFlags {
@@ -43,6 +45,7 @@ func registerSync(fs *flag.FlagSet, mode string, getenv func(string) string) *sy
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Minute, "deadline for the whole run")
 	fs.BoolVar(&f.jsonOut, "json", false, "print the result as one JSON object instead of text")
 	fs.StringVar(&f.summaryFile, "summary-file", "", "also write the Markdown job summary to this file")
+	fs.BoolVar(&f.emulator, "emulator", false, "run against a built-in emulator of the Miosa API on 127.0.0.1 (no credentials needed)")
 	if mode == apply.ModeApply {
 		fs.BoolVar(&f.wait, "wait", false, "wait for this run's builds; fail if one fails or the timeout passes")
 		fs.DurationVar(&f.pollInterval, "poll-interval", 10*time.Second, "time between build status checks while waiting")
@@ -80,6 +83,16 @@ func runSync(ctx context.Context, env *Env, args []string, mode, about string) i
 		return ExitUsage
 	}
 	key := env.Getenv("MIOSA_API_KEY")
+	if f.emulator {
+		url, stop, err := startEmulator()
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "%s: %v\n", mode, err)
+			return ExitProblems
+		}
+		defer stop()
+		f.apiURL, key = url, emulatorKey
+		fmt.Fprintf(env.Stderr, "Using the built-in emulator at %s (nothing leaves this machine)\n", url)
+	}
 	if key == "" {
 		fmt.Fprintf(env.Stderr, "%s: set MIOSA_API_KEY (for a local try: run `sandbox-templates emulator` and use any key starting with msk_)\n", mode)
 		return ExitUsage
@@ -90,6 +103,9 @@ func runSync(ctx context.Context, env *Env, args []string, mode, about string) i
 	}
 	if commit == "" {
 		commit = gitHead(root)
+	}
+	if commit == "" && f.emulator {
+		commit = "local"
 	}
 	if commit == "" && mode == apply.ModeApply {
 		fmt.Fprintf(env.Stderr, "%s: no commit to derive idempotency keys from: pass --commit-sha or run inside a git checkout\n", mode)
@@ -153,9 +169,24 @@ func printText(env *Env, res *apply.Result) {
 	for _, p := range res.Problems {
 		fmt.Fprintln(w, "error: "+textsafe.Line(p))
 	}
-	for _, kv := range ghaction.Outputs(res) {
-		fmt.Fprintf(w, "%s=%s\n", kv[0], textsafe.Line(kv[1]))
+	if len(res.Builds) > 0 {
+		fmt.Fprintln(w, "\nBuilds:")
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "TEMPLATE\tACTION\tBUILD\tSTATE\tDETAILS")
+		for _, b := range res.Builds {
+			details := strings.TrimSpace(b.ErrorCode + " " + b.ErrorMessage)
+			if b.Replayed {
+				details = strings.TrimSpace("made earlier at this commit " + details)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", textsafe.Line(b.Name), b.Action, textsafe.Line(b.BuildID), textsafe.Line(b.State), textsafe.Line(details))
+		}
+		tw.Flush()
 	}
+	fmt.Fprintln(w, "\nOutputs:")
+	for _, kv := range ghaction.Outputs(res) {
+		fmt.Fprintf(w, "  %s=%s\n", kv[0], textsafe.Line(kv[1]))
+	}
+	fmt.Fprintf(w, "\nStatus: %s (%s, %s)\n", res.Status, res.Plan.Summary(), res.Duration.Round(time.Millisecond))
 }
 
 func printJSON(env *Env, res *apply.Result) {
