@@ -17,10 +17,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"gopkg.in/yaml.v3"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/emulator"
 )
@@ -100,7 +102,11 @@ type step struct {
 	Stderr  string
 	Outputs map[string]string
 	Summary string
-	rawOut  string
+	Killed  bool // ended by a signal; Outputs are not read
+	// OutputProblems are the GITHUB_OUTPUT lines that could not be read
+	// (each also fails the test).
+	OutputProblems []string
+	rawOut         string
 }
 
 // runAction runs the binary as the runner runs a Docker action step.
@@ -142,20 +148,11 @@ func startAction(ctx context.Context, t *testing.T, w *workspace, env map[string
 		"GITHUB_RUN_ATTEMPT":  "1",
 		"HOME":                files,
 		"PATH":                os.Getenv("PATH"),
-		// Defaults from action.yml, as the runner applies them.
-		"INPUT_API-URL":         "https://api.miosa.ai/api/v1",
-		"INPUT_PATH":            "sandbox-templates/*.yaml\nsandbox-templates/*.yml\n",
-		"INPUT_MODE":            "auto",
-		"INPUT_BUILD":           "changed",
-		"INPUT_WAIT":            "false",
-		"INPUT_TIMEOUT":         "30m",
-		"INPUT_POLL-INTERVAL":   "10s",
-		"INPUT_CONCURRENCY":     "8",
-		"INPUT_COMMIT-SHA":      "",
-		"INPUT_TEMPLATES":       "",
-		"INPUT_FAIL-ON-CHANGES": "false",
-		"INPUT_SUMMARY":         "true",
-		"INPUT_API-KEY":         "",
+	}
+	// The runner passes every input, with action.yml's default when the
+	// workflow gives none.
+	for name, in := range actionDefaults() {
+		vars["INPUT_"+strings.ToUpper(name)] = in
 	}
 	for k, v := range env {
 		vars[k] = v
@@ -190,15 +187,41 @@ func (p *process) wait(t *testing.T) step {
 	raw, _ := os.ReadFile(p.outFile)
 	sum, _ := os.ReadFile(p.sumFile)
 	s.rawOut, s.Summary = string(raw), string(sum)
-	s.Outputs = parseOutputs(t, s.rawOut)
+	if s.Code == -1 {
+		// Killed by a signal: it may have died in the middle of a line.
+		s.Killed = true
+		return s
+	}
+	s.Outputs, s.OutputProblems = readOutputs(s.rawOut)
+	for _, p := range s.OutputProblems {
+		t.Error(p)
+	}
 	return s
 }
 
-// parseOutputs reads a GITHUB_OUTPUT file in both of its forms: name=value
-// lines and name<<DELIMITER blocks.
-func parseOutputs(t *testing.T, raw string) map[string]string {
-	t.Helper()
+// actionDefaults reads the inputs' defaults from action.yml once.
+var actionDefaults = sync.OnceValue(func() map[string]string {
+	raw, err := os.ReadFile("../action.yml")
+	if err != nil {
+		panic(err)
+	}
+	var a actionYAML
+	if err := yaml.Unmarshal(raw, &a); err != nil {
+		panic(err)
+	}
 	out := map[string]string{}
+	for name, in := range a.Inputs {
+		out[name] = in.Default
+	}
+	return out
+})
+
+// readOutputs reads a GITHUB_OUTPUT file in both of its forms: name=value
+// lines and name<<DELIMITER blocks. It returns the outputs and a problem for
+// each line that is neither form and each output written twice.
+func readOutputs(raw string) (map[string]string, []string) {
+	out := map[string]string{}
+	var problems []string
 	sc := bufio.NewScanner(strings.NewReader(raw))
 	sc.Buffer(make([]byte, 1<<20), 1<<22)
 	for sc.Scan() {
@@ -213,14 +236,15 @@ func parseOutputs(t *testing.T, raw string) map[string]string {
 		}
 		name, val, ok := strings.Cut(line, "=")
 		if !ok {
-			t.Fatalf("GITHUB_OUTPUT line %q is neither name=value nor a heredoc", line)
+			problems = append(problems, fmt.Sprintf("GITHUB_OUTPUT line %q is neither name=value nor a heredoc", line))
+			continue
 		}
 		if _, dup := out[name]; dup {
-			t.Fatalf("output %q written twice", name)
+			problems = append(problems, fmt.Sprintf("output %q written twice", name))
 		}
 		out[name] = val
 	}
-	return out
+	return out, problems
 }
 
 func (s step) json(t *testing.T, name string, v any) {

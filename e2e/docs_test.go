@@ -1,0 +1,111 @@
+package e2e
+
+import (
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"gopkg.in/yaml.v3"
+
+	"github.com/miosa-dev/sandbox-templates-action/internal/apply"
+	"github.com/miosa-dev/sandbox-templates-action/internal/ghaction"
+)
+
+// actionYAML is the part of action.yml this test checks.
+type actionYAML struct {
+	Inputs map[string]struct {
+		Description string `yaml:"description"`
+		Default     string `yaml:"default"`
+	} `yaml:"inputs"`
+	Outputs map[string]struct {
+		Description string `yaml:"description"`
+	} `yaml:"outputs"`
+	Runs struct {
+		Using string `yaml:"using"`
+		Image string `yaml:"image"`
+	} `yaml:"runs"`
+}
+
+func readActionYAML(t *testing.T) actionYAML {
+	t.Helper()
+	raw, err := os.ReadFile("../action.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a actionYAML
+	if err := yaml.Unmarshal(raw, &a); err != nil {
+		t.Fatalf("action.yml: %v", err)
+	}
+	return a
+}
+
+// readmeTable returns the first column of the README table under heading.
+func readmeTable(t *testing.T, heading string) []string {
+	t.Helper()
+	raw, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(raw), "\n"+heading+"\n")
+	if !ok {
+		t.Fatalf("README has no %q section", heading)
+	}
+	var names []string
+	cell := regexp.MustCompile("^\\| `([a-z-]+)` \\|")
+	for _, line := range strings.Split(rest, "\n") {
+		if strings.HasPrefix(line, "## ") {
+			break
+		}
+		if m := cell.FindStringSubmatch(line); m != nil {
+			names = append(names, m[1])
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+func keys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// The documented inputs and outputs are the ones the code reads and writes.
+func TestActionYAMLAndReadmeMatchTheCode(t *testing.T) {
+	t.Parallel()
+	a := readActionYAML(t)
+	if a.Runs.Using != "docker" || a.Runs.Image != "Dockerfile" {
+		t.Errorf("runs = %+v, want docker with image Dockerfile", a.Runs)
+	}
+	wantInputs := []string{"api-key", "api-url", "build", "commit-sha", "concurrency", "fail-on-changes", "mode", "path",
+		"poll-interval", "summary", "templates", "timeout", "wait"}
+	if diff := cmp.Diff(wantInputs, keys(a.Inputs)); diff != "" {
+		t.Errorf("action.yml inputs (-code +action.yml):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantInputs, readmeTable(t, "## Inputs")); diff != "" {
+		t.Errorf("README inputs (-code +README):\n%s", diff)
+	}
+	for name, in := range a.Inputs {
+		if strings.TrimSpace(in.Description) == "" {
+			t.Errorf("input %s has no description", name)
+		}
+	}
+	var wantOutputs []string
+	for _, kv := range ghaction.Outputs(&apply.Result{}) {
+		wantOutputs = append(wantOutputs, kv[0])
+	}
+	slices.Sort(wantOutputs)
+	if diff := cmp.Diff(wantOutputs, keys(a.Outputs)); diff != "" {
+		t.Errorf("action.yml outputs (-code +action.yml):\n%s", diff)
+	}
+	readmeOut := readmeTable(t, "## Outputs")
+	if diff := cmp.Diff(wantOutputs, readmeOut); diff != "" {
+		t.Errorf("README outputs (-code +README):\n%s", diff)
+	}
+}
