@@ -1,0 +1,184 @@
+package apply
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
+	"github.com/miosa-dev/sandbox-templates-action/internal/emulator"
+)
+
+type quiet struct{}
+
+func (quiet) Info(string)   {}
+func (quiet) Warn(string)   {}
+func (quiet) Notice(string) {}
+
+func writeFiles(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestIdempotencyKeyIsDeterministic(t *testing.T) {
+	t.Parallel()
+	k := IdempotencyKey("acme/platform", "node", "abc", "d1", "build")
+	if k != IdempotencyKey("acme/platform", "node", "abc", "d1", "build") {
+		t.Fatal("the same inputs gave different keys")
+	}
+	for _, other := range []string{
+		IdempotencyKey("acme/other", "node", "abc", "d1", "build"),
+		IdempotencyKey("acme/platform", "node2", "abc", "d1", "build"),
+		IdempotencyKey("acme/platform", "node", "abd", "d1", "build"),
+		IdempotencyKey("acme/platform", "node", "abc", "d2", "build"),
+		IdempotencyKey("acme/platform", "node", "abc", "d1", "create"),
+	} {
+		if other == k {
+			t.Errorf("a different input gave the same key %s", k)
+		}
+	}
+	if len(k) != 36 || k[14] != '5' {
+		t.Errorf("key %q is not a UUIDv5", k)
+	}
+}
+
+func TestFieldPointer(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ field, ptr, name string }{
+		{"/steps/0/run", "/steps/0/run", "build_spec.steps[0].run"},
+		{"/build_spec/from", "/from", "build_spec.from"},
+		{"steps.0.run", "/steps/0/run", "build_spec.steps[0].run"},
+		{"build_spec.steps[1].run", "/steps/1/run", "build_spec.steps[1].run"},
+		{"build_spec", "", "build_spec"},
+		{"env.A/B", "/env/A~1B", "build_spec.env.A/B"},
+		{"", "", "build_spec"},
+	}
+	for _, tt := range tests {
+		ptr := fieldPointer(tt.field)
+		if ptr != tt.ptr || fieldName(ptr) != tt.name {
+			t.Errorf("fieldPointer(%q) = %q (%s), want %q (%s)", tt.field, ptr, fieldName(ptr), tt.ptr, tt.name)
+		}
+	}
+}
+
+func TestResolveMode(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		mode, event string
+		key         bool
+		want        string
+		usage       bool
+	}{
+		{"auto", "push", true, ModeApply, false},
+		{"auto", "pull_request", true, ModePlan, false},
+		{"auto", "pull_request_target", true, ModePlan, false},
+		{"auto", "push", false, ModeValidate, false},
+		{"", "workflow_dispatch", true, ModeApply, false},
+		{"plan", "push", false, "", true},
+		{"apply", "push", true, ModeApply, false},
+		{"deploy", "push", true, "", true},
+	}
+	for _, tt := range tests {
+		got, err := ResolveMode(tt.mode, tt.event, tt.key)
+		if got != tt.want || (err != nil) != tt.usage {
+			t.Errorf("ResolveMode(%q, %q, %v) = %q, %v", tt.mode, tt.event, tt.key, got, err)
+		}
+	}
+}
+
+// The server's validate endpoint can reject what the schema accepts; its
+// errors are mapped back to YAML positions and stop the run before any
+// write. The server here publishes a permissive schema, so only its
+// validate endpoint finds the problem.
+func TestServerValidationIsPositionedAndBlocksWrites(t *testing.T) {
+	t.Parallel()
+	emu := emulator.New(emulator.NewOptions())
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/sandbox-templates/build-spec", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object"}`))
+	})
+	mux.Handle("/", emu)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	root := writeFiles(t, map[string]string{
+		"sandbox-templates/ok.yaml":  "build_spec:\n  from: node:22\n",
+		"sandbox-templates/bad.yaml": "build_spec:\n  from: node:22\n  steps:\n    - run: echo\n      shell: bash\n",
+	})
+	res, err := Run(context.Background(), Config{Root: root, Mode: ModeApply, APIKey: "msk_test", APIURL: srv.URL + "/api/v1", Commit: "c1"}, quiet{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var server diag.List
+	for _, d := range res.Diagnostics {
+		if d.Rule == "server" {
+			server = append(server, d)
+		}
+	}
+	if len(server) == 0 || server[0].Path != "sandbox-templates/bad.yaml" || server[0].Line < 3 {
+		t.Fatalf("server diagnostics = %v, want one positioned in bad.yaml", server)
+	}
+	if res.Status != StatusFailed {
+		t.Errorf("status %q, want failed", res.Status)
+	}
+	if c := emu.Counters(); c.Writes != 0 {
+		t.Errorf("%d writes after a validation failure", c.Writes)
+	}
+}
+
+// A no-op run reads the list once and each template's builds once, and
+// writes nothing.
+func TestNoOpRunRequestCounts(t *testing.T) {
+	t.Parallel()
+	emu := emulator.New(emulator.NewOptions())
+	srv := httptest.NewServer(emu)
+	defer srv.Close()
+	files := map[string]string{}
+	for _, n := range []string{"a", "b", "c", "d"} {
+		files["sandbox-templates/"+n+".yaml"] = "build_spec:\n  from: node:22\n  steps:\n    - run: echo " + n + "\n"
+	}
+	root := writeFiles(t, files)
+	cfg := Config{Root: root, Mode: ModeApply, APIKey: "msk_test", APIURL: srv.URL + "/api/v1", Commit: "c1", Repository: "acme/x", FirstAttempt: true}
+	if res, _ := Run(context.Background(), cfg, quiet{}); res.Status != StatusSuccess {
+		t.Fatalf("first run: %s %v", res.Status, res.Problems)
+	}
+	before := emu.Counters()
+	cfg.Commit = "c2"
+	res, _ := Run(context.Background(), cfg, quiet{})
+	if res.Status != StatusSuccess || res.Plan.Changes() != 0 {
+		t.Fatalf("no-op run: %s, %d changes", res.Status, res.Plan.Changes())
+	}
+	after := emu.Counters()
+	delta := map[string]int{}
+	for k, v := range after.Requests {
+		if d := v - before.Requests[k]; d != 0 {
+			delta[k] = d
+		}
+	}
+	want := map[string]int{"schema": 1, "validate": 4, "list": 1, "list_builds": 4}
+	if diff := cmp.Diff(want, delta); diff != "" {
+		t.Errorf("requests of the no-op run (-want +got):\n%s", diff)
+	}
+	if after.Writes != before.Writes {
+		t.Errorf("the no-op run wrote %d times", after.Writes-before.Writes)
+	}
+	if !strings.Contains(res.Plan.Items[0].Reason, "spec unchanged") {
+		t.Errorf("reason %q", res.Plan.Items[0].Reason)
+	}
+}
