@@ -233,6 +233,10 @@ func decide(d Desired, r *Remote, opts Options) Item {
 		it.Action, it.Reason = Unchanged, "spec unchanged, build "+current.ID+" "+current.State
 	case len(r.Builds) == 0 && overlaps(d.Digests, r.SpecDigests) && r.Status == "ready":
 		it.Action, it.Reason = Unchanged, "spec unchanged, template ready"
+	case opaque(r.Builds) && overlaps(d.Digests, r.SpecDigests) && r.Builds[0].State != "failed" && r.Builds[0].State != "cancelled":
+		// The server's builds say nothing of their spec: the template's own
+		// spec and its newest build stand in for them.
+		it.Action, it.Reason = Unchanged, "spec unchanged, build "+r.Builds[0].ID+" "+r.Builds[0].State
 	case opts.Mode == BuildNever:
 		it.Action, it.Reason = Unchanged, "needs a build, skipped (build: never)"
 	case len(r.Builds) == 0 && (r.Status == "" || r.Status == "draft" || r.Status == "failed"):
@@ -287,6 +291,16 @@ func servingBuild(d Desired, r *Remote) (RemoteBuild, bool) {
 
 func lastFailedForSpec(d Desired, r *Remote) bool {
 	return len(r.Builds) > 0 && r.Builds[0].State == "failed" && overlaps(d.Digests, r.Builds[0].Digests)
+}
+
+// opaque reports whether builds exist and none says which spec it used.
+func opaque(builds []RemoteBuild) bool {
+	for _, b := range builds {
+		if len(b.Digests) > 0 {
+			return false
+		}
+	}
+	return len(builds) > 0
 }
 
 func overlaps(a, b []string) bool {
