@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/miosa-dev/sandbox-templates-action/internal/wording"
+
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"golang.org/x/text/language"
@@ -300,12 +302,12 @@ func (c *checker) unknown(e *jsonschema.ValidationError, ptr, field string, prop
 	}
 	slices.Sort(known)
 	for _, p := range props {
-		msg := "unknown key " + quote(p)
-		switch s := suggest(p, known); {
+		msg := "unknown key " + wording.Quote(p)
+		switch s := wording.Suggest(p, known); {
 		case s != "":
 			msg += "; did you mean " + strconv.Quote(s) + "?"
 		case len(known) > 0:
-			msg += "; expected one of " + joinQuoted(known)
+			msg += "; expected one of " + wording.JoinQuoted(known)
 		}
 		kp := ptr + "/" + escape(p)
 		line, col := c.loc.Locate(kp)
@@ -374,9 +376,9 @@ func listMissing(keys []string) string {
 // withHint quotes a key and adds its explanation when one is known.
 func withHint(key string) string {
 	if h := hints[key]; h != "" {
-		return quote(key) + " (" + h + ")"
+		return wording.Quote(key) + " (" + h + ")"
 	}
-	return quote(key)
+	return wording.Quote(key)
 }
 
 // article gives a JSON type its YAML name with an article.
@@ -410,7 +412,7 @@ func describe(v any) string {
 	case nil:
 		return "null"
 	case string:
-		return "a string " + quote(v)
+		return "a string " + wording.Quote(v)
 	case bool:
 		return "a boolean " + strconv.FormatBool(v)
 	case int, int64:
@@ -431,7 +433,7 @@ func display(v any) string {
 	case nil:
 		return "null"
 	case string:
-		return quote(v)
+		return wording.Quote(v)
 	case bool:
 		return strconv.FormatBool(v)
 	case float64:

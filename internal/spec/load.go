@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/miosa-dev/sandbox-templates-action/internal/wording"
+
 	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
 )
 
@@ -254,7 +256,7 @@ func duplicates(ts []*Template) diag.List {
 			}
 			slices.Sort(others)
 			diags = append(diags, fileDiag(t.File, t.Line, t.Col, "name", "duplicate-name",
-				fmt.Sprintf("template name %s is also used by %s; names must be unique", quote(name), strings.Join(others, ", "))))
+				fmt.Sprintf("template name %s is also used by %s; names must be unique", wording.Quote(name), strings.Join(others, ", "))))
 		}
 	}
 	return diags

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/miosa-dev/sandbox-templates-action/internal/wording"
+
 	"gopkg.in/yaml.v3"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
@@ -56,7 +58,7 @@ func Parse(file string, data []byte) (*Template, diag.List) {
 		return nil, p.diags
 	}
 	if root.Kind != yaml.MappingNode {
-		p.addAt(root, "", "type", "a template file must be a mapping with the keys "+joinQuoted(topKeys)+"; found "+describe(root))
+		p.addAt(root, "", "type", "a template file must be a mapping with the keys "+wording.JoinQuoted(topKeys)+"; found "+describe(root))
 		return nil, p.diags
 	}
 	t := &Template{File: file, Line: 1, Col: 1}
@@ -83,7 +85,7 @@ func Parse(file string, data []byte) (*Template, diag.List) {
 	if !named {
 		t.Name = strings.TrimSuffix(path.Base(file), path.Ext(file))
 		if why := nameProblem(t.Name); why != "" {
-			p.add(1, 1, "", "name", fmt.Sprintf("the file name gives the template name %s, which %s; rename the file or set \"name:\"", quote(t.Name), why))
+			p.add(1, 1, "", "name", fmt.Sprintf("the file name gives the template name %s, which %s; rename the file or set \"name:\"", wording.Quote(t.Name), why))
 		}
 	}
 	switch {
@@ -119,7 +121,7 @@ func (p *parser) name(t *Template, k, v *yaml.Node) {
 	}
 	t.Name, t.Line, t.Col = s, v.Line, v.Column
 	if why := nameProblem(s); why != "" {
-		p.addAt(v, "name", "name", quote(s)+" "+why)
+		p.addAt(v, "name", "name", wording.Quote(s)+" "+why)
 	}
 }
 
@@ -173,11 +175,11 @@ func (p *parser) metadata(v *yaml.Node) map[string]string {
 
 // unknownKey reports a key that is not one of valid.
 func (p *parser) unknownKey(k *yaml.Node, field, where string, valid []string) {
-	msg := "unknown key " + quote(k.Value) + " in " + where
-	if s := suggest(k.Value, valid); s != "" {
+	msg := "unknown key " + wording.Quote(k.Value) + " in " + where
+	if s := wording.Suggest(k.Value, valid); s != "" {
 		msg += "; did you mean " + strconv.Quote(s) + "?"
 	} else {
-		msg += "; expected one of " + joinQuoted(valid)
+		msg += "; expected one of " + wording.JoinQuoted(valid)
 	}
 	p.addAt(k, field, "unknown-key", msg)
 }
@@ -201,7 +203,7 @@ func (p *parser) pairs(m *yaml.Node, field string) [][2]*yaml.Node {
 			continue
 		}
 		if prev, dup := seen[k.Value]; dup {
-			p.addAt(k, field, "duplicate-key", fmt.Sprintf("key %s is already defined at line %d", quote(k.Value), prev.Line))
+			p.addAt(k, field, "duplicate-key", fmt.Sprintf("key %s is already defined at line %d", wording.Quote(k.Value), prev.Line))
 			continue
 		}
 		seen[k.Value] = k
@@ -257,16 +259,16 @@ func (p *parser) scalar(n *yaml.Node, field string) any {
 		var f float64
 		if err := n.Decode(&f); err == nil {
 			if math.IsNaN(f) || math.IsInf(f, 0) {
-				p.addAt(n, field, "yaml", quote(n.Value)+" is not a finite number; quote it to use it as text")
+				p.addAt(n, field, "yaml", wording.Quote(n.Value)+" is not a finite number; quote it to use it as text")
 				return nil
 			}
 			return f
 		}
 	default:
-		p.addAt(n, field, "yaml", "tag "+quote(tag)+" is not supported; use plain YAML values")
+		p.addAt(n, field, "yaml", "tag "+wording.Quote(tag)+" is not supported; use plain YAML values")
 		return nil
 	}
-	p.addAt(n, field, "yaml", "cannot read "+quote(n.Value)+" as "+n.ShortTag())
+	p.addAt(n, field, "yaml", "cannot read "+wording.Quote(n.Value)+" as "+n.ShortTag())
 	return nil
 }
 
@@ -282,11 +284,11 @@ func describe(n *yaml.Node) string {
 	}
 	literal := n.Value
 	if strings.ContainsFunc(literal, func(r rune) bool { return r <= ' ' || r > '~' || r == '"' }) {
-		literal = quote(literal)
+		literal = wording.Quote(literal)
 	}
 	switch n.ShortTag() {
 	case "!!str", "!!timestamp":
-		return "a string " + quote(n.Value)
+		return "a string " + wording.Quote(n.Value)
 	case "!!int":
 		return "an integer " + literal
 	case "!!float":
@@ -296,7 +298,7 @@ func describe(n *yaml.Node) string {
 	case "!!null":
 		return "null"
 	}
-	return "a value tagged " + quote(n.ShortTag())
+	return "a value tagged " + wording.Quote(n.ShortTag())
 }
 
 // checkTree rejects aliases and nesting deeper than MaxDepth, without

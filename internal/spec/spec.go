@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/miosa-dev/sandbox-templates-action/internal/wording"
+
 	"gopkg.in/yaml.v3"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
@@ -133,8 +135,8 @@ func Filter(ts []*Template, names []string) ([]*Template, diag.List) {
 		if have[n] {
 			continue
 		}
-		msg := "no template named " + quote(n) + " in this repository"
-		if s := suggest(n, known); s != "" {
+		msg := "no template named " + wording.Quote(n) + " in this repository"
+		if s := wording.Suggest(n, known); s != "" {
 			msg += "; did you mean " + strconv.Quote(s) + "?"
 		}
 		diags = append(diags, diag.Diagnostic{Path: "templates", Message: msg, Rule: "unknown-template", Severity: diag.Error})

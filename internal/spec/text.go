@@ -5,80 +5,9 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/miosa-dev/sandbox-templates-action/internal/wording"
 )
-
-// maxQuoted bounds how much of a user's value a message repeats.
-const maxQuoted = 64
-
-// quote renders a user's value for a message: Go-quoted, so control
-// characters cannot break the line, and shortened when long.
-func quote(s string) string {
-	if utf8.RuneCountInString(s) > maxQuoted {
-		r := []rune(s)
-		return strconv.Quote(string(r[:maxQuoted])) + "..."
-	}
-	return strconv.Quote(s)
-}
-
-// suggest returns the candidate closest to word, or "" when none is close.
-// Case, '_' and '-' are ignored first, so memory_mib suggests memoryMib.
-func suggest(word string, candidates []string) string {
-	fold := func(s string) string {
-		return strings.ToLower(strings.NewReplacer("_", "", "-", "").Replace(s))
-	}
-	best, bestDist := "", -1
-	for _, c := range candidates {
-		if fold(c) == fold(word) {
-			return c
-		}
-		d := distance(strings.ToLower(word), strings.ToLower(c))
-		if bestDist < 0 || d < bestDist {
-			best, bestDist = c, d
-		}
-	}
-	limit := max(1, min(3, utf8.RuneCountInString(word)/3))
-	if bestDist < 0 || bestDist > limit {
-		return ""
-	}
-	return best
-}
-
-// distance is the edit distance between a and b, counting insertions,
-// deletions, substitutions and swaps of adjacent characters (optimal string
-// alignment), so "form" is one edit from "from".
-func distance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	d := make([][]int, len(ra)+1)
-	for i := range d {
-		d[i] = make([]int, len(rb)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(ra)][len(rb)]
-}
-
-// joinQuoted renders choices as "a", "b", "c".
-func joinQuoted(choices []string) string {
-	q := make([]string, len(choices))
-	for i, c := range choices {
-		q[i] = strconv.Quote(c)
-	}
-	return strings.Join(q, ", ")
-}
 
 // fieldKey appends a mapping key to a field path: a.b for plain keys,
 // a["odd key"] otherwise, so a key cannot inject text into the output.
@@ -91,7 +20,7 @@ func fieldKey(parent, key string) string {
 		}
 	}
 	if !plain {
-		return parent + "[" + quote(key) + "]"
+		return parent + "[" + wording.Quote(key) + "]"
 	}
 	if parent == "" {
 		return key

@@ -1,0 +1,80 @@
+package wording
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxQuoted bounds how much of a user's value a message repeats.
+const MaxQuoted = 64
+
+// Quote renders a user's value for a message: Go-quoted, so control
+// characters cannot break the line, and shortened when long.
+func Quote(s string) string {
+	if utf8.RuneCountInString(s) > MaxQuoted {
+		r := []rune(s)
+		return strconv.Quote(string(r[:MaxQuoted])) + "..."
+	}
+	return strconv.Quote(s)
+}
+
+// JoinQuoted renders choices as "a", "b", "c".
+func JoinQuoted(choices []string) string {
+	q := make([]string, len(choices))
+	for i, c := range choices {
+		q[i] = strconv.Quote(c)
+	}
+	return strings.Join(q, ", ")
+}
+
+// Suggest returns the candidate closest to word, or "" when none is close.
+// Case, '_' and '-' are ignored first, so memory_mib suggests memoryMib.
+func Suggest(word string, candidates []string) string {
+	fold := func(s string) string {
+		return strings.ToLower(strings.NewReplacer("_", "", "-", "").Replace(s))
+	}
+	best, bestDist := "", -1
+	for _, c := range candidates {
+		if fold(c) == fold(word) {
+			return c
+		}
+		d := Distance(strings.ToLower(word), strings.ToLower(c))
+		if bestDist < 0 || d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	limit := max(1, min(3, utf8.RuneCountInString(word)/3))
+	if bestDist < 0 || bestDist > limit {
+		return ""
+	}
+	return best
+}
+
+// Distance is the edit distance between a and b, counting insertions,
+// deletions, substitutions and swaps of adjacent characters (optimal string
+// alignment), so "form" is one edit from "from".
+func Distance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	d := make([][]int, len(ra)+1)
+	for i := range d {
+		d[i] = make([]int, len(rb)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(ra)][len(rb)]
+}
