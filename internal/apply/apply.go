@@ -81,12 +81,22 @@ type API interface {
 }
 
 // Reporter receives progress lines as the run goes. Implementations make
-// the text safe for their medium.
+// the text safe for their medium. Run calls it from one goroutine at a time.
 type Reporter interface {
 	Info(msg string)
 	Warn(msg string)
 	Notice(msg string)
 }
+
+// serialReporter lets concurrent workers report without interleaving lines.
+type serialReporter struct {
+	mu sync.Mutex
+	r  Reporter
+}
+
+func (s *serialReporter) Info(msg string)   { s.mu.Lock(); defer s.mu.Unlock(); s.r.Info(msg) }
+func (s *serialReporter) Warn(msg string)   { s.mu.Lock(); defer s.mu.Unlock(); s.r.Warn(msg) }
+func (s *serialReporter) Notice(msg string) { s.mu.Lock(); defer s.mu.Unlock(); s.r.Notice(msg) }
 
 // BuildResult is one build created or adopted by this run: an element of the
 // `builds` output.
@@ -221,7 +231,7 @@ func Run(parent context.Context, cfg Config, rep Reporter) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &run{cfg: cfg, rep: rep, res: &Result{Mode: mode, TemplateIDs: map[string]string{}, Builds: []BuildResult{}}}
+	r := &run{cfg: cfg, rep: &serialReporter{r: rep}, res: &Result{Mode: mode, TemplateIDs: map[string]string{}, Builds: []BuildResult{}}}
 	if cfg.APIKey != "" {
 		if r.api = cfg.API; r.api == nil {
 			c, err := miosa.New(miosa.Options{BaseURL: cfg.APIURL, APIKey: cfg.APIKey, UserAgent: cfg.UserAgent, HTTPClient: cfg.HTTPClient})
