@@ -14,6 +14,7 @@ import (
 	"github.com/miosa-dev/sandbox-templates-action/internal/miosa"
 	"github.com/miosa-dev/sandbox-templates-action/internal/plan"
 	"github.com/miosa-dev/sandbox-templates-action/internal/spec"
+	"github.com/miosa-dev/sandbox-templates-action/internal/textsafe"
 )
 
 // Modes of a run.
@@ -54,12 +55,9 @@ type Config struct {
 	Repository    string
 	FailOnChanges bool
 	UserAgent     string
-	// FirstAttempt says this is the first attempt of a workflow run
-	// (GITHUB_RUN_ATTEMPT=1): no earlier attempt at this commit can have
-	// created a template, so the run skips the reads that would tell.
-	FirstAttempt bool
-	// AdoptGrace is how long to look again for the build a create queues by
-	// itself before triggering one. Zero means one immediate look only.
+	// AdoptGrace is how long to keep looking, once a second, for the build
+	// a create queues by itself before triggering one. Zero means 5s; a
+	// negative value means one look only.
 	AdoptGrace time.Duration
 	// HTTPClient, when set, carries the API requests (tests use it to count
 	// dials). The client never follows redirects either way.
@@ -162,7 +160,9 @@ func ResolveMode(mode, event string, hasKey bool) (string, error) {
 		switch {
 		case !hasKey:
 			return ModeValidate, nil
-		case strings.HasPrefix(event, "pull_request"):
+		case strings.HasPrefix(event, "pull_request"), event == "merge_group":
+			// A pull request, or a merge queue's temporary commit that may
+			// never land: read, never write.
 			return ModePlan, nil
 		default:
 			return ModeApply, nil
@@ -197,6 +197,9 @@ func (c *Config) check() error {
 	}
 	if c.APIURL == "" {
 		c.APIURL = DefaultAPIURL
+	}
+	if c.AdoptGrace == 0 {
+		c.AdoptGrace = 5 * time.Second
 	}
 	if c.Timeout < 0 {
 		return usagef("timeout must not be negative")
@@ -241,7 +244,7 @@ func Run(parent context.Context, cfg Config, rep Reporter) (*Result, error) {
 			r.api = c
 		}
 		r.res.Online = true
-	} else if cfg.Mode == "" || cfg.Mode == ModeAuto {
+	} else {
 		r.notice("No API key: validated offline only; remote checks (server schema, plan, apply) were skipped.")
 	}
 
@@ -262,7 +265,7 @@ func (r *run) execute(ctx context.Context) {
 		return
 	}
 	r.validate(ctx)
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || len(r.res.Problems) > 0 {
 		return
 	}
 	invalid := r.res.Diagnostics.HasErrors()
@@ -325,12 +328,16 @@ func (r *run) finish(parent, ctx context.Context) {
 	res.Diagnostics.Sort()
 }
 
+// problem records a run-level failure; the adapters print every problem
+// once, at the end.
 func (r *run) problem(msg string) {
 	r.mu.Lock()
-	r.res.Problems = append(r.res.Problems, msg)
+	r.res.Problems = append(r.res.Problems, textsafe.Truncate(msg, maxProblem))
 	r.mu.Unlock()
-	r.rep.Warn(msg)
 }
+
+// maxProblem bounds one problem line, which may quote the server.
+const maxProblem = 2000
 
 func (r *run) notice(msg string) {
 	r.res.Notices = append(r.res.Notices, msg)

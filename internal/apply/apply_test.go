@@ -143,7 +143,8 @@ func TestServerValidationIsPositionedAndBlocksWrites(t *testing.T) {
 }
 
 // A no-op run reads the list once and each template's builds once, and
-// writes nothing.
+// writes nothing. A template whose only build is the one the server queued on
+// create is also read once, as only its metadata says which commit made it.
 func TestNoOpRunRequestCounts(t *testing.T) {
 	t.Parallel()
 	emu := emulator.New(emulator.NewOptions())
@@ -154,7 +155,7 @@ func TestNoOpRunRequestCounts(t *testing.T) {
 		files["sandbox-templates/"+n+".yaml"] = "build_spec:\n  from: node:22\n  steps:\n    - run: echo " + n + "\n"
 	}
 	root := writeFiles(t, files)
-	cfg := Config{Root: root, Mode: ModeApply, APIKey: "msk_test", APIURL: srv.URL + "/api/v1", Commit: "c1", Repository: "acme/x", FirstAttempt: true}
+	cfg := Config{Root: root, Mode: ModeApply, APIKey: "msk_test", APIURL: srv.URL + "/api/v1", Commit: "c1", Repository: "acme/x"}
 	if res, _ := Run(context.Background(), cfg, quiet{}); res.Status != StatusSuccess {
 		t.Fatalf("first run: %s %v", res.Status, res.Problems)
 	}
@@ -171,7 +172,7 @@ func TestNoOpRunRequestCounts(t *testing.T) {
 			delta[k] = d
 		}
 	}
-	want := map[string]int{"schema": 1, "validate": 4, "list": 1, "list_builds": 4}
+	want := map[string]int{"schema": 1, "validate": 4, "list": 1, "list_builds": 4, "get": 4}
 	if diff := cmp.Diff(want, delta); diff != "" {
 		t.Errorf("requests of the no-op run (-want +got):\n%s", diff)
 	}
@@ -180,5 +181,33 @@ func TestNoOpRunRequestCounts(t *testing.T) {
 	}
 	if !strings.Contains(res.Plan.Items[0].Reason, "spec unchanged") {
 		t.Errorf("reason %q", res.Plan.Items[0].Reason)
+	}
+}
+
+// Going back to an earlier spec builds it again: only the newest live build
+// says what the template serves.
+func TestRevertedSpecIsRebuilt(t *testing.T) {
+	t.Parallel()
+	emu := emulator.New(emulator.NewOptions())
+	srv := httptest.NewServer(emu)
+	defer srv.Close()
+	root := writeFiles(t, nil)
+	cfg := Config{Root: root, Mode: ModeApply, APIKey: "msk_test", APIURL: srv.URL + "/api/v1", Repository: "acme/x"}
+	for i, step := range []string{"pip install uv", "pip install ruff", "pip install uv"} {
+		body := "build_spec:\n  from: python:3.12\n  steps:\n    - run: " + step + "\n"
+		if err := os.MkdirAll(filepath.Join(root, "sandbox-templates"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, "sandbox-templates", "py.yaml"), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg.Commit = "c" + string(rune('1'+i))
+		res, err := Run(context.Background(), cfg, quiet{})
+		if err != nil || res.Status != StatusSuccess {
+			t.Fatalf("commit %s: %v %s %v", cfg.Commit, err, res.Status, res.Problems)
+		}
+		if got := emu.Counters().BuildsCreated; got != i+1 {
+			t.Fatalf("after commit %s: %d builds, want %d", cfg.Commit, got, i+1)
+		}
 	}
 }

@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/miosa"
 	"github.com/miosa-dev/sandbox-templates-action/internal/plan"
+	"github.com/miosa-dev/sandbox-templates-action/internal/textsafe"
 )
 
 // applyPlan carries out the create and build items with bounded
@@ -30,22 +30,22 @@ func (r *run) applyPlan(ctx context.Context) {
 				return nil
 			}
 			var b *BuildResult
+			var how string
 			var err error
 			switch {
 			case it.Done():
-				b = r.adopted(it)
+				b, how = r.adopted(it), "build already made at this commit"
 			case it.Action == plan.Create:
-				b, err = r.create(ctx, it)
+				b, how, err = r.create(ctx, it)
 			default:
 				b, err = r.build(ctx, it)
+				how = "triggered build"
 			}
-			if err != nil {
-				if ctx.Err() == nil {
-					r.problem(fmt.Sprintf("%s: %v", it.Name, err))
-				}
+			if err != nil && ctx.Err() == nil {
+				r.problem(fmt.Sprintf("%s: %v", it.Name, err))
 			}
 			if b != nil {
-				r.record(*b)
+				r.record(*b, how)
 			}
 			return nil
 		})
@@ -53,24 +53,16 @@ func (r *run) applyPlan(ctx context.Context) {
 	_ = g.Wait() // workers report through r.problem
 }
 
-func (r *run) record(b BuildResult) {
+// record adds a build to the result and says in the log how it came about.
+func (r *run) record(b BuildResult, how string) {
 	r.mu.Lock()
 	r.res.Builds = append(r.res.Builds, b)
 	if b.TemplateID != "" {
 		r.res.TemplateIDs[b.Name] = b.TemplateID
 	}
 	r.mu.Unlock()
-	how := "triggered build"
-	switch {
-	case b.Replayed:
-		how = "build already made at this commit"
-	case b.Action == opCreate && b.IdempotencyKey == r.key(b.Name, opCreate):
-		how = "created; adopted the build the server queued"
-	case b.Action == opCreate:
-		how = "created; triggered build"
-	}
 	if b.BuildID == "" {
-		r.rep.Info(fmt.Sprintf("%s: %s", b.Name, strings.TrimSuffix(how, "; triggered build")))
+		r.rep.Info(fmt.Sprintf("%s: %s", b.Name, how))
 		return
 	}
 	r.rep.Info(fmt.Sprintf("%s: %s %s (%s)", b.Name, how, b.BuildID, b.State))
@@ -80,47 +72,47 @@ func (r *run) key(name, op string) string {
 	return IdempotencyKey(r.cfg.Repository, name, r.cfg.Commit, r.digests[name][0], op)
 }
 
-// adopted reports a build that a previous attempt at this commit made.
+// adopted reports a build that an earlier attempt at this commit made.
 func (r *run) adopted(it plan.Item) *BuildResult {
 	b := BuildResult{Name: it.Name, TemplateID: it.TemplateID, BuildID: it.Adopt, Action: it.Action.String(), Replayed: true,
 		IdempotencyKey: r.key(it.Name, opCreate)}
-	if rt := r.remote[it.Name]; rt != nil {
-		for _, rb := range rt.builds {
-			if rb.ID != it.Adopt {
-				continue
-			}
-			fillState(&b, &rb)
-			// A build this tool triggered carries its metadata; one the
-			// server queued on create does not.
-			if toPlanBuild(rb).Commit != "" {
-				b.IdempotencyKey = r.key(it.Name, opBuild)
-			}
+	for _, rb := range r.remote[it.Name].builds {
+		if rb.ID != it.Adopt {
+			continue
+		}
+		fillState(&b, &rb)
+		// A build this tool triggered carries its metadata; one the server
+		// queued on create does not, and came from the create's key.
+		if toPlanBuild(rb).Commit != "" {
+			b.IdempotencyKey = r.key(it.Name, opBuild)
 		}
 	}
 	return &b
 }
 
+// maxErrorMessage bounds a build's error message in outputs and summaries.
+const maxErrorMessage = 1000
+
 func fillState(b *BuildResult, mb *miosa.Build) {
 	b.State = mb.State
 	b.ErrorCode = mb.ErrorCode
-	b.ErrorMessage = mb.ErrorMessage
+	b.ErrorMessage = textsafe.Truncate(mb.ErrorMessage, maxErrorMessage)
 	b.LogURL = mb.LogURL
 }
 
 // create creates the template, then adopts the build the server queues by
 // itself, and triggers one only when none appears.
-func (r *run) create(ctx context.Context, it plan.Item) (*BuildResult, error) {
+func (r *run) create(ctx context.Context, it plan.Item) (*BuildResult, string, error) {
 	t := r.byName[it.Name]
 	meta := map[string]string{}
 	maps.Copy(meta, t.Metadata)
 	meta[metaCreatedCommit] = r.cfg.Commit
-	meta[metaCreatedDigest] = r.digests[it.Name][0]
 	key := r.key(it.Name, opCreate)
 	tpl, err := r.api.CreateTemplate(ctx, key, miosa.CreateTemplate{
 		Name: t.Name, Description: t.Description, Metadata: meta, BuildSpec: t.BuildSpec,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("create template: %w", err)
+		return nil, "", fmt.Errorf("create template: %w", explain(err, key))
 	}
 	r.mu.Lock()
 	r.res.TemplateIDs[it.Name] = tpl.ID
@@ -129,67 +121,86 @@ func (r *run) create(ctx context.Context, it plan.Item) (*BuildResult, error) {
 
 	queued, err := r.queuedBuild(ctx, tpl.ID)
 	if err != nil {
-		return res, err
+		return res, "created", err
 	}
 	if queued != nil {
 		res.BuildID, res.IdempotencyKey = queued.ID, key
 		fillState(res, queued)
-		return res, nil
+		return res, "created; adopted the build the server queued", nil
 	}
-	bkey := r.key(it.Name, opBuild)
-	b, err := r.api.CreateBuild(ctx, tpl.ID, bkey, miosa.CreateBuild{BuildSpec: t.BuildSpec, Metadata: r.buildMeta(it.Name, opCreate)})
+	b, bkey, err := r.createBuild(ctx, it.Name, tpl.ID)
 	if err != nil {
-		return res, fmt.Errorf("create build: %w", err)
+		return res, "created", err
 	}
 	res.BuildID, res.IdempotencyKey, res.Replayed = b.ID, bkey, b.Replayed
 	fillState(res, b)
-	return res, nil
+	return res, "created; triggered build", nil
 }
 
-// queuedBuild looks for the build that creating a template queued, once at
-// once and once more after the grace period.
+// queuedBuild looks for the build that creating a template queued, once a
+// second until AdoptGrace has passed: the server may queue it a moment after
+// answering the create.
 func (r *run) queuedBuild(ctx context.Context, templateID string) (*miosa.Build, error) {
-	for attempt := 0; ; attempt++ {
+	deadline := time.Now().Add(r.cfg.AdoptGrace)
+	for {
 		builds, err := r.api.ListBuilds(ctx, templateID)
 		if err != nil {
 			return nil, fmt.Errorf("list builds: %w", err)
 		}
 		if len(builds) > 0 {
-			return &builds[0], nil
+			b := newestFirst(builds)[0]
+			return &b, nil
 		}
-		if attempt > 0 || r.cfg.AdoptGrace <= 0 {
+		if !time.Now().Add(time.Second).Before(deadline) {
 			return nil, nil
 		}
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(r.cfg.AdoptGrace):
+		case <-time.After(time.Second):
 		}
 	}
 }
 
 // build triggers a build of the template with the repository's spec.
 func (r *run) build(ctx context.Context, it plan.Item) (*BuildResult, error) {
-	t := r.byName[it.Name]
-	key := r.key(it.Name, opBuild)
-	b, err := r.api.CreateBuild(ctx, it.TemplateID, key, miosa.CreateBuild{BuildSpec: t.BuildSpec, Metadata: r.buildMeta(it.Name, opBuild)})
+	b, key, err := r.createBuild(ctx, it.Name, it.TemplateID)
 	if err != nil {
-		if miosa.IsPayloadMismatch(err) {
-			return nil, fmt.Errorf("create build: %w (the idempotency key %s comes from the commit, the template and its spec; the server saw it before with a different request body, for example after the file was edited without a new commit: commit the change and run again)", err, key)
-		}
-		return nil, fmt.Errorf("create build: %w", err)
+		return nil, err
 	}
 	res := &BuildResult{Name: it.Name, TemplateID: it.TemplateID, BuildID: b.ID, Action: opBuild, IdempotencyKey: key, Replayed: b.Replayed}
 	fillState(res, b)
 	return res, nil
 }
 
-func (r *run) buildMeta(name, op string) map[string]string {
-	return map[string]string{
-		metaManagedBy:  metaManagedByValue,
-		metaCommit:     r.cfg.Commit,
-		metaDigest:     r.digests[name][0],
-		metaOperation:  op,
-		metaRepository: r.cfg.Repository,
+// createBuild sends the one build request a template gets at a commit. Its
+// body depends only on the commit, the repository and the spec, like its
+// key, so every attempt sends the same body under the same key.
+func (r *run) createBuild(ctx context.Context, name, templateID string) (*miosa.Build, string, error) {
+	key := r.key(name, opBuild)
+	b, err := r.api.CreateBuild(ctx, templateID, key, miosa.CreateBuild{
+		BuildSpec: r.byName[name].BuildSpec,
+		Metadata: map[string]string{
+			metaManagedBy:  metaManagedByValue,
+			metaCommit:     r.cfg.Commit,
+			metaDigest:     r.digests[name][0],
+			metaRepository: r.cfg.Repository,
+		},
+	})
+	if err != nil {
+		return nil, key, fmt.Errorf("create build: %w", explain(err, key))
 	}
+	return b, key, nil
+}
+
+// explain adds the likely cause to an idempotency payload mismatch.
+func explain(err error, key string) error {
+	if !miosa.IsPayloadMismatch(err) {
+		return err
+	}
+	return fmt.Errorf("%w: the server saw idempotency key %s before with a different request body. "+
+		"The key comes from the repository, the template name, the commit, the spec digest and the operation, "+
+		"so another tool or version of this action sent that request for the same commit, "+
+		"or the repository's name or the template's description or metadata changed without a new commit; "+
+		"push a new commit to get new keys", err, key)
 }

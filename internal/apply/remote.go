@@ -3,6 +3,7 @@ package apply
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"golang.org/x/sync/errgroup"
 
@@ -18,10 +19,8 @@ const (
 	metaManagedByValue = "sandbox-templates-action"
 	metaCommit         = "commit_sha"
 	metaDigest         = "spec_digest"
-	metaOperation      = "operation"
 	metaRepository     = "repository"
 	metaCreatedCommit  = "sandbox_templates_action_commit"
-	metaCreatedDigest  = "sandbox_templates_action_spec_digest"
 )
 
 // remoteTemplate is what the run learned of one remote template.
@@ -55,16 +54,22 @@ func (r *run) readRemote(ctx context.Context) bool {
 			}
 		}
 	}
+	// A row matched by both its name and its slug is read once.
+	seen := map[*remoteTemplate]bool{}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.cfg.Concurrency)
 	for name, rt := range r.remote {
+		if seen[rt] {
+			continue
+		}
+		seen[rt] = true
 		g.Go(func() error {
 			builds, err := r.api.ListBuilds(gctx, rt.row.ID)
 			if err != nil {
 				return fmt.Errorf("list builds of %s: %w", name, err)
 			}
-			rt.builds = builds
-			if !needsTemplate(builds, r.digests[name], r.cfg.FirstAttempt) {
+			rt.builds = newestFirst(builds)
+			if !needsTemplate(rt.builds, r.digests[name], r.cfg.Commit) {
 				return nil
 			}
 			tpl, err := r.api.GetTemplate(gctx, rt.row.ID)
@@ -87,25 +92,38 @@ func (r *run) readRemote(ctx context.Context) bool {
 
 // needsTemplate says whether the builds alone cannot tell the plan what it
 // needs: a template without builds, builds that carry no spec, or a build of
-// the wanted spec that the server queued by itself (only the template's
-// metadata tells which commit created it, which matters only when an earlier
-// attempt at this commit may have created it).
-func needsTemplate(builds []miosa.Build, digests []string, firstAttempt bool) bool {
+// the wanted spec that may be the one its create made, by the server's hand or
+// at this commit (only the template's metadata tells which commit created it).
+func needsTemplate(builds []miosa.Build, digests []string, commit string) bool {
 	if len(builds) == 0 {
 		return true
 	}
 	opaque := false
-	for _, b := range builds {
+	for i, b := range builds {
 		rb := toPlanBuild(b)
 		if len(rb.Digests) == 0 {
 			opaque = true
 			continue
 		}
 		if overlaps(rb.Digests, digests) {
-			return rb.Commit == "" && !firstAttempt
+			return rb.Commit == "" || (rb.Commit == commit && i == len(builds)-1)
 		}
 	}
 	return opaque
+}
+
+// newestFirst orders builds by creation time, newest first, when every
+// build says when it was created; otherwise it keeps the server's order,
+// which is newest first.
+func newestFirst(builds []miosa.Build) []miosa.Build {
+	for _, b := range builds {
+		if b.InsertedAt == nil {
+			return builds
+		}
+	}
+	out := slices.Clone(builds)
+	slices.SortStableFunc(out, func(a, b miosa.Build) int { return b.InsertedAt.Compare(*a.InsertedAt) })
+	return out
 }
 
 func overlaps(a, b []string) bool {
@@ -134,7 +152,6 @@ func toPlanBuild(b miosa.Build) plan.RemoteBuild {
 			rb.Digests = append(rb.Digests, d)
 		}
 		rb.Commit = metaString(b.Metadata, metaCommit)
-		rb.Operation = metaString(b.Metadata, metaOperation)
 	}
 	return rb
 }
@@ -158,9 +175,6 @@ func (r *run) computePlan() {
 			}
 			if len(t.BuildSpec) > 0 {
 				pr.SpecDigests = []string{spec.Digest(t.BuildSpec)}
-			}
-			if d := metaString(t.Metadata, metaCreatedDigest); d != "" {
-				pr.SpecDigests = append(pr.SpecDigests, d)
 			}
 			pr.CreatedCommit = metaString(t.Metadata, metaCreatedCommit)
 		}

@@ -47,8 +47,10 @@ func (r *run) validate(ctx context.Context) {
 		g.Go(func() error {
 			v, err := r.api.Validate(gctx, t.BuildSpec)
 			if err != nil {
+				// Without the server's verdict and normalized spec the plan
+				// could misjudge a change: stop before any write.
 				if gctx.Err() == nil {
-					r.warn(fmt.Sprintf("%s: server validation unavailable, relying on the schema check: %v", t.File, err))
+					r.problem(fmt.Sprintf("%s: validate build spec: %v", t.File, err))
 				}
 				return nil
 			}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -17,8 +19,9 @@ func terminal(state string) bool {
 }
 
 // wait polls this run's builds until each is terminal or the context ends,
-// reporting every state change once.
+// reporting every state change once, then reports the builds that failed.
 func (r *run) wait(ctx context.Context) {
+	defer r.reportFailures()
 	pending := func() []int {
 		var idx []int
 		for i, b := range r.res.Builds {
@@ -31,12 +34,13 @@ func (r *run) wait(ctx context.Context) {
 	if idx := pending(); len(idx) > 0 {
 		r.rep.Info(fmt.Sprintf("Waiting for %d build(s), polling every %s", len(idx), r.cfg.PollInterval))
 	}
+	w := &waiter{run: r, warned: map[string]bool{}}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
 		idx := pending()
 		if len(idx) == 0 {
-			break
+			return
 		}
 		select {
 		case <-ctx.Done():
@@ -44,37 +48,57 @@ func (r *run) wait(ctx context.Context) {
 			return
 		case <-timer.C:
 		}
-		r.poll(ctx, idx)
+		w.poll(ctx, idx)
 		timer.Reset(r.cfg.PollInterval)
-	}
-	for _, b := range r.res.Builds {
-		if b.State == "failed" || b.State == "cancelled" {
-			msg := fmt.Sprintf("build %s of %s %s", b.BuildID, b.Name, b.State)
-			if b.ErrorCode != "" {
-				msg += ": " + b.ErrorCode
-			}
-			if b.ErrorMessage != "" {
-				msg += ": " + b.ErrorMessage
-			}
-			if b.LogURL != "" {
-				msg += " (log: " + b.LogURL + ")"
-			}
-			r.problem(msg)
-		}
 	}
 }
 
-func (r *run) poll(ctx context.Context, idx []int) {
+// reportFailures turns every failed or cancelled build into a problem, with
+// its error code, message and log link.
+func (r *run) reportFailures() {
+	for _, b := range r.res.Builds {
+		if b.State != "failed" && b.State != "cancelled" {
+			continue
+		}
+		msg := fmt.Sprintf("build %s of %s %s", b.BuildID, b.Name, b.State)
+		if b.ErrorCode != "" {
+			msg += ": " + b.ErrorCode
+		}
+		if b.ErrorMessage != "" {
+			msg += ": " + b.ErrorMessage
+		}
+		if b.LogURL != "" {
+			msg += " (log: " + b.LogURL + ")"
+		}
+		r.problem(msg)
+	}
+}
+
+// waiter polls build states. It asks for each build by id; where the server
+// lacks that endpoint it lists the template's builds instead.
+type waiter struct {
+	run    *run
+	warned map[string]bool // builds whose status errors were reported once
+	byList atomic.Bool     // GET /sandbox-template-builds/{id} answered 404
+}
+
+func (w *waiter) poll(ctx context.Context, idx []int) {
+	r := w.run
 	g := new(errgroup.Group)
 	g.SetLimit(r.cfg.Concurrency)
 	updates := make([]*miosa.Build, len(idx))
+	var mu sync.Mutex
 	for j, i := range idx {
-		id := r.res.Builds[i].BuildID
+		cur := r.res.Builds[i]
 		g.Go(func() error {
-			b, err := r.api.GetBuild(ctx, id)
+			b, err := w.status(ctx, cur)
 			if err != nil {
-				if ctx.Err() == nil {
-					r.warn(fmt.Sprintf("status of build %s: %v (will ask again)", id, err))
+				mu.Lock()
+				first := !w.warned[cur.BuildID]
+				w.warned[cur.BuildID] = true
+				mu.Unlock()
+				if first && ctx.Err() == nil {
+					r.warn(fmt.Sprintf("status of build %s: %v (asking again every %s)", cur.BuildID, err, r.cfg.PollInterval))
 				}
 				return nil
 			}
@@ -94,6 +118,27 @@ func (r *run) poll(ctx context.Context, idx []int) {
 			r.rep.Info(fmt.Sprintf("%s: build %s is %s", cur.Name, cur.BuildID, stateLine(cur)))
 		}
 	}
+}
+
+// status reads one build's current state.
+func (w *waiter) status(ctx context.Context, cur BuildResult) (*miosa.Build, error) {
+	if !w.byList.Load() {
+		b, err := w.run.api.GetBuild(ctx, cur.BuildID)
+		if !miosa.IsNotFound(err) {
+			return b, err
+		}
+		w.byList.Store(true) // the endpoint is not there: the build list is
+	}
+	builds, err := w.run.api.ListBuilds(ctx, cur.TemplateID)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range builds {
+		if b.ID == cur.BuildID {
+			return &b, nil
+		}
+	}
+	return nil, fmt.Errorf("build %s is not among the builds of template %s", cur.BuildID, cur.TemplateID)
 }
 
 func stateLine(b *BuildResult) string {

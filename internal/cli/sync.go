@@ -40,9 +40,9 @@ func registerSync(fs *flag.FlagSet, mode string, getenv func(string) string) *sy
 	fs.StringVar(&f.apiURL, "api-url", apiURL, "Miosa API base URL (default $MIOSA_API_URL, else the public API)")
 	fs.StringVar(&f.build, "build", string(plan.BuildChanged), "when to build existing templates: changed, always or never")
 	fs.StringVar(&f.commit, "commit-sha", "", "commit that idempotency keys derive from (default $GITHUB_SHA, else git rev-parse HEAD in the root)")
-	fs.StringVar(&f.repository, "repository", getenv("GITHUB_REPOSITORY"), "owner/name that idempotency keys derive from (default $GITHUB_REPOSITORY)")
+	fs.StringVar(&f.repository, "repository", getenv("GITHUB_REPOSITORY"), "owner/name that idempotency keys derive from (default $GITHUB_REPOSITORY, else \"local\")")
 	fs.IntVar(&f.concurrency, "concurrency", 8, "parallel API calls (1 to 64)")
-	fs.DurationVar(&f.timeout, "timeout", 30*time.Minute, "deadline for the whole run")
+	fs.DurationVar(&f.timeout, "timeout", 30*time.Minute, "deadline for the whole run (0: none)")
 	fs.BoolVar(&f.jsonOut, "json", false, "print the result as one JSON object instead of text")
 	fs.StringVar(&f.summaryFile, "summary-file", "", "also write the Markdown job summary to this file")
 	fs.BoolVar(&f.emulator, "emulator", false, "run against a built-in emulator of the Miosa API on 127.0.0.1 (no credentials needed)")
@@ -80,6 +80,10 @@ func runSync(ctx context.Context, env *Env, args []string, mode, about string) i
 	root, err := rootDir(f.dir, env.Getenv)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "%s: %v\n", mode, err)
+		return ExitUsage
+	}
+	if f.concurrency < 1 || f.concurrency > 64 {
+		fmt.Fprintf(env.Stderr, "%s: --concurrency %d is not from 1 to 64\n", mode, f.concurrency)
 		return ExitUsage
 	}
 	key := env.Getenv("MIOSA_API_KEY")
@@ -155,7 +159,7 @@ type textReporter struct{ env *Env }
 
 func (r textReporter) Info(msg string) {
 	for _, l := range strings.Split(strings.TrimRight(msg, "\n"), "\n") {
-		fmt.Fprintln(r.env.Stderr, textsafe.Line(l))
+		fmt.Fprintln(r.env.Stderr, textsafe.LogLine(l))
 	}
 }
 func (r textReporter) Warn(msg string)   { fmt.Fprintln(r.env.Stderr, "warning: "+textsafe.Line(msg)) }
@@ -164,7 +168,7 @@ func (r textReporter) Notice(msg string) { fmt.Fprintln(r.env.Stderr, "notice: "
 func printText(env *Env, res *apply.Result) {
 	w := env.Stdout
 	for _, d := range res.Diagnostics {
-		fmt.Fprintln(w, textsafe.Line(d.String()))
+		fmt.Fprintln(w, textsafe.LogLine(d.String()))
 	}
 	for _, p := range res.Problems {
 		fmt.Fprintln(w, "error: "+textsafe.Line(p))

@@ -71,7 +71,7 @@ type reporter struct{ a *githubactions.Action }
 
 func (r reporter) Info(msg string) {
 	for _, l := range strings.Split(strings.TrimRight(msg, "\n"), "\n") {
-		r.a.Infof("%s", textsafe.Line(l))
+		r.a.Infof("%s", textsafe.LogLine(l))
 	}
 }
 func (r reporter) Warn(msg string)   { r.a.Warningf("%s", msg) }
@@ -106,7 +106,7 @@ func annotate(a *githubactions.Action, diags diag.List) {
 		a.Noticef("%d more problem(s) not annotated (GitHub shows 10 per step): see the job summary or the log", rest)
 	}
 	for _, d := range diags {
-		a.Infof("%s", textsafe.Line(d.String()))
+		a.Infof("%s", textsafe.LogLine(d.String()))
 	}
 }
 

@@ -72,6 +72,20 @@ func TestOutputsCannotInject(t *testing.T) {
 	}
 }
 
+// A template named like a workflow command is shown in the plan table, not
+// obeyed.
+func TestReporterCannotStartACommand(t *testing.T) {
+	t.Parallel()
+	var log bytes.Buffer
+	a := githubactions.New(githubactions.WithGetenv(func(string) string { return "" }), githubactions.WithWriter(&log))
+	reporter{a: a}.Info("TEMPLATE  ACTION\n::stop-commands::tok\n  ::warning file=x::injected  invalid")
+	for _, line := range strings.Split(strings.TrimSpace(log.String()), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "::") {
+			t.Errorf("log line starts a workflow command: %q", line)
+		}
+	}
+}
+
 func TestAnnotateCapsAtTen(t *testing.T) {
 	t.Parallel()
 	var diags diag.List

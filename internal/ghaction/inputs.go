@@ -27,8 +27,6 @@ func config(in input, getenv func(string) string) (apply.Config, error) {
 		Mode:       orDefault(in("mode"), apply.ModeAuto),
 		BuildMode:  plan.BuildMode(orDefault(in("build"), string(plan.BuildChanged))),
 		Commit:     orDefault(in("commit-sha"), getenv("GITHUB_SHA")),
-		// A re-run of a workflow has GITHUB_RUN_ATTEMPT 2 or more.
-		FirstAttempt: getenv("GITHUB_RUN_ATTEMPT") == "1",
 	}
 	if cfg.Root == "" {
 		cfg.Root = "."

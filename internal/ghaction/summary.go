@@ -101,9 +101,7 @@ func safeLink(raw string) string {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return ""
 	}
-	s := u.String()
-	if strings.ContainsAny(s, " ()<>\n\r") {
-		return ""
-	}
-	return s
+	// Characters that could end the link or the table cell are escaped.
+	return strings.NewReplacer("|", "%7C", "`", "%60", "(", "%28", ")", "%29", "[", "%5B", "]", "%5D",
+		"<", "%3C", ">", "%3E", " ", "%20").Replace(u.String())
 }

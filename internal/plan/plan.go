@@ -68,10 +68,9 @@ type RemoteBuild struct {
 	// Digests identify the spec the build used (its build_spec, and the
 	// digest this tool recorded in its metadata).
 	Digests []string
-	// Commit and Operation are what this tool recorded in the build's
-	// metadata; empty for builds it did not make.
-	Commit    string
-	Operation string
+	// Commit is what this tool recorded in the build's metadata; empty for
+	// builds it did not make.
+	Commit string
 }
 
 // Remote is a template that exists on the server.
@@ -210,36 +209,37 @@ func decide(d Desired, r *Remote, opts Options) Item {
 		return it
 	}
 	if r == nil {
-		it.Action, it.Reason = Create, "not found"
+		it.Action, it.Reason = Create, reasonNotFound
 		return it
 	}
 	it.TemplateID = r.ID
 
-	// A build made at this very commit for this spec: a re-run reports it.
-	if b, ok := madeAtCommit(d, r, opts.Commit); ok {
-		it.Adopt = b.ID
-		it.Action, it.Reason = Build, reasonChanged
-		if b.Operation == "create" || (b.Operation == "" && r.CreatedCommit == opts.Commit) {
-			it.Action, it.Reason = Create, "not found"
+	// A build made at this very commit for this spec: a re-run reports it
+	// as the first attempt did.
+	if i, ok := madeAtCommit(d, r, opts.Commit); ok {
+		it.Adopt = r.Builds[i].ID
+		it.Action, it.Reason = Build, replayReason(d, r.Builds[i+1:], opts.Mode)
+		if r.CreatedCommit == opts.Commit {
+			it.Action, it.Reason = Create, reasonNotFound
 		}
 		return it
 	}
 
-	current, hasCurrent := servingBuild(d, r)
+	newest, hasNewest := newestLive(r.Builds)
 	switch {
 	case opts.Mode == BuildAlways:
 		it.Action, it.Reason = Build, "build: always"
-	case hasCurrent:
-		it.Action, it.Reason = Unchanged, "spec unchanged, build "+current.ID+" "+current.State
+	case hasNewest && overlaps(d.Digests, newest.Digests):
+		it.Action, it.Reason = Unchanged, "spec unchanged (build "+newest.ID+")"
 	case len(r.Builds) == 0 && overlaps(d.Digests, r.SpecDigests) && r.Status == "ready":
-		it.Action, it.Reason = Unchanged, "spec unchanged, template ready"
-	case opaque(r.Builds) && overlaps(d.Digests, r.SpecDigests) && r.Builds[0].State != "failed" && r.Builds[0].State != "cancelled":
+		it.Action, it.Reason = Unchanged, "spec unchanged (template ready)"
+	case hasNewest && opaque(r.Builds) && overlaps(d.Digests, r.SpecDigests):
 		// The server's builds say nothing of their spec: the template's own
 		// spec and its newest build stand in for them.
-		it.Action, it.Reason = Unchanged, "spec unchanged, build "+r.Builds[0].ID+" "+r.Builds[0].State
+		it.Action, it.Reason = Unchanged, "spec unchanged (build "+newest.ID+")"
 	case opts.Mode == BuildNever:
 		it.Action, it.Reason = Unchanged, "needs a build, skipped (build: never)"
-	case len(r.Builds) == 0 && (r.Status == "" || r.Status == "draft" || r.Status == "failed"):
+	case len(r.Builds) == 0:
 		it.Action, it.Reason = Build, "no build yet"
 	case lastFailedForSpec(d, r):
 		it.Action, it.Reason = Build, "last build of this spec failed"
@@ -249,40 +249,53 @@ func decide(d Desired, r *Remote, opts Options) Item {
 	return it
 }
 
-const reasonChanged = "spec changed"
+// Reasons that a re-run repeats.
+const (
+	reasonChanged  = "spec changed"
+	reasonNotFound = "not found"
+)
 
-// madeAtCommit finds a build for the wanted spec that this tool made at the
-// given commit, or the first build of a template created at that commit.
-func madeAtCommit(d Desired, r *Remote, commit string) (RemoteBuild, bool) {
+// madeAtCommit finds a build of the wanted spec that this tool made at the
+// given commit, or the build queued by creating the template at that commit,
+// and returns its index.
+func madeAtCommit(d Desired, r *Remote, commit string) (int, bool) {
 	if commit == "" {
-		return RemoteBuild{}, false
+		return 0, false
 	}
-	for _, b := range r.Builds {
-		if !overlaps(d.Digests, b.Digests) {
-			continue
-		}
-		if b.Commit == commit {
-			return b, true
+	for i, b := range r.Builds {
+		if overlaps(d.Digests, b.Digests) && b.Commit == commit {
+			return i, true
 		}
 	}
 	if r.CreatedCommit == commit {
-		for _, b := range r.Builds {
+		for i, b := range r.Builds {
 			if b.Commit == "" && overlaps(d.Digests, b.Digests) {
-				return b, true
+				return i, true
 			}
 		}
 	}
-	return RemoteBuild{}, false
+	return 0, false
 }
 
-// servingBuild is the newest build of the wanted spec that is ready or still
-// in progress.
-func servingBuild(d Desired, r *Remote) (RemoteBuild, bool) {
-	for _, b := range r.Builds {
-		if b.State == "failed" || b.State == "cancelled" {
-			continue
-		}
-		if overlaps(d.Digests, b.Digests) {
+// replayReason is the reason the first attempt gave for a build, told again
+// from the builds that were there before it.
+func replayReason(d Desired, older []RemoteBuild, mode BuildMode) string {
+	switch {
+	case mode == BuildAlways:
+		return "build: always"
+	case len(older) == 0:
+		return "no build yet"
+	case older[0].State == "failed" && overlaps(d.Digests, older[0].Digests):
+		return "last build of this spec failed"
+	}
+	return reasonChanged
+}
+
+// newestLive is the newest build that is ready or still in progress: the
+// one that serves the template, or will. Builds are newest first.
+func newestLive(builds []RemoteBuild) (RemoteBuild, bool) {
+	for _, b := range builds {
+		if b.State != "failed" && b.State != "cancelled" {
 			return b, true
 		}
 	}
