@@ -24,6 +24,9 @@ const (
 	DefaultMaxBackoff    = 20 * time.Second
 	// DefaultAttemptTimeout bounds one attempt when Options.HTTPClient is nil.
 	DefaultAttemptTimeout = 60 * time.Second
+	// MaxRateLimitedRetries bounds the retries of one request after 429s in
+	// a row when its context has no deadline.
+	MaxRateLimitedRetries = 30
 	// MaxBodySize is the most the client reads of any response body.
 	MaxBodySize = 1 << 20
 )
@@ -47,10 +50,13 @@ type Options struct {
 	// Timeout is DefaultAttemptTimeout.
 	HTTPClient *http.Client
 	// MaxAttempts bounds the attempts of one request (first try included);
-	// 1 disables retries.
+	// 1 disables retries, after a 429 too. Attempts answered 429 do not
+	// count: rate limiting is flow control, bounded by the context's
+	// deadline, or by MaxRateLimitedRetries in a row when it has none.
 	MaxAttempts int
 	// RetryBudget bounds the retries of all requests of this client (one
-	// client serves one run); negative means no retries at all.
+	// client serves one run); negative means no retries at all. Retries
+	// after a 429 never spend it.
 	RetryBudget int
 	// MaxRetryAfter is the longest Retry-After the client waits for; when the
 	// server asks for more, the request fails at once.
@@ -93,6 +99,7 @@ type Client struct {
 	maxBackoff  time.Duration
 	logf        func(format string, args ...any)
 	sleep       func(ctx context.Context, d time.Duration) error
+	limit       limiter // shared by every request of the client
 }
 
 // String describes the client without the API key.

@@ -59,11 +59,24 @@ func (c *Client) do(ctx context.Context, cl call) (*response, error) {
 	if err != nil {
 		return nil, &Error{Method: cl.method, Path: cl.path, Err: err}
 	}
-	var p policy
+	var (
+		p         policy
+		counted   int       // attempts that count toward MaxAttempts: every one but those answered 429
+		throttled int       // attempts answered 429 in a row
+		ready     time.Time // end of this call's own wait, already slept
+	)
 	for attempt := 1; ; attempt++ {
+		sent, err := c.limit.wait(ctx, c.sleep, ready)
+		if err != nil {
+			return nil, &Error{Method: cl.method, Path: cl.path, Attempts: attempt - 1, Err: err}
+		}
 		res, err := c.send(req)
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, &Error{Method: cl.method, Path: cl.path, Attempts: attempt, Err: ctxErr}
+		}
+		limited := err == nil && res.status == http.StatusTooManyRequests
+		if res != nil && !limited {
+			c.limit.accept(sent)
 		}
 		if err == nil && cl.accepts(res) {
 			return res, nil
@@ -73,11 +86,25 @@ func (c *Client) do(ctx context.Context, cl call) (*response, error) {
 		if !retry {
 			return nil, e
 		}
-		wait, ok := c.retryWait(ctx, e, attempt)
+		if limited {
+			throttled++
+		} else {
+			counted++
+			throttled = 0
+		}
+		wait, ok := c.retryWait(ctx, e, counted, throttled)
 		if !ok {
 			return nil, e
 		}
-		c.log("miosa: %v; retry %d of %d in %s", e, attempt, c.maxAttempts-1, wait.Round(time.Millisecond))
+		if limited {
+			now := time.Now()
+			ready = c.limit.throttle(now, sent, wait)
+			wait = ready.Sub(now)
+			c.log("miosa: %v; all requests paused for %s, then slowed to under the rate the server accepted", e, wait.Round(time.Millisecond))
+		} else {
+			c.log("miosa: %v; retry %d of %d in %s", e, counted, c.maxAttempts-1, wait.Round(time.Millisecond))
+			ready = time.Now().Add(wait)
+		}
 		if err := c.sleep(ctx, wait); err != nil {
 			return nil, &Error{Method: cl.method, Path: cl.path, Attempts: attempt, Err: err}
 		}

@@ -96,8 +96,17 @@ func isDialError(err error) bool {
 }
 
 // retryWait returns how long to wait before the next attempt, or false when
-// there is to be none; it then records why on e.
-func (c *Client) retryWait(ctx context.Context, e *Error, attempt int) (time.Duration, bool) {
+// there is to be none; it then records why on e. counted is the number of
+// attempts that count toward MaxAttempts (all but the ones answered 429) and
+// throttled the number of 429 answers in a row (non-zero when the last
+// answer was a 429).
+//
+// A 429 is flow control, not a failure: its retries spend neither the
+// attempts of the request nor the client's retry budget, and are bounded by
+// the context's deadline instead (by MaxRateLimitedRetries in a row when
+// there is none). Its wait is the Retry-After, or the backoff when the
+// server gives none.
+func (c *Client) retryWait(ctx context.Context, e *Error, counted, throttled int) (time.Duration, bool) {
 	deadline, hasDeadline := ctx.Deadline()
 	if e.RetryAfter > 0 {
 		what := strings.ToLower(http.StatusText(e.Status))
@@ -113,18 +122,20 @@ func (c *Client) retryWait(ctx context.Context, e *Error, attempt int) (time.Dur
 			return 0, false
 		}
 	}
-	if attempt >= c.maxAttempts {
+	flow := throttled > 0
+	switch {
+	case c.maxAttempts == 1, !flow && counted >= c.maxAttempts, flow && !hasDeadline && throttled > MaxRateLimitedRetries:
 		return 0, false
 	}
 	wait := e.RetryAfter
 	if wait <= 0 {
-		wait = c.backoff(attempt)
+		wait = c.backoff(max(counted, throttled))
 	}
 	if hasDeadline && time.Until(deadline) <= wait {
 		e.notes = append(e.notes, "no time left to retry before the deadline")
 		return 0, false
 	}
-	if !c.takeBudget() {
+	if !flow && !c.takeBudget() {
 		e.notes = append(e.notes, "retry budget exhausted")
 		return 0, false
 	}

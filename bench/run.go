@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// runResult is one finished subprocess.
+type runResult struct {
+	Start, End time.Time
+	Wall       time.Duration
+	Code       int
+	MaxRSSKiB  int64
+	Stdout     string
+	Stderr     string
+}
+
+// run starts name with args and env (added to a minimal environment) and
+// waits for it.
+func run(ctx context.Context, dir string, env []string, name string, args ...string) (*runResult, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir()}, env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	res := &runResult{Start: time.Now()}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	err := cmd.Wait()
+	res.End = time.Now()
+	res.Wall = res.End.Sub(res.Start)
+	res.Stdout, res.Stderr = stdout.String(), stderr.String()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		res.Code = ee.ExitCode()
+	case err != nil:
+		return nil, fmt.Errorf("run %s: %w", name, err)
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		res.MaxRSSKiB = ru.Maxrss // KiB on Linux
+	}
+	return res, nil
+}
+
+// applyOut is the part of `apply --json` the bench reads.
+type applyOut struct {
+	Status   string   `json:"status"`
+	Problems []string `json:"problems"`
+	Builds   []struct {
+		Name    string `json:"name"`
+		BuildID string `json:"build_id"`
+		State   string `json:"state"`
+	} `json:"builds"`
+}
+
+// applyArgs are the command line of one apply run.
+type applyArgs struct {
+	dir          string
+	url          string
+	commit       string
+	concurrency  int // 0: the binary's default
+	wait         bool
+	pollInterval time.Duration
+}
+
+// runApply runs `sandbox-templates apply --json` and decodes its result.
+func runApply(ctx context.Context, bin string, a applyArgs) (*runResult, *applyOut, error) {
+	args := []string{"apply", "--json", "--api-url", a.url, "--dir", a.dir, "--commit-sha", a.commit, "--repository", "bench/bench"}
+	if a.concurrency > 0 {
+		args = append(args, "--concurrency", fmt.Sprint(a.concurrency))
+	}
+	if a.wait {
+		args = append(args, "--wait", "--poll-interval", a.pollInterval.String())
+	}
+	res, err := run(ctx, a.dir, []string{"MIOSA_API_KEY=" + benchKey}, bin, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out applyOut
+	if err := json.Unmarshal([]byte(res.Stdout), &out); err != nil {
+		return res, nil, fmt.Errorf("apply output: %w (exit %d, stderr %s)", err, res.Code, lastLines(res.Stderr, 5))
+	}
+	return res, &out, nil
+}
+
+// lastLines returns the last n lines of s, for error messages.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// runAsAction runs the binary as the GitHub runner runs the action's step
+// (INPUT_* variables, GITHUB_OUTPUT file), in apply mode at benchCommit, and
+// returns the run and its status output.
+func runAsAction(ctx context.Context, bin, dir, url string, attempt int) (*runResult, string, error) {
+	files, err := os.MkdirTemp("", "bench-action")
+	if err != nil {
+		return nil, "", err
+	}
+	defer os.RemoveAll(files)
+	out := filepath.Join(files, "output")
+	env := []string{
+		"GITHUB_ACTIONS=true",
+		"GITHUB_WORKSPACE=" + dir,
+		"GITHUB_OUTPUT=" + out,
+		"GITHUB_STEP_SUMMARY=" + filepath.Join(files, "summary"),
+		"GITHUB_EVENT_NAME=push",
+		"GITHUB_SHA=" + benchCommit,
+		"GITHUB_REPOSITORY=bench/bench",
+		fmt.Sprintf("GITHUB_RUN_ATTEMPT=%d", attempt),
+		"INPUT_API-KEY=" + benchKey,
+		"INPUT_API-URL=" + url,
+		"INPUT_MODE=apply",
+	}
+	res, err := run(ctx, dir, env, bin)
+	if err != nil {
+		return nil, "", err
+	}
+	raw, err := os.ReadFile(out)
+	if err != nil {
+		return res, "", fmt.Errorf("action outputs: %w", err)
+	}
+	for _, l := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(l, "status="); ok {
+			return res, v, nil
+		}
+	}
+	return res, "", fmt.Errorf("action outputs hold no status (exit %d): %s", res.Code, lastLines(res.Stdout+res.Stderr, 5))
+}
