@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
@@ -56,7 +57,7 @@ type Config struct {
 	FailOnChanges bool
 	UserAgent     string
 	// AdoptGrace is how long to keep looking, once a second, for the build
-	// a create queues by itself before triggering one. Zero means 5s; a
+	// a create queues by itself before triggering one. Zero means 2s; a
 	// negative value means one look only.
 	AdoptGrace time.Duration
 	// HTTPClient, when set, carries the API requests (tests use it to count
@@ -199,7 +200,7 @@ func (c *Config) check() error {
 		c.APIURL = DefaultAPIURL
 	}
 	if c.AdoptGrace == 0 {
-		c.AdoptGrace = 5 * time.Second
+		c.AdoptGrace = 2 * time.Second
 	}
 	if c.Timeout < 0 {
 		return usagef("timeout must not be negative")
@@ -221,6 +222,9 @@ type run struct {
 	remote  map[string]*remoteTemplate
 	// allRemote is every row of the list, built-ins included.
 	allRemote []*remoteTemplate
+	// noAutoBuild is set once a create's grace period passed without the
+	// server queueing a build.
+	noAutoBuild atomic.Bool
 }
 
 // Run performs one sync. It returns an error only for a usage problem; every

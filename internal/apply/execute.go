@@ -139,7 +139,9 @@ func (r *run) create(ctx context.Context, it plan.Item) (*BuildResult, string, e
 
 // queuedBuild looks for the build that creating a template queued, once a
 // second until AdoptGrace has passed: the server may queue it a moment after
-// answering the create.
+// answering the create. Once a grace period has passed with no build, the
+// server evidently does not build on create, and later creates of the run
+// look once only.
 func (r *run) queuedBuild(ctx context.Context, templateID string) (*miosa.Build, error) {
 	deadline := time.Now().Add(r.cfg.AdoptGrace)
 	for {
@@ -151,7 +153,8 @@ func (r *run) queuedBuild(ctx context.Context, templateID string) (*miosa.Build,
 			b := newestFirst(builds)[0]
 			return &b, nil
 		}
-		if !time.Now().Add(time.Second).Before(deadline) {
+		if r.noAutoBuild.Load() || !time.Now().Add(time.Second).Before(deadline) {
+			r.noAutoBuild.Store(true)
 			return nil, nil
 		}
 		select {

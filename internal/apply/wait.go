@@ -35,21 +35,24 @@ func (r *run) wait(ctx context.Context) {
 		r.rep.Info(fmt.Sprintf("Waiting for %d build(s), polling every %s", len(idx), r.cfg.PollInterval))
 	}
 	w := &waiter{run: r, warned: map[string]bool{}}
-	timer := time.NewTimer(0)
-	defer timer.Stop()
+	// Polls start poll-interval apart, however long one takes, so a build
+	// that ends is seen within one interval.
+	next := time.Now()
 	for {
 		idx := pending()
 		if len(idx) == 0 {
 			return
 		}
+		timer := time.NewTimer(time.Until(next))
 		select {
 		case <-ctx.Done():
+			timer.Stop()
 			r.markUnfinished(ctx)
 			return
 		case <-timer.C:
 		}
+		next = time.Now().Add(r.cfg.PollInterval)
 		w.poll(ctx, idx)
-		timer.Reset(r.cfg.PollInterval)
 	}
 }
 
