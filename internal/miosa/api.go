@@ -79,16 +79,15 @@ func (c *Client) BuildSpecSchema(ctx context.Context) ([]byte, error) {
 // Validate asks the server to check a build spec with
 // POST /sandbox-templates/validate. An invalid spec, whether reported as
 // 200 {"valid": false} or as 422, is a result with Valid false and Errors;
-// only failures to get an answer are errors. The request carries no
-// Idempotency-Key, so it is retried only when it was refused unprocessed
-// (429, or no connection).
+// only failures to get an answer are errors. Validation changes nothing on
+// the server, so the request is retried like a GET.
 func (c *Client) Validate(ctx context.Context, spec map[string]any) (*ValidateResult, error) {
 	const path = "/sandbox-templates/validate"
 	body, err := c.encode(http.MethodPost, path, "", map[string]any{"build_spec": spec})
 	if err != nil {
 		return nil, err
 	}
-	res, err := c.do(ctx, call{method: http.MethodPost, path: path, body: body, accept: invalidSpec})
+	res, err := c.do(ctx, call{method: http.MethodPost, path: path, body: body, accept: invalidSpec, readOnly: true})
 	if err != nil {
 		return nil, err
 	}

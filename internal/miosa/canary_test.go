@@ -157,3 +157,26 @@ func TestNewRejectsBadBaseURL(t *testing.T) {
 		}
 	}
 }
+
+// A server that echoes the key inside a successful answer (a build's error
+// message or log link) does not get it past the client either.
+func TestCanaryKeyRedactedFromSuccessBodies(t *testing.T) {
+	t.Parallel()
+	body := `{"data":{"id":"b1","state":"failed","error_code":"BUILD_STEP_FAILED",` +
+		`"error_message":"auth ` + canaryKey + ` rejected; fragment ` + canaryKey[10:22] + `",` +
+		`"log_url":"https://logs.example/b1?token=` + canaryKey + `"}}`
+	srv := newServer(t, script(reply{status: 200, body: body}))
+	c, err := miosa.New(miosa.Options{BaseURL: srv.URL + "/api/v1", APIKey: canaryKey, UserAgent: testUA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.GetBuild(context.Background(), "b1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertNoKey(t, "error_message", b.ErrorMessage)
+	assertNoKey(t, "log_url", b.LogURL)
+	if b.State != "failed" || b.ErrorCode != "BUILD_STEP_FAILED" {
+		t.Errorf("build = %+v", b)
+	}
+}

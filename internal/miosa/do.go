@@ -19,15 +19,18 @@ type call struct {
 	path   string // escaped, relative to the base URL, query included
 	body   []byte // nil when the request has no body
 	key    string // Idempotency-Key, "" for none
+	// readOnly marks a POST that changes nothing on the server (validate),
+	// so resending it is as harmless as resending a GET.
+	readOnly bool
 	// accept reports whether a response other than 2xx is an answer rather
 	// than an error (validate's 422); nil accepts 2xx only.
 	accept func(res *response) bool
 }
 
-// replayable reports whether sending the call twice is harmless: a GET, or a
-// POST that carries an Idempotency-Key.
+// replayable reports whether sending the call twice is harmless: a GET, a
+// POST that carries an Idempotency-Key, or a POST that changes nothing.
 func (cl *call) replayable() bool {
-	return cl.method == http.MethodGet || cl.key != ""
+	return cl.method == http.MethodGet || cl.key != "" || cl.readOnly
 }
 
 func (cl *call) accepts(res *response) bool {
@@ -79,6 +82,9 @@ func (c *Client) do(ctx context.Context, cl call) (*response, error) {
 			c.limit.accept(sent)
 		}
 		if err == nil && cl.accepts(res) {
+			// A server that echoes the key in a successful answer (an
+			// error_message, a log_url) must not carry it into outputs.
+			res.body = []byte(c.key.redact(string(res.body)))
 			return res, nil
 		}
 		e, retry := c.failure(&cl, &p, res, err)

@@ -89,9 +89,7 @@ func (e *Error) summary() string {
 		parts = append(parts, e.Message)
 	}
 	if e.isPayloadMismatch() {
-		parts = append(parts, "this Idempotency-Key was already used with a different request body; "+
-			"keys come from the commit, the template and the operation, so the template's spec was probably "+
-			"edited and the job re-run at the same commit: push a new commit to apply the edit")
+		parts = append(parts, "the server answered an earlier request with this Idempotency-Key and a different body")
 	}
 	if len(e.Fields) > 0 {
 		var fs []string
