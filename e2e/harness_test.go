@@ -34,6 +34,7 @@ var bin string
 
 func TestMain(m *testing.M) {
 	flag.Parse()
+	raiseParallel()
 	dir, err := os.MkdirTemp("", "sandbox-templates-e2e")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

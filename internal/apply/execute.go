@@ -35,6 +35,9 @@ func (r *run) applyPlan(ctx context.Context) {
 			switch {
 			case it.Done():
 				b, how = r.adopted(it), "build already made at this commit"
+			case it.Action == plan.Create && it.Resume:
+				b, how, err = r.build0(ctx, it.Name, &BuildResult{Name: it.Name, TemplateID: it.TemplateID, Action: opCreate}, r.key(it.Name, opCreate))
+				how = "created earlier at this commit; " + how
 			case it.Action == plan.Create:
 				b, how, err = r.create(ctx, it)
 			default:
@@ -118,23 +121,30 @@ func (r *run) create(ctx context.Context, it plan.Item) (*BuildResult, string, e
 	r.res.TemplateIDs[it.Name] = tpl.ID
 	r.mu.Unlock()
 	res := &BuildResult{Name: it.Name, TemplateID: tpl.ID, Action: opCreate, Replayed: tpl.Replayed}
+	b, how, err := r.build0(ctx, it.Name, res, key)
+	return b, "created; " + how, err
+}
 
-	queued, err := r.queuedBuild(ctx, tpl.ID)
+// build0 gives a newly created template its first build: it adopts the
+// build the server queued on create (reported under the create's key), and
+// triggers one only when none appears.
+func (r *run) build0(ctx context.Context, name string, res *BuildResult, createKey string) (*BuildResult, string, error) {
+	queued, err := r.queuedBuild(ctx, res.TemplateID)
 	if err != nil {
-		return res, "created", err
+		return res, "no build yet", err
 	}
 	if queued != nil {
-		res.BuildID, res.IdempotencyKey = queued.ID, key
+		res.BuildID, res.IdempotencyKey = queued.ID, createKey
 		fillState(res, queued)
-		return res, "created; adopted the build the server queued", nil
+		return res, "adopted the build the server queued", nil
 	}
-	b, bkey, err := r.createBuild(ctx, it.Name, tpl.ID)
+	b, bkey, err := r.createBuild(ctx, name, res.TemplateID)
 	if err != nil {
-		return res, "created", err
+		return res, "no build yet", err
 	}
 	res.BuildID, res.IdempotencyKey, res.Replayed = b.ID, bkey, b.Replayed
 	fillState(res, b)
-	return res, "created; triggered build", nil
+	return res, "triggered build", nil
 }
 
 // queuedBuild looks for the build that creating a template queued, once a

@@ -33,6 +33,11 @@
 //   - Validation uses the project's embedded schema (internal/schema), and
 //     GET .../build-spec serves that same document.
 //
+// Two options exist for crash and timing tests: Options.OnHandled runs
+// between a request's commit and its response (the e2e reliability suite
+// SIGKILLs the client there), and Options.AutoBuildLag hides a create's
+// queued build from list_builds for a while, as an asynchronous server would.
+//
 // Fault injection (Options.Faults) draws from math/rand/v2 seeded with
 // Options.Seed; ids are derived from the seed and counters too. Sequential
 // requests therefore see the same faults and ids for the same seed; with

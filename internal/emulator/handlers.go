@@ -259,7 +259,11 @@ func (s *Server) listBuilds(w *recorder, c *call) {
 		return
 	}
 	out := []any{}
+	now := s.opts.Clock()
 	for _, b := range s.st.buildsOf(t.ID) {
+		if b.SourceType == "auto" && now.Before(b.InsertedAt.Add(s.opts.AutoBuildLag)) {
+			continue
+		}
 		out = append(out, buildView(b, c.variant.States, c.plan.unknownState))
 	}
 	if c.variant.ListBuilds == "bare" {

@@ -11,6 +11,11 @@ type Options struct {
 	// AutoBuild makes a create (or an upsert of a draft/failed template) queue
 	// a build by itself, as the real server does.
 	AutoBuild bool
+	// AutoBuildLag hides the build a create queues from list_builds until
+	// this long after the create (measured with Clock), as a server that
+	// queues it asynchronously would. The build exists and is counted at
+	// once. Zero shows it at once, as the API page describes.
+	AutoBuildLag time.Duration
 	// BuildDuration is how long a build takes from queued to ready/failed,
 	// measured with Clock. Zero means a build is terminal on the next request.
 	BuildDuration time.Duration
@@ -33,6 +38,13 @@ type Options struct {
 	RateBurst int
 	// RequestLogSize bounds the request log; zero means 1000 entries.
 	RequestLogSize int
+	// OnHandled, when set, is called for every API request that reached its
+	// handler (faults that answer first skip it), after the handler ran, so
+	// any mutation is committed and remembered for its Idempotency-Key, and
+	// before the response is written. It runs outside the server's lock and
+	// the response waits for it: a test can stop the client there to lose
+	// the response, as a crash at that instant would.
+	OnHandled func(RequestRecord)
 }
 
 // NewOptions returns the defaults that behave like the real server: AutoBuild

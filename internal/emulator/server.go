@@ -226,7 +226,16 @@ func (s *Server) serve(w *statusWriter, c *call, readErr error) {
 	rec := newRecorder()
 	s.mu.Lock()
 	s.handleAPI(rec, c)
+	onHandled := s.opts.OnHandled
+	var handled RequestRecord
+	if onHandled != nil {
+		handled = *c.record
+		handled.Status = rec.status
+	}
 	s.mu.Unlock()
+	if onHandled != nil {
+		onHandled(handled)
+	}
 
 	switch {
 	case c.plan.dropAfter:

@@ -105,6 +105,9 @@ type Item struct {
 	// Adopt names a build that this commit already made: a re-run reports it
 	// instead of sending the request again.
 	Adopt string `json:"-"`
+	// Resume marks a create whose template an earlier attempt at this commit
+	// made before it stopped: only the template's build is still to come.
+	Resume bool `json:"-"`
 }
 
 // Done reports whether the item's change was already made at this commit.
@@ -222,6 +225,12 @@ func decide(d Desired, r *Remote, opts Options) Item {
 		if r.CreatedCommit == opts.Commit {
 			it.Action, it.Reason = Create, reasonNotFound
 		}
+		return it
+	}
+
+	if opts.Commit != "" && r.CreatedCommit == opts.Commit && len(r.Builds) == 0 &&
+		(len(r.SpecDigests) == 0 || overlaps(d.Digests, r.SpecDigests)) {
+		it.Action, it.Reason, it.Resume = Create, reasonNotFound, true
 		return it
 	}
 

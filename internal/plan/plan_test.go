@@ -80,6 +80,9 @@ func TestCompute(t *testing.T) {
 		{"build always at the same commit adopts", want,
 			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b3", State: "ready", Digests: []string{"d1"}, Commit: sha}}}}, Options{Commit: sha, Mode: BuildAlways},
 			Item{Action: Build, Reason: "build: always", TemplateID: "t1", Adopt: "b3"}},
+		{"re-run resumes a create that stopped before its build", want,
+			[]Remote{{ID: "t1", Name: "node", Status: "draft", CreatedCommit: sha, SpecDigests: []string{"n1"}}}, Options{Commit: sha},
+			Item{Action: Create, Reason: "not found", TemplateID: "t1", Resume: true}},
 		{"invalid", Desired{Name: "node", File: "f.yaml", Problem: "2 problems"}, nil, Options{},
 			Item{Action: Invalid, Reason: "2 problems"}},
 	}
