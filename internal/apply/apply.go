@@ -268,21 +268,15 @@ func (r *run) execute(ctx context.Context) {
 	if !r.load() {
 		return
 	}
-	r.validate(ctx)
-	if ctx.Err() != nil || len(r.res.Problems) > 0 {
+	r.checkSchema(ctx)
+	if ctx.Err() != nil {
 		return
 	}
-	invalid := r.res.Diagnostics.HasErrors()
-	where := "offline"
-	if r.api != nil {
-		where = "against the server's schema and validate endpoint"
-	}
-	if n := r.res.Diagnostics.Errors(); n > 0 {
-		r.rep.Info(fmt.Sprintf("Validated %d file(s) %s: %d problem(s)", r.res.Files, where, n))
-	} else {
-		r.rep.Info(fmt.Sprintf("Validated %d file(s) %s: no problems", r.res.Files, where))
-	}
 	if r.res.Mode == ModeValidate {
+		if r.api != nil {
+			r.validateOnline(ctx, r.tpls)
+		}
+		r.reportValidation(len(r.tpls))
 		r.res.Plan = r.invalidOnlyPlan()
 		return
 	}
@@ -290,8 +284,20 @@ func (r *run) execute(ctx context.Context) {
 		return
 	}
 	r.computePlan()
+	// The server's validate endpoint judges the specs this run would create
+	// or build; an unchanged spec was judged when it was built. Its verdicts
+	// and normalized specs come before the final plan, and before any write.
+	pending := r.pendingTemplates()
+	if len(pending) > 0 && !r.res.Diagnostics.HasErrors() {
+		r.validateOnline(ctx, pending)
+		if ctx.Err() != nil || len(r.res.Problems) > 0 || !r.refreshRemote(ctx, pending) {
+			return
+		}
+		r.computePlan()
+	}
+	r.reportValidation(len(pending))
 	r.rep.Info("Plan:\n" + r.res.Plan.Text())
-	if invalid {
+	if r.res.Diagnostics.HasErrors() {
 		if r.res.Mode == ModeApply {
 			r.problem("validation failed: nothing was written to the API")
 		}
@@ -307,6 +313,30 @@ func (r *run) execute(ctx context.Context) {
 	if r.cfg.Wait && ctx.Err() == nil {
 		r.wait(ctx)
 	}
+}
+
+// reportValidation says in the log how validation went.
+func (r *run) reportValidation(online int) {
+	how := "against the schema"
+	if r.api != nil {
+		how = fmt.Sprintf("against the server's schema, %d of them also by its validate endpoint", online)
+	}
+	problems := "no problems"
+	if n := r.res.Diagnostics.Errors(); n > 0 {
+		problems = fmt.Sprintf("%d problem(s)", n)
+	}
+	r.rep.Info(fmt.Sprintf("Validated %d file(s) %s: %s", r.res.Files, how, problems))
+}
+
+// pendingTemplates are the templates the current plan creates or builds.
+func (r *run) pendingTemplates() []*spec.Template {
+	var out []*spec.Template
+	for _, it := range r.res.Plan.Items {
+		if (it.Action == plan.Create || it.Action == plan.Build) && !it.Done() {
+			out = append(out, r.byName[it.Name])
+		}
+	}
+	return out
 }
 
 // finish sets the status from what happened.

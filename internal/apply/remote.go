@@ -90,6 +90,36 @@ func (r *run) readRemote(ctx context.Context) bool {
 	return true
 }
 
+// refreshRemote reads the templates whose builds, now that the server's
+// normalized specs are known, match in a way only the template can settle.
+func (r *run) refreshRemote(ctx context.Context, tpls []*spec.Template) bool {
+	seen := map[*remoteTemplate]bool{}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.cfg.Concurrency)
+	for _, t := range tpls {
+		rt := r.remote[t.Name]
+		if rt == nil || rt.tpl != nil || seen[rt] || !needsTemplate(rt.builds, r.digests[t.Name], r.cfg.Commit) {
+			continue
+		}
+		seen[rt] = true
+		g.Go(func() error {
+			tpl, err := r.api.GetTemplate(gctx, rt.row.ID)
+			if err != nil {
+				return fmt.Errorf("get template %s: %w", t.Name, err)
+			}
+			rt.tpl = tpl
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		if ctx.Err() == nil {
+			r.problem(err.Error())
+		}
+		return false
+	}
+	return true
+}
+
 // needsTemplate says whether the builds alone cannot tell the plan what it
 // needs: a template without builds, builds that carry no spec, or a build of
 // the wanted spec that may be the one its create made, by the server's hand or

@@ -13,10 +13,10 @@ import (
 	"github.com/miosa-dev/sandbox-templates-action/internal/spec"
 )
 
-// validate checks every template against the schema (the server's when it
-// can be had, else the embedded one), then, online, against the server's
-// validate endpoint. It records each template's identifying digests.
-func (r *run) validate(ctx context.Context) {
+// checkSchema checks every template against the schema (the server's when
+// it can be had, else the embedded one) and records each template's local
+// digest.
+func (r *run) checkSchema(ctx context.Context) {
 	sch := schema.Default()
 	if r.api != nil {
 		sch = r.serverSchema(ctx)
@@ -26,9 +26,12 @@ func (r *run) validate(ctx context.Context) {
 		r.res.Diagnostics = append(r.res.Diagnostics, sch.Check(t.File, t, t.BuildSpec)...)
 		r.digests[t.Name] = []string{t.Digest()}
 	}
-	if r.api == nil {
-		return
-	}
+}
+
+// validateOnline asks the server's validate endpoint about each of tpls
+// that passed the schema check: its problems become positioned diagnostics,
+// and the spec it returns normalized identifies the spec as a second digest.
+func (r *run) validateOnline(ctx context.Context, tpls []*spec.Template) {
 	bad := map[string]bool{}
 	for _, d := range r.res.Diagnostics {
 		bad[d.Path] = true
@@ -37,10 +40,10 @@ func (r *run) validate(ctx context.Context) {
 		diags      diag.List
 		normalized string
 	}
-	results := make([]outcome, len(r.tpls))
+	results := make([]outcome, len(tpls))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.cfg.Concurrency)
-	for i, t := range r.tpls {
+	for i, t := range tpls {
 		if bad[t.File] {
 			continue
 		}
@@ -85,7 +88,7 @@ func (r *run) validate(ctx context.Context) {
 		})
 	}
 	_ = g.Wait() // the goroutines report through results and warnings, never an error
-	for i, t := range r.tpls {
+	for i, t := range tpls {
 		r.res.Diagnostics = append(r.res.Diagnostics, results[i].diags...)
 		if results[i].normalized != "" {
 			r.digests[t.Name] = append(r.digests[t.Name], results[i].normalized)
