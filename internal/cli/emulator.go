@@ -35,8 +35,9 @@ func runEmulator(ctx context.Context, env *Env, args []string) int {
 }
 
 // emulatorKey is the key used against the built-in emulator, which accepts
-// any key starting with msk_.
-const emulatorKey = "msk_local_emulator"
+// any key starting with msk_. Like a real key it shares no 8-character run
+// with ordinary text, which the client redacts from every answer.
+const emulatorKey = "msk_local_x7Qp2Vd9Lk4Rz8Tb"
 
 // startEmulator serves an emulator with the real server's defaults on a free
 // loopback port for one plan or apply run.

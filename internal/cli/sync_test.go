@@ -64,3 +64,15 @@ func TestSyncUsageErrors(t *testing.T) {
 		})
 	}
 }
+
+// The built-in emulator's key must not look like text the emulator sends
+// (its log links), or the client's redaction would mangle them.
+func TestBuiltInEmulatorKeyIsNotRedactedFromAnswers(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr bytes.Buffer
+	code := Main(context.Background(), []string{"apply", "--emulator", "--dir", "../../testdata/good"},
+		nil, &stdout, &stderr, func(string) string { return "" })
+	if code != ExitOK || strings.Contains(stdout.String(), "REDACTED") {
+		t.Fatalf("exit %d, output has a redaction:\n%s", code, stdout.String())
+	}
+}
