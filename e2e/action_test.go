@@ -333,6 +333,16 @@ func TestNoKeyMakesNoConnection(t *testing.T) {
 	if got := strings.Count(s.Stdout, "::notice::No API key"); got != 1 {
 		t.Errorf("want exactly one notice about the skipped remote checks, got %d:\n%s", got, s.Stdout)
 	}
+	// A fork's pull request gets no secrets: mode plan validates offline.
+	s = runAction(t, w, map[string]string{"GITHUB_EVENT_NAME": "pull_request"}, map[string]string{"api-url": apiURL, "mode": "plan"})
+	if s.Code != 0 || s.Outputs["status"] != "success" || !strings.Contains(s.Stdout, "::notice::No API key") {
+		t.Fatalf("plan without a key: exit %d status %q\n%s", s.Code, s.Outputs["status"], s.log())
+	}
+	// apply without a key is a mistake worth failing on.
+	s = runAction(t, w, nil, map[string]string{"api-url": apiURL, "mode": "apply"})
+	if s.Code != 2 || !strings.Contains(s.Stdout, "mode apply needs an API key") {
+		t.Fatalf("apply without a key: exit %d\n%s", s.Code, s.log())
+	}
 	// An invalid file still fails offline, with its position.
 	w.write(t, "sandbox-templates/bad.yaml", "build_spec:\n  size: huge\n")
 	s = runAction(t, w, nil, map[string]string{"api-url": apiURL})

@@ -171,8 +171,13 @@ func ResolveMode(mode, event string, hasKey bool) (string, error) {
 	case ModeValidate:
 		return mode, nil
 	case ModePlan, ModeApply:
+		if !hasKey && mode == ModePlan {
+			// A fork's pull request has no secrets: the check still runs,
+			// offline, and the notice says what was skipped.
+			return ModeValidate, nil
+		}
 		if !hasKey {
-			return "", usagef("mode %q needs an API key (api-key input or MIOSA_API_KEY); without one use mode validate or auto", mode)
+			return "", usagef("mode apply needs an API key (api-key input or MIOSA_API_KEY); without one use mode validate, plan or auto")
 		}
 		return mode, nil
 	}

@@ -90,7 +90,8 @@ func TestResolveMode(t *testing.T) {
 		{"auto", "pull_request_target", true, ModePlan, false},
 		{"auto", "push", false, ModeValidate, false},
 		{"", "workflow_dispatch", true, ModeApply, false},
-		{"plan", "push", false, "", true},
+		{"plan", "pull_request", false, ModeValidate, false},
+		{"apply", "push", false, "", true},
 		{"apply", "push", true, ModeApply, false},
 		{"deploy", "push", true, "", true},
 	}
