@@ -222,6 +222,9 @@ func TestWaitTimeout(t *testing.T) {
 	if s.Code != 1 || s.Outputs["status"] != "timeout" {
 		t.Fatalf("exit %d status %q, want 1 and timeout\n%s", s.Code, s.Outputs["status"], s.log())
 	}
+	if !strings.Contains(s.Stdout, "did not finish within 3s; it was waiting for the builds") {
+		t.Errorf("the timeout does not say what the run was doing:\n%s", s.Stdout)
+	}
 	var bids map[string]string
 	s.json(t, "build-ids", &bids)
 	if len(bids) != 3 {

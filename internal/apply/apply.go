@@ -230,6 +230,8 @@ type run struct {
 	// noAutoBuild is set once a create's grace period passed without the
 	// server queueing a build.
 	noAutoBuild atomic.Bool
+	// phase names the stage the run is in, for a timeout's message.
+	phase string
 }
 
 // Run performs one sync. It returns an error only for a usage problem; every
@@ -273,6 +275,7 @@ func (r *run) execute(ctx context.Context) {
 	if !r.load() {
 		return
 	}
+	r.phase = "validating the template files"
 	r.checkSchema(ctx)
 	if ctx.Err() != nil {
 		return
@@ -285,10 +288,12 @@ func (r *run) execute(ctx context.Context) {
 		r.res.Plan = r.invalidOnlyPlan()
 		return
 	}
+	r.phase = "reading the remote templates and builds"
 	if !r.readRemote(ctx) {
 		return
 	}
 	r.computePlan()
+	r.phase = "validating the changed specs on the server"
 	// The server's validate endpoint judges the specs this run would create
 	// or build; an unchanged spec was judged when it was built. Its verdicts
 	// and normalized specs come before the final plan, and before any write.
@@ -314,8 +319,10 @@ func (r *run) execute(ctx context.Context) {
 		}
 		return
 	}
+	r.phase = "creating templates and triggering builds"
 	r.applyPlan(ctx)
 	if r.cfg.Wait && ctx.Err() == nil {
+		r.phase = "waiting for the builds"
 		r.wait(ctx)
 	}
 }
@@ -353,7 +360,7 @@ func (r *run) finish(parent, ctx context.Context) {
 		res.Problems = append(res.Problems, "interrupted: stopped starting new calls; outputs show what was done")
 	case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
 		res.Status = StatusTimeout
-		res.Problems = append(res.Problems, fmt.Sprintf("timeout: the run did not finish within %s", r.cfg.Timeout))
+		res.Problems = append(res.Problems, fmt.Sprintf("timeout: the run did not finish within %s; it was %s", r.cfg.Timeout, r.phase))
 	case res.Diagnostics.HasErrors() || len(res.Problems) > 0:
 		res.Status = StatusFailed
 	case r.cfg.Wait && slices.ContainsFunc(res.Builds, func(b BuildResult) bool { return b.State != "ready" }):
