@@ -190,6 +190,7 @@ func TestReliabilityCreateQueuesBuild(t *testing.T) {
 	}{
 		{"no faults", nil, 0},
 		{"the queued build shows in list_builds 1s late", nil, time.Second},
+		{"the queued build shows in list_builds 3.5s late", nil, 3500 * time.Millisecond},
 		{"list_builds fails twice", []emulator.Rule{{Endpoint: "list_builds", Kind: emulator.FaultStatus, Statuses: []int{503, 502}}}, 0},
 		{"list_builds answers garbage once", []emulator.Rule{{Endpoint: "list_builds", Kind: emulator.FaultMalformedJSON, Count: 1}}, 0},
 		{"create answered 503 after nothing was committed", []emulator.Rule{{Endpoint: "create", Kind: emulator.FaultStatus, Status: 503, Count: 3}}, 0},

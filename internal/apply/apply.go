@@ -57,7 +57,7 @@ type Config struct {
 	FailOnChanges bool
 	UserAgent     string
 	// AdoptGrace is how long to keep looking, once a second, for the build
-	// a create queues by itself before triggering one. Zero means 2s; a
+	// a create queues by itself before triggering one. Zero means 5s; a
 	// negative value means one look only.
 	AdoptGrace time.Duration
 	// HTTPClient, when set, carries the API requests (tests use it to count
@@ -161,9 +161,7 @@ func ResolveMode(mode, event string, hasKey bool) (string, error) {
 		switch {
 		case !hasKey:
 			return ModeValidate, nil
-		case strings.HasPrefix(event, "pull_request"), event == "merge_group":
-			// A pull request, or a merge queue's temporary commit that may
-			// never land: read, never write.
+		case readOnlyEvent(event):
 			return ModePlan, nil
 		default:
 			return ModeApply, nil
@@ -171,17 +169,23 @@ func ResolveMode(mode, event string, hasKey bool) (string, error) {
 	case ModeValidate:
 		return mode, nil
 	case ModePlan, ModeApply:
-		if !hasKey && mode == ModePlan {
+		if !hasKey && mode == ModePlan && readOnlyEvent(event) {
 			// A fork's pull request has no secrets: the check still runs,
 			// offline, and the notice says what was skipped.
 			return ModeValidate, nil
 		}
 		if !hasKey {
-			return "", usagef("mode apply needs an API key (api-key input or MIOSA_API_KEY); without one use mode validate, plan or auto")
+			return "", usagef("mode %s needs an API key (api-key input or MIOSA_API_KEY); without one use mode validate or auto", mode)
 		}
 		return mode, nil
 	}
 	return "", usagef("mode %q is not one of validate, plan, apply, auto", mode)
+}
+
+// readOnlyEvent reports a pull request, or a merge queue's temporary commit
+// that may never land: events that read, never write.
+func readOnlyEvent(event string) bool {
+	return strings.HasPrefix(event, "pull_request") || event == "merge_group"
 }
 
 func (c *Config) check() error {
@@ -205,7 +209,7 @@ func (c *Config) check() error {
 		c.APIURL = DefaultAPIURL
 	}
 	if c.AdoptGrace == 0 {
-		c.AdoptGrace = 2 * time.Second
+		c.AdoptGrace = 5 * time.Second
 	}
 	if c.Timeout < 0 {
 		return usagef("timeout must not be negative")
@@ -257,6 +261,9 @@ func Run(parent context.Context, cfg Config, rep Reporter) (*Result, error) {
 		r.res.Online = true
 	} else {
 		r.notice("No API key: validated offline only; remote checks (server schema, plan, apply) were skipped.")
+		if cfg.FailOnChanges {
+			r.warn("fail-on-changes was not checked: it needs the remote state, and there is no API key")
+		}
 	}
 
 	ctx := parent
@@ -281,10 +288,11 @@ func (r *run) execute(ctx context.Context) {
 		return
 	}
 	if r.res.Mode == ModeValidate {
+		online := 0
 		if r.api != nil {
-			r.validateOnline(ctx, r.tpls)
+			online = r.validateOnline(ctx, r.tpls)
 		}
-		r.reportValidation(len(r.tpls))
+		r.reportValidation(online)
 		r.res.Plan = r.invalidOnlyPlan()
 		return
 	}
@@ -298,14 +306,18 @@ func (r *run) execute(ctx context.Context) {
 	// or build; an unchanged spec was judged when it was built. Its verdicts
 	// and normalized specs come before the final plan, and before any write.
 	pending := r.pendingTemplates()
-	if len(pending) > 0 && !r.res.Diagnostics.HasErrors() {
-		r.validateOnline(ctx, pending)
+	online := 0
+	if len(pending) > 0 {
+		online = r.validateOnline(ctx, pending)
 		if ctx.Err() != nil || len(r.res.Problems) > 0 || !r.refreshRemote(ctx, pending) {
+			// The first plan predates the server's verdicts: it must not
+			// reach the outputs.
+			r.res.Plan, r.res.Planned = r.invalidOnlyPlan(), false
 			return
 		}
 		r.computePlan()
 	}
-	r.reportValidation(len(pending))
+	r.reportValidation(online)
 	r.rep.Info("Plan:\n" + r.res.Plan.Text())
 	if r.res.Diagnostics.HasErrors() {
 		if r.res.Mode == ModeApply {

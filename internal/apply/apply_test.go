@@ -92,6 +92,8 @@ func TestResolveMode(t *testing.T) {
 		{"", "workflow_dispatch", true, ModeApply, false},
 		{"plan", "pull_request", false, ModeValidate, false},
 		{"apply", "push", false, "", true},
+		{"plan", "push", false, "", true},
+		{"plan", "merge_group", false, ModeValidate, false},
 		{"apply", "push", true, ModeApply, false},
 		{"deploy", "push", true, "", true},
 	}

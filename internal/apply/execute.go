@@ -36,7 +36,9 @@ func (r *run) applyPlan(ctx context.Context) {
 			case it.Done():
 				b, how = r.adopted(it), "build already made at this commit"
 			case it.Action == plan.Create && it.Resume:
-				b, how, err = r.build0(ctx, it.Name, &BuildResult{Name: it.Name, TemplateID: it.TemplateID, Action: opCreate}, r.key(it.Name, opCreate))
+				// Replayed: an earlier attempt made the template, and any
+				// build the server queued for it.
+				b, how, err = r.build0(ctx, it.Name, &BuildResult{Name: it.Name, TemplateID: it.TemplateID, Action: opCreate, Replayed: true}, r.key(it.Name, opCreate))
 				how = "created earlier at this commit; " + how
 			case it.Action == plan.Create:
 				b, how, err = r.create(ctx, it)
@@ -147,12 +149,13 @@ func (r *run) build0(ctx context.Context, name string, res *BuildResult, createK
 	return res, "triggered build", nil
 }
 
-// queuedBuild looks for the build that creating a template queued, once a
-// second until AdoptGrace has passed: the server may queue it a moment after
-// answering the create. Once a grace period has passed with no build, the
-// server evidently does not build on create, and later creates of the run
-// look once only.
+// queuedBuild looks for the build that creating a template queued, about
+// once a second and a last time when AdoptGrace has passed: the server may
+// queue it a moment after answering the create. Once a whole grace period
+// has passed with no build, the server evidently does not build on create,
+// and creates that start after that look once only.
 func (r *run) queuedBuild(ctx context.Context, templateID string) (*miosa.Build, error) {
+	once := r.noAutoBuild.Load()
 	deadline := time.Now().Add(r.cfg.AdoptGrace)
 	for {
 		builds, err := r.api.ListBuilds(ctx, templateID)
@@ -163,14 +166,17 @@ func (r *run) queuedBuild(ctx context.Context, templateID string) (*miosa.Build,
 			b := newestFirst(builds)[0]
 			return &b, nil
 		}
-		if r.noAutoBuild.Load() || !time.Now().Add(time.Second).Before(deadline) {
-			r.noAutoBuild.Store(true)
+		left := time.Until(deadline)
+		if once || left <= 0 {
+			if !once {
+				r.noAutoBuild.Store(true)
+			}
 			return nil, nil
 		}
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(time.Second):
+		case <-time.After(min(time.Second, left)):
 		}
 	}
 }

@@ -31,7 +31,8 @@ func (r *run) checkSchema(ctx context.Context) {
 // validateOnline asks the server's validate endpoint about each of tpls
 // that passed the schema check: its problems become positioned diagnostics,
 // and the spec it returns normalized identifies the spec as a second digest.
-func (r *run) validateOnline(ctx context.Context, tpls []*spec.Template) {
+// It returns how many specs it sent.
+func (r *run) validateOnline(ctx context.Context, tpls []*spec.Template) int {
 	bad := map[string]bool{}
 	for _, d := range r.res.Diagnostics {
 		bad[d.Path] = true
@@ -43,10 +44,12 @@ func (r *run) validateOnline(ctx context.Context, tpls []*spec.Template) {
 	results := make([]outcome, len(tpls))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.cfg.Concurrency)
+	sent := 0
 	for i, t := range tpls {
 		if bad[t.File] {
 			continue
 		}
+		sent++
 		g.Go(func() error {
 			v, err := r.api.Validate(gctx, t.BuildSpec)
 			if err != nil {
@@ -94,6 +97,7 @@ func (r *run) validateOnline(ctx context.Context, tpls []*spec.Template) {
 			r.digests[t.Name] = append(r.digests[t.Name], results[i].normalized)
 		}
 	}
+	return sent
 }
 
 // serverSchema fetches and compiles the server's build-spec schema, falling

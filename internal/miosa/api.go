@@ -25,6 +25,9 @@ func (c *Client) ListTemplates(ctx context.Context, includeAliases bool) ([]List
 	if err != nil {
 		return nil, c.decodeError(http.MethodGet, path, res, err)
 	}
+	for i := range rows {
+		c.scrub(&rows[i].ID, &rows[i].Name, &rows[i].Slug, &rows[i].Description, &rows[i].Status)
+	}
 	return rows, nil
 }
 
@@ -139,6 +142,9 @@ func (c *Client) ListBuilds(ctx context.Context, templateID string) ([]Build, er
 	if err != nil {
 		return nil, c.decodeError(http.MethodGet, path, res, err)
 	}
+	for i := range builds {
+		c.scrubBuild(&builds[i])
+	}
 	return builds, nil
 }
 
@@ -183,6 +189,7 @@ func (c *Client) template(method, path string, res *response) (*Template, error)
 		return nil, c.decodeError(method, path, res, err)
 	}
 	t.Replayed, t.RequestID = res.replayed, res.requestID
+	c.scrub(&t.ID, &t.Name, &t.Slug, &t.Description, &t.Status, &t.ImageID, &t.CurrentBuildID)
 	return t, nil
 }
 
@@ -192,7 +199,24 @@ func (c *Client) build(method, path string, res *response) (*Build, error) {
 		return nil, c.decodeError(method, path, res, err)
 	}
 	b.Replayed, b.RequestID = res.replayed, res.requestID
+	c.scrubBuild(b)
 	return b, nil
+}
+
+// scrubBuild redacts the key from the build's fields that reach logs and
+// outputs.
+func (c *Client) scrubBuild(b *Build) {
+	c.scrub(&b.ID, &b.TemplateID, &b.State, &b.ImageID, &b.LogURL, &b.ErrorCode, &b.ErrorMessage)
+}
+
+// scrub redacts the key, and any 8-character run of it, from fields of a
+// successful answer that reach logs and outputs, such as a build's
+// error_message echoing the request. Specs and metadata are left as they are:
+// they are compared, not shown.
+func (c *Client) scrub(fields ...*string) {
+	for _, f := range fields {
+		*f = c.key.redact(*f)
+	}
 }
 
 // decodeError reports a success response that could not be read.

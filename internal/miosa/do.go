@@ -82,9 +82,6 @@ func (c *Client) do(ctx context.Context, cl call) (*response, error) {
 			c.limit.accept(sent)
 		}
 		if err == nil && cl.accepts(res) {
-			// A server that echoes the key in a successful answer (an
-			// error_message, a log_url) must not carry it into outputs.
-			res.body = []byte(c.key.redact(string(res.body)))
 			return res, nil
 		}
 		e, retry := c.failure(&cl, &p, res, err)
