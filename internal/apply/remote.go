@@ -135,7 +135,7 @@ func needsTemplate(builds []miosa.Build, digests []string, commit string) bool {
 			opaque = true
 			continue
 		}
-		if overlaps(rb.Digests, digests) {
+		if plan.Overlaps(rb.Digests, digests) {
 			return rb.Commit == "" || (rb.Commit == commit && i == len(builds)-1)
 		}
 	}
@@ -154,17 +154,6 @@ func newestFirst(builds []miosa.Build) []miosa.Build {
 	out := slices.Clone(builds)
 	slices.SortStableFunc(out, func(a, b miosa.Build) int { return b.InsertedAt.Compare(*a.InsertedAt) })
 	return out
-}
-
-func overlaps(a, b []string) bool {
-	for _, x := range a {
-		for _, y := range b {
-			if x != "" && x == y {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 func metaString(m map[string]any, k string) string {

@@ -13,11 +13,6 @@ import (
 	"github.com/miosa-dev/sandbox-templates-action/internal/miosa"
 )
 
-// terminal reports whether a normalized build state is final.
-func terminal(state string) bool {
-	return state == "ready" || state == "failed" || state == "cancelled"
-}
-
 // wait polls this run's builds until each is terminal or the context ends,
 // reporting every state change once, then reports the builds that failed.
 func (r *run) wait(ctx context.Context) {
@@ -25,7 +20,7 @@ func (r *run) wait(ctx context.Context) {
 	pending := func() []int {
 		var idx []int
 		for i, b := range r.res.Builds {
-			if b.BuildID != "" && !terminal(b.State) {
+			if b.BuildID != "" && !miosa.TerminalState(b.State) {
 				idx = append(idx, i)
 			}
 		}
@@ -157,7 +152,7 @@ func stateLine(b *BuildResult) string {
 
 func (r *run) markUnfinished(ctx context.Context) {
 	for _, b := range r.res.Builds {
-		if !terminal(b.State) && b.BuildID != "" {
+		if !miosa.TerminalState(b.State) && b.BuildID != "" {
 			r.rep.Warn(fmt.Sprintf("%s: build %s still %s when the run stopped (%v)", b.Name, b.BuildID, b.State, context.Cause(ctx)))
 		}
 	}

@@ -38,6 +38,7 @@ func hostile() *apply.Result {
 		}},
 		Diagnostics: diag.List{{Path: "sandbox-templates/a\n::b.yaml", Line: 3, Col: 5, Field: "build_spec.from", Message: evil, Rule: "schema"}},
 		Problems:    []string{"build failed: " + evil},
+		Warnings:    []string{"server schema unavailable: " + evil},
 	}
 }
 

@@ -36,6 +36,9 @@ func Summary(res *apply.Result, commit string) string {
 	for _, n := range res.Notices {
 		fmt.Fprintf(&b, "> %s\n\n", textsafe.Cell(n))
 	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(&b, "> ⚠️ %s\n\n", textsafe.Cell(w))
+	}
 
 	if len(res.Plan.Items) > 0 || res.Planned {
 		b.WriteString("### Plan\n\n")

@@ -92,8 +92,12 @@ type Build struct {
 
 // Terminal reports whether the build has stopped: ready, failed or
 // cancelled. Unknown states count as in progress.
-func (b Build) Terminal() bool {
-	switch b.State {
+func (b Build) Terminal() bool { return TerminalState(b.State) }
+
+// TerminalState reports whether a normalized build state is final: ready,
+// failed or cancelled.
+func TerminalState(state string) bool {
+	switch state {
 	case StateReady, StateFailed, StateCancelled:
 		return true
 	}

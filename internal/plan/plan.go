@@ -229,7 +229,7 @@ func decide(d Desired, r *Remote, opts Options) Item {
 	}
 
 	if opts.Commit != "" && r.CreatedCommit == opts.Commit && len(r.Builds) == 0 &&
-		(len(r.SpecDigests) == 0 || overlaps(d.Digests, r.SpecDigests)) {
+		(len(r.SpecDigests) == 0 || Overlaps(d.Digests, r.SpecDigests)) {
 		it.Action, it.Reason, it.Resume = Create, reasonNotFound, true
 		return it
 	}
@@ -238,11 +238,11 @@ func decide(d Desired, r *Remote, opts Options) Item {
 	switch {
 	case opts.Mode == BuildAlways:
 		it.Action, it.Reason = Build, "build: always"
-	case hasNewest && overlaps(d.Digests, newest.Digests):
+	case hasNewest && Overlaps(d.Digests, newest.Digests):
 		it.Action, it.Reason = Unchanged, "spec unchanged (build "+newest.ID+")"
-	case len(r.Builds) == 0 && overlaps(d.Digests, r.SpecDigests) && r.Status == "ready":
+	case len(r.Builds) == 0 && Overlaps(d.Digests, r.SpecDigests) && r.Status == "ready":
 		it.Action, it.Reason = Unchanged, "spec unchanged (template ready)"
-	case hasNewest && opaque(r.Builds) && overlaps(d.Digests, r.SpecDigests):
+	case hasNewest && opaque(r.Builds) && Overlaps(d.Digests, r.SpecDigests):
 		// The server's builds say nothing of their spec: the template's own
 		// spec and its newest build stand in for them.
 		it.Action, it.Reason = Unchanged, "spec unchanged (build "+newest.ID+")"
@@ -272,13 +272,13 @@ func madeAtCommit(d Desired, r *Remote, commit string) (int, bool) {
 		return 0, false
 	}
 	for i, b := range r.Builds {
-		if overlaps(d.Digests, b.Digests) && b.Commit == commit {
+		if Overlaps(d.Digests, b.Digests) && b.Commit == commit {
 			return i, true
 		}
 	}
 	if r.CreatedCommit == commit {
 		for i, b := range r.Builds {
-			if b.Commit == "" && overlaps(d.Digests, b.Digests) {
+			if b.Commit == "" && Overlaps(d.Digests, b.Digests) {
 				return i, true
 			}
 		}
@@ -294,7 +294,7 @@ func replayReason(d Desired, older []RemoteBuild, mode BuildMode) string {
 		return "build: always"
 	case len(older) == 0:
 		return "no build yet"
-	case older[0].State == "failed" && overlaps(d.Digests, older[0].Digests):
+	case older[0].State == "failed" && Overlaps(d.Digests, older[0].Digests):
 		return "last build of this spec failed"
 	}
 	return reasonChanged
@@ -312,7 +312,7 @@ func newestLive(builds []RemoteBuild) (RemoteBuild, bool) {
 }
 
 func lastFailedForSpec(d Desired, r *Remote) bool {
-	return len(r.Builds) > 0 && r.Builds[0].State == "failed" && overlaps(d.Digests, r.Builds[0].Digests)
+	return len(r.Builds) > 0 && r.Builds[0].State == "failed" && Overlaps(d.Digests, r.Builds[0].Digests)
 }
 
 // opaque reports whether builds exist and none says which spec it used.
@@ -325,7 +325,8 @@ func opaque(builds []RemoteBuild) bool {
 	return len(builds) > 0
 }
 
-func overlaps(a, b []string) bool {
+// Overlaps reports whether two lists of spec digests name a common spec.
+func Overlaps(a, b []string) bool {
 	for _, x := range a {
 		if x != "" && slices.Contains(b, x) {
 			return true
