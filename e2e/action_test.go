@@ -50,6 +50,7 @@ type buildOut struct {
 	BuildID        string `json:"build_id"`
 	State          string `json:"state"`
 	Action         string `json:"action"`
+	Made           bool   `json:"made"`
 	IdempotencyKey string `json:"idempotency_key"`
 	Replayed       bool   `json:"replayed"`
 	ErrorCode      string `json:"error_code"`
@@ -120,12 +121,13 @@ func TestPushLifecycle(t *testing.T) {
 				t.Errorf("changed-templates (-want +got):\n%s", diff)
 			}
 			for _, b := range builds {
-				if b.Action != "create" || b.BuildID != bids[b.Name] || b.TemplateID != tids[b.Name] || b.IdempotencyKey == "" {
+				if b.Action != "create" || !b.Made || b.BuildID != bids[b.Name] || b.TemplateID != tids[b.Name] || b.IdempotencyKey == "" {
 					t.Errorf("builds entry %+v does not match the other outputs", b)
 				}
 			}
 
-			// A re-run at the same commit writes nothing and says the same.
+			// A re-run at the same commit writes nothing: it finds this
+			// commit's builds serving, and reports the same ids.
 			again := runAction(t, w, map[string]string{"GITHUB_SHA": shaA, "GITHUB_RUN_ATTEMPT": "2"}, apiInputs(e, nil))
 			if again.Code != 0 {
 				t.Fatalf("re-run exit %d\n%s", again.Code, again.log())
@@ -134,19 +136,23 @@ func TestPushLifecycle(t *testing.T) {
 			if c2.TemplatesCreated != 3 || c2.BuildsCreated != 3 || c2.Writes != c.Writes {
 				t.Fatalf("re-run: templates %d builds %d writes %d->%d, want no change", c2.TemplatesCreated, c2.BuildsCreated, c.Writes, c2.Writes)
 			}
-			for _, name := range []string{"status", "has-changes", "changes-count", "plan", "template-ids", "build-ids", "changed-templates", "build-id"} {
+			for _, name := range []string{"status", "template-ids", "build-ids", "build-id"} {
 				if first.Outputs[name] != again.Outputs[name] {
 					t.Errorf("re-run output %s = %q, first run said %q", name, again.Outputs[name], first.Outputs[name])
 				}
 			}
+			if again.Outputs["has-changes"] != "false" || again.Outputs["changed-templates"] != "[]" {
+				t.Errorf("re-run: has-changes %q changed-templates %q, want false and []: nothing was left to do",
+					again.Outputs["has-changes"], again.Outputs["changed-templates"])
+			}
 			var rebuilds []buildOut
 			again.json(t, "builds", &rebuilds)
-			if diff := cmp.Diff(builds, rebuilds, cmpopts.IgnoreFields(buildOut{}, "Replayed", "State")); diff != "" {
+			if diff := cmp.Diff(builds, rebuilds, cmpopts.IgnoreFields(buildOut{}, "Action", "Made", "IdempotencyKey", "Replayed", "State")); diff != "" {
 				t.Errorf("re-run builds (-first +re-run):\n%s", diff)
 			}
 			for _, b := range rebuilds {
-				if !b.Replayed {
-					t.Errorf("re-run build %s not marked replayed", b.Name)
+				if b.Made || b.Action != "unchanged" {
+					t.Errorf("re-run build %s: made %v action %q, want false and unchanged", b.Name, b.Made, b.Action)
 				}
 			}
 
@@ -160,8 +166,16 @@ func TestPushLifecycle(t *testing.T) {
 			if c3.BuildsCreated != 4 || c3.TemplatesCreated != 3 || c3.BuildsByTemplate["python-3-12"] != 2 {
 				t.Fatalf("changed run: builds %d templates %d python builds %d, want 4, 3, 2", c3.BuildsCreated, c3.TemplatesCreated, c3.BuildsByTemplate["python-3-12"])
 			}
-			if third.Outputs["changes-count"] != "1" || third.Outputs["build-id"] == "" {
-				t.Errorf("changed run: changes-count %q build-id %q", third.Outputs["changes-count"], third.Outputs["build-id"])
+			var thirdBuilds []buildOut
+			third.json(t, "builds", &thirdBuilds)
+			made := 0
+			for _, b := range thirdBuilds {
+				if b.Made {
+					made++
+				}
+			}
+			if third.Outputs["changes-count"] != "1" || made != 1 || len(thirdBuilds) != 3 {
+				t.Errorf("changed run: changes-count %q, %d of %d builds made, want 1, 1 of 3", third.Outputs["changes-count"], made, len(thirdBuilds))
 			}
 
 			// A new commit that changes nothing builds nothing.
@@ -173,8 +187,8 @@ func TestPushLifecycle(t *testing.T) {
 			if c4.BuildsCreated != 4 || c4.Writes != c3.Writes {
 				t.Fatalf("no-op run: builds %d writes %d->%d", c4.BuildsCreated, c3.Writes, c4.Writes)
 			}
-			if fourth.Outputs["has-changes"] != "false" || fourth.Outputs["build-ids"] != "{}" {
-				t.Errorf("no-op run: has-changes %q build-ids %q", fourth.Outputs["has-changes"], fourth.Outputs["build-ids"])
+			if fourth.Outputs["has-changes"] != "false" || fourth.Outputs["build-ids"] != third.Outputs["build-ids"] {
+				t.Errorf("no-op run: has-changes %q build-ids %q, want false and the serving builds %s", fourth.Outputs["has-changes"], fourth.Outputs["build-ids"], third.Outputs["build-ids"])
 			}
 		})
 	}

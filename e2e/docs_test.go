@@ -83,7 +83,7 @@ func TestActionYAMLAndReadmeMatchTheCode(t *testing.T) {
 	if a.Runs.Using != "docker" || a.Runs.Image != "Dockerfile" {
 		t.Errorf("runs = %+v, want docker with image Dockerfile", a.Runs)
 	}
-	wantInputs := []string{"api-key", "api-url", "build", "commit-sha", "concurrency", "fail-on-changes", "mode", "path",
+	wantInputs := []string{"allow-rollback", "api-key", "api-url", "build", "commit-sha", "concurrency", "fail-on-changes", "mode", "path",
 		"poll-interval", "summary", "templates", "timeout", "wait"}
 	if diff := cmp.Diff(wantInputs, keys(a.Inputs)); diff != "" {
 		t.Errorf("action.yml inputs (-code +action.yml):\n%s", diff)

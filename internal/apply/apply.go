@@ -40,25 +40,35 @@ const DefaultAPIURL = "https://api.miosa.ai/api/v1"
 
 // Config is everything a run needs, read from action inputs or CLI flags.
 type Config struct {
-	Root          string   // repository root; reported paths are relative to it
-	Patterns      []string // globs relative to Root; empty means spec.DefaultPatterns
-	Templates     []string // only these names; empty means all
-	Mode          string   // validate, plan, apply or auto
-	Event         string   // GITHUB_EVENT_NAME, for auto mode
-	APIKey        string
-	APIURL        string
-	BuildMode     plan.BuildMode
-	Wait          bool
-	Timeout       time.Duration // deadline for the whole run; 0 means none
-	PollInterval  time.Duration
-	Concurrency   int
-	Commit        string
+	Root         string   // repository root; reported paths are relative to it
+	Patterns     []string // globs relative to Root; empty means spec.DefaultPatterns
+	Templates    []string // only these names; empty means all
+	Mode         string   // validate, plan, apply or auto
+	Event        string   // GITHUB_EVENT_NAME, for auto mode
+	APIKey       string
+	APIURL       string
+	BuildMode    plan.BuildMode
+	Wait         bool
+	Timeout      time.Duration // deadline for the whole run; 0 means none
+	PollInterval time.Duration
+	Concurrency  int
+	Commit       string
+	// CommitTime is when Commit was made; zero when unknown, which turns the
+	// rollback guard off (the run says so once).
+	CommitTime time.Time
+	// AllowRollback lets a build replace a served build that may come from
+	// a newer commit (the allow-rollback input).
+	AllowRollback bool
+	// History, when set, lists the digests of the specs a template file
+	// held at the commit's ancestors: evidence that a served build comes
+	// from older history. The adapters read it from git when they can.
+	History       func(ctx context.Context, file string) []string
 	Repository    string
 	FailOnChanges bool
 	UserAgent     string
-	// AdoptGrace is how long to keep looking, once a second, for the build
-	// a create queues by itself before triggering one. Zero means 5s; a
-	// negative value means one look only.
+	// AdoptGrace is how long to keep looking, about once a second, for the
+	// build a create queues by itself before triggering one. Zero means 5s;
+	// a negative value means one look only.
 	AdoptGrace time.Duration
 	// HTTPClient, when set, carries the API requests (tests use it to count
 	// dials). The client never follows redirects either way.
@@ -100,16 +110,24 @@ func (s *serialReporter) Notice(msg string) { s.mu.Lock(); defer s.mu.Unlock(); 
 // BuildResult is one build created or adopted by this run: an element of the
 // `builds` output.
 type BuildResult struct {
-	Name           string `json:"name"`
-	TemplateID     string `json:"template_id"`
-	BuildID        string `json:"build_id"`
-	State          string `json:"state"`
-	Action         string `json:"action"`
-	IdempotencyKey string `json:"idempotency_key"`
-	Replayed       bool   `json:"replayed"`
-	ErrorCode      string `json:"error_code,omitempty"`
-	ErrorMessage   string `json:"error_message,omitempty"`
-	LogURL         string `json:"log_url,omitempty"`
+	Name       string `json:"name"`
+	TemplateID string `json:"template_id"`
+	// BuildID is the build that serves (or is building) the wanted spec.
+	BuildID string `json:"build_id"`
+	State   string `json:"state"`
+	// Action is create, build or unchanged (an existing build serves the spec).
+	Action string `json:"action"`
+	// Made is true when this run's request made the build.
+	Made bool `json:"made"`
+	// IdempotencyKey is the key of the write that made it, when this run
+	// wrote; empty for unchanged.
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
+	// Replayed is true when the server answered this run's write from an
+	// earlier request with the same key (an earlier attempt made it).
+	Replayed     bool   `json:"replayed"`
+	ErrorCode    string `json:"error_code,omitempty"`
+	ErrorMessage string `json:"error_message,omitempty"`
+	LogURL       string `json:"log_url,omitempty"`
 }
 
 // Result is what a run did, for outputs, the summary and the exit code.
@@ -130,7 +148,9 @@ type Result struct {
 	Duration time.Duration
 }
 
-// BuildIDs maps template names to this run's build ids.
+// BuildIDs maps template names to the build that serves (or is building)
+// each template's wanted spec: made by this run, by an earlier attempt, or at
+// an earlier commit.
 func (r *Result) BuildIDs() map[string]string {
 	m := map[string]string{}
 	for _, b := range r.Builds {
@@ -217,6 +237,20 @@ func (c *Config) check() error {
 	return nil
 }
 
+// AdoptGraceEnv reads SANDBOX_TEMPLATES_ADOPT_GRACE, a duration: how long a
+// create looks for the build the server queues by itself. Unset or bad: the
+// default (5s); 0: one look only. Both adapters read it; tests shorten it.
+func AdoptGraceEnv(getenv func(string) string) time.Duration {
+	d, err := time.ParseDuration(getenv("SANDBOX_TEMPLATES_ADOPT_GRACE"))
+	switch {
+	case err != nil:
+		return 0
+	case d <= 0:
+		return -1
+	}
+	return d
+}
+
 // run holds the state of one run.
 type run struct {
 	cfg    Config
@@ -226,14 +260,28 @@ type run struct {
 	mu     sync.Mutex // guards res.Problems, res.Builds, res.TemplateIDs during concurrent work
 	tpls   []*spec.Template
 	byName map[string]*spec.Template
-	// digests: name -> identifying digests of the wanted spec
-	digests map[string][]string
-	remote  map[string]*remoteTemplate
+	// digests: name -> identifying digests of the wanted spec, the local
+	// one first; validated: the server's normalized form is among them.
+	digests   map[string][]string
+	validated map[string]bool
+	remote    map[string]*remoteTemplate
 	// allRemote is every row of the list, built-ins included.
 	allRemote []*remoteTemplate
+	// names are every template name the files hold, before the templates
+	// filter: remote templates with these names are managed.
+	names []string
 	// noAutoBuild is set once a create's grace period passed without the
 	// server queueing a build.
 	noAutoBuild atomic.Bool
+	// noValidate is set once the server answered that it has no validate
+	// endpoint.
+	noValidate atomic.Bool
+	// schemaName says which schema checked the files; schemaWarning is
+	// said once the server has answered a read, so that it does not come
+	// before a fatal network or auth error as noise.
+	schemaName, schemaWarning string
+	// history: template name -> spec digests at the commit's ancestors.
+	history map[string][]string
 	// phase names the stage the run is in, for a timeout's message.
 	phase string
 }
@@ -291,8 +339,11 @@ func (r *run) execute(ctx context.Context) {
 		online := 0
 		if r.api != nil {
 			online = r.validateOnline(ctx, r.tpls)
+			if len(r.res.Problems) == 0 {
+				r.sayDeferred()
+			}
 		}
-		r.reportValidation(online)
+		r.sayValidated(online)
 		r.res.Plan = r.invalidOnlyPlan()
 		return
 	}
@@ -300,16 +351,18 @@ func (r *run) execute(ctx context.Context) {
 	if !r.readRemote(ctx) {
 		return
 	}
+	r.sayDeferred()
 	r.computePlan()
 	r.phase = "validating the changed specs on the server"
 	// The server's validate endpoint judges the specs this run would create
-	// or build; an unchanged spec was judged when it was built. Its verdicts
-	// and normalized specs come before the final plan, and before any write.
-	pending := r.pendingTemplates()
+	// or build, and tells the normalized form of a spec that differs from the
+	// served one only where the file sets nothing. An unchanged spec was
+	// judged when it was built. All of it comes before any write.
+	pending := r.toValidate()
 	online := 0
 	if len(pending) > 0 {
 		online = r.validateOnline(ctx, pending)
-		if ctx.Err() != nil || len(r.res.Problems) > 0 || !r.refreshRemote(ctx, pending) {
+		if ctx.Err() != nil || len(r.res.Problems) > 0 {
 			// The first plan predates the server's verdicts: it must not
 			// reach the outputs.
 			r.res.Plan, r.res.Planned = r.invalidOnlyPlan(), false
@@ -317,7 +370,9 @@ func (r *run) execute(ctx context.Context) {
 		}
 		r.computePlan()
 	}
-	r.reportValidation(online)
+	r.gatherHistory(ctx)
+	r.sayValidated(online)
+	r.noteDefaults()
 	r.rep.Info("Plan:\n" + r.res.Plan.Text())
 	if r.res.Diagnostics.HasErrors() {
 		if r.res.Mode == ModeApply {
@@ -325,7 +380,9 @@ func (r *run) execute(ctx context.Context) {
 		}
 		return
 	}
+	r.reportPlanNotes()
 	if r.res.Mode == ModePlan {
+		r.recordServing()
 		if r.cfg.FailOnChanges && r.res.Plan.Pending() > 0 {
 			r.problem(fmt.Sprintf("fail-on-changes: the plan has %d pending change(s)", r.res.Plan.Pending()))
 		}
@@ -336,14 +393,22 @@ func (r *run) execute(ctx context.Context) {
 	if r.cfg.Wait && ctx.Err() == nil {
 		r.phase = "waiting for the builds"
 		r.wait(ctx)
+	} else {
+		r.warnFailed()
 	}
 }
 
-// reportValidation says in the log how validation went.
-func (r *run) reportValidation(online int) {
-	how := "against the schema"
+// sayValidated says in the log how validation went, naming the schema
+// that was used.
+func (r *run) sayValidated(online int) {
+	how := "against the " + r.schemaName
 	if r.api != nil {
-		how = fmt.Sprintf("against the server's schema, %d of them also by its validate endpoint", online)
+		switch {
+		case r.noValidate.Load():
+			how += " (the server has no validate endpoint)"
+		default:
+			how += fmt.Sprintf(", %d of them also by the server's validate endpoint", online)
+		}
 	}
 	problems := "no problems"
 	if n := r.res.Diagnostics.Errors(); n > 0 {
@@ -352,11 +417,16 @@ func (r *run) reportValidation(online int) {
 	r.rep.Info(fmt.Sprintf("Validated %d file(s) %s: %s", r.res.Files, how, problems))
 }
 
-// pendingTemplates are the templates the current plan creates or builds.
-func (r *run) pendingTemplates() []*spec.Template {
+// toValidate are the templates whose specs the server's validate endpoint
+// should see: the ones the plan creates or builds, and the ones that match
+// the served spec only by the server's defaults.
+func (r *run) toValidate() []*spec.Template {
+	if r.noValidate.Load() {
+		return nil
+	}
 	var out []*spec.Template
 	for _, it := range r.res.Plan.Items {
-		if (it.Action == plan.Create || it.Action == plan.Build) && !it.Done() {
+		if it.Action.Writes() || it.Action == plan.Refused || len(it.DefaultsOnly) > 0 {
 			out = append(out, r.byName[it.Name])
 		}
 	}
@@ -418,6 +488,9 @@ func (r *run) load() bool {
 	}
 	r.res.Diagnostics = append(r.res.Diagnostics, diags...)
 	r.res.Files = countFiles(tpls, diags)
+	for _, t := range tpls {
+		r.names = append(r.names, t.Name)
+	}
 	if len(r.cfg.Templates) > 0 {
 		var more diag.List
 		tpls, more = spec.Filter(tpls, r.cfg.Templates)
@@ -467,7 +540,8 @@ func (r *run) desired() []plan.Desired {
 	}
 	out := make([]plan.Desired, 0, len(r.tpls))
 	for _, t := range r.tpls {
-		d := plan.Desired{Name: t.Name, File: t.File, Digests: r.digests[t.Name]}
+		d := plan.Desired{Name: t.Name, File: t.File, Description: t.Description,
+			Digests: r.digests[t.Name], Written: t.BuildSpec, Validated: r.validated[t.Name]}
 		if n := perFile[t.File]; n > 0 {
 			d.Problem = fmt.Sprintf("%d problem(s) in %s", n, t.File)
 		}

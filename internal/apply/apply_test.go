@@ -13,6 +13,7 @@ import (
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
 	"github.com/miosa-dev/sandbox-templates-action/internal/emulator"
+	"github.com/miosa-dev/sandbox-templates-action/internal/plan"
 )
 
 type quiet struct{}
@@ -38,16 +39,16 @@ func writeFiles(t *testing.T, files map[string]string) string {
 
 func TestIdempotencyKeyIsDeterministic(t *testing.T) {
 	t.Parallel()
-	k := IdempotencyKey("acme/platform", "node", "abc", "d1", "build")
-	if k != IdempotencyKey("acme/platform", "node", "abc", "d1", "build") {
+	k := IdempotencyKey("acme/platform", "node", "abc", "d1", "build", "none")
+	if k != IdempotencyKey("acme/platform", "node", "abc", "d1", "build", "none") {
 		t.Fatal("the same inputs gave different keys")
 	}
 	for _, other := range []string{
-		IdempotencyKey("acme/other", "node", "abc", "d1", "build"),
-		IdempotencyKey("acme/platform", "node2", "abc", "d1", "build"),
-		IdempotencyKey("acme/platform", "node", "abd", "d1", "build"),
-		IdempotencyKey("acme/platform", "node", "abc", "d2", "build"),
-		IdempotencyKey("acme/platform", "node", "abc", "d1", "create"),
+		IdempotencyKey("acme/other", "node", "abc", "d1", "build", "none"),
+		IdempotencyKey("acme/platform", "node2", "abc", "d1", "build", "none"),
+		IdempotencyKey("acme/platform", "node", "abd", "d1", "build", "none"),
+		IdempotencyKey("acme/platform", "node", "abc", "d2", "build", "none"),
+		IdempotencyKey("acme/platform", "node", "abc", "d1", "create", "none"),
 	} {
 		if other == k {
 			t.Errorf("a different input gave the same key %s", k)
@@ -146,8 +147,8 @@ func TestServerValidationIsPositionedAndBlocksWrites(t *testing.T) {
 }
 
 // A no-op run reads the schema and the list once and each template's builds
-// once, and writes nothing; it has no spec for the validate endpoint to judge. A template whose only build is the one the server queued on
-// create is also read once, as only its metadata says which commit made it.
+// once (2 + N), and writes nothing; it has no spec for the validate endpoint
+// to judge.
 func TestNoOpRunRequestCounts(t *testing.T) {
 	t.Parallel()
 	emu := emulator.New(emulator.NewOptions())
@@ -175,14 +176,14 @@ func TestNoOpRunRequestCounts(t *testing.T) {
 			delta[k] = d
 		}
 	}
-	want := map[string]int{"schema": 1, "list": 1, "list_builds": 4, "get": 4}
+	want := map[string]int{"schema": 1, "list": 1, "list_builds": 4}
 	if diff := cmp.Diff(want, delta); diff != "" {
 		t.Errorf("requests of the no-op run (-want +got):\n%s", diff)
 	}
 	if after.Writes != before.Writes {
 		t.Errorf("the no-op run wrote %d times", after.Writes-before.Writes)
 	}
-	if !strings.Contains(res.Plan.Items[0].Reason, "spec unchanged") {
+	if it := res.Plan.Items[0]; it.Action != plan.Unchanged || it.Serving == "" || !strings.Contains(it.Reason, "of this spec") {
 		t.Errorf("reason %q", res.Plan.Items[0].Reason)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -12,26 +14,32 @@ import (
 	"github.com/miosa-dev/sandbox-templates-action/internal/spec"
 )
 
-// Metadata keys this tool writes. Build metadata names the commit, the spec
-// digest and the operation; template metadata names the creating commit.
+// Metadata keys this tool writes into the builds it triggers. Nothing
+// depends on the server keeping them: when it does, they sharpen the
+// rollback guard.
 const (
 	metaManagedBy      = "managed_by"
 	metaManagedByValue = "sandbox-templates-action"
 	metaCommit         = "commit_sha"
+	metaCommitTime     = "commit_time"
 	metaDigest         = "spec_digest"
 	metaRepository     = "repository"
-	metaCreatedCommit  = "sandbox_templates_action_commit"
 )
 
 // remoteTemplate is what the run learned of one remote template.
 type remoteTemplate struct {
-	row    miosa.ListRow
-	builds []miosa.Build
-	tpl    *miosa.Template // fetched only when the builds leave a question open
+	row     miosa.ListRow
+	builds  []miosa.Build // newest first; nil when not read
+	readErr error
+	// spec stands in for the served build's spec when the build carries
+	// none: the template's own build_spec.
+	spec map[string]any
 }
 
 // readRemote lists the templates once, then reads the builds of every
-// template the repository manages. It reports whether it succeeded.
+// template the repository manages: one read each. A template whose builds
+// cannot be read is planned as unreadable; the others go on. It reports
+// whether the list succeeded.
 func (r *run) readRemote(ctx context.Context) bool {
 	rows, err := r.api.ListTemplates(ctx, false)
 	if err != nil {
@@ -54,9 +62,10 @@ func (r *run) readRemote(ctx context.Context) bool {
 			}
 		}
 	}
+	r.allRemote = all
 	// A row matched by both its name and its slug is read once.
 	seen := map[*remoteTemplate]bool{}
-	g, gctx := errgroup.WithContext(ctx)
+	g := new(errgroup.Group)
 	g.SetLimit(r.cfg.Concurrency)
 	for name, rt := range r.remote {
 		if seen[rt] {
@@ -64,82 +73,42 @@ func (r *run) readRemote(ctx context.Context) bool {
 		}
 		seen[rt] = true
 		g.Go(func() error {
-			builds, err := r.api.ListBuilds(gctx, rt.row.ID)
-			if err != nil {
-				return fmt.Errorf("list builds of %s: %w", name, err)
-			}
-			rt.builds = newestFirst(builds)
-			if !needsTemplate(rt.builds, r.digests[name], r.cfg.Commit) {
-				return nil
-			}
-			tpl, err := r.api.GetTemplate(gctx, rt.row.ID)
-			if err != nil {
-				return fmt.Errorf("get template %s: %w", name, err)
-			}
-			rt.tpl = tpl
+			rt.readErr = r.readBuilds(ctx, name, rt)
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		if ctx.Err() == nil {
-			r.problem(err.Error())
-		}
+	_ = g.Wait()
+	if ctx.Err() != nil {
 		return false
 	}
-	r.allRemote = all
-	return true
-}
-
-// refreshRemote reads the templates whose builds, now that the server's
-// normalized specs are known, match in a way only the template can settle.
-func (r *run) refreshRemote(ctx context.Context, tpls []*spec.Template) bool {
-	seen := map[*remoteTemplate]bool{}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(r.cfg.Concurrency)
-	for _, t := range tpls {
-		rt := r.remote[t.Name]
-		if rt == nil || rt.tpl != nil || seen[rt] || !needsTemplate(rt.builds, r.digests[t.Name], r.cfg.Commit) {
-			continue
+	for name, rt := range r.remote {
+		if rt.readErr != nil && r.byName[name] != nil {
+			r.problem(fmt.Sprintf("%s: %v", name, rt.readErr))
 		}
-		seen[rt] = true
-		g.Go(func() error {
-			tpl, err := r.api.GetTemplate(gctx, rt.row.ID)
-			if err != nil {
-				return fmt.Errorf("get template %s: %w", t.Name, err)
-			}
-			rt.tpl = tpl
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		if ctx.Err() == nil {
-			r.problem(err.Error())
-		}
-		return false
 	}
 	return true
 }
 
-// needsTemplate says whether the builds alone cannot tell the plan what it
-// needs: a template without builds, builds that carry no spec, or a build of
-// the wanted spec that may be the one its create made, by the server's hand or
-// at this commit (only the template's metadata tells which commit created it).
-func needsTemplate(builds []miosa.Build, digests []string, commit string) bool {
-	if len(builds) == 0 {
-		return true
+// readBuilds reads one template's builds; when the served build does not
+// say which spec it used, the template's own spec stands in for it.
+func (r *run) readBuilds(ctx context.Context, name string, rt *remoteTemplate) error {
+	builds, err := r.api.ListBuilds(ctx, rt.row.ID)
+	if err != nil {
+		return fmt.Errorf("list builds: %w", err)
 	}
-	opaque := false
-	for i, b := range builds {
-		rb := toPlanBuild(b)
-		if len(rb.Digests) == 0 {
-			opaque = true
-			continue
-		}
-		if plan.Overlaps(rb.Digests, digests) {
-			return rb.Commit == "" || (rb.Commit == commit && i == len(builds)-1)
-		}
+	rt.builds = newestFirst(builds)
+	if rt.builds == nil {
+		rt.builds = []miosa.Build{}
 	}
-	return opaque
+	if served, ok := plan.Served(r.planBuilds(rt)); !ok || served.Digest != "" {
+		return nil
+	}
+	tpl, err := r.api.GetTemplate(ctx, rt.row.ID)
+	if err != nil {
+		return fmt.Errorf("get template %s: %w", name, err)
+	}
+	rt.spec = tpl.BuildSpec
+	return nil
 }
 
 // newestFirst orders builds by creation time, newest first, when every
@@ -161,49 +130,98 @@ func metaString(m map[string]any, k string) string {
 	return s
 }
 
+// toPlanBuild is a build as the plan sees it.
 func toPlanBuild(b miosa.Build) plan.RemoteBuild {
-	rb := plan.RemoteBuild{ID: b.ID, State: b.State}
+	rb := plan.RemoteBuild{ID: b.ID, State: b.State, ErrorCode: b.ErrorCode, Spec: b.BuildSpec}
 	if len(b.BuildSpec) > 0 {
-		rb.Digests = append(rb.Digests, spec.Digest(b.BuildSpec))
+		rb.Digest = spec.Digest(b.BuildSpec)
+	}
+	if b.InsertedAt != nil {
+		rb.InsertedAt = *b.InsertedAt
 	}
 	if metaString(b.Metadata, metaManagedBy) == metaManagedByValue {
-		if d := metaString(b.Metadata, metaDigest); d != "" {
-			rb.Digests = append(rb.Digests, d)
-		}
 		rb.Commit = metaString(b.Metadata, metaCommit)
+		if t, err := time.Parse(time.RFC3339, metaString(b.Metadata, metaCommitTime)); err == nil {
+			rb.CommitTime = t
+		}
 	}
 	return rb
+}
+
+// planBuilds are a remote template's builds as the plan sees them.
+func (r *run) planBuilds(rt *remoteTemplate) []plan.RemoteBuild {
+	if rt.builds == nil {
+		return nil
+	}
+	out := make([]plan.RemoteBuild, len(rt.builds))
+	for i, b := range rt.builds {
+		out[i] = toPlanBuild(b)
+	}
+	if len(rt.spec) > 0 {
+		for i := range out {
+			if out[i].State != plan.StateCancelled {
+				if out[i].Digest == "" {
+					out[i].Spec, out[i].Digest = rt.spec, spec.Digest(rt.spec)
+				}
+				break
+			}
+		}
+	}
+	return out
+}
+
+func (r *run) toPlanRemote(rt *remoteTemplate) plan.Remote {
+	pr := plan.Remote{ID: rt.row.ID, Name: rt.row.Name, Slug: rt.row.Slug, Status: rt.row.Status,
+		Description: rt.row.Description, BuiltIn: rt.row.BuiltIn, Builds: r.planBuilds(rt)}
+	if rt.readErr != nil {
+		pr.ReadError = rt.readErr.Error()
+	}
+	return pr
+}
+
+func (r *run) planOptions() plan.Options {
+	return plan.Options{Mode: r.cfg.BuildMode, Commit: r.cfg.Commit, CommitTime: r.cfg.CommitTime,
+		AllowRollback: r.cfg.AllowRollback, Managed: r.names, History: r.history}
 }
 
 func (r *run) computePlan() {
 	remote := make([]plan.Remote, 0, len(r.allRemote))
 	for _, rt := range r.allRemote {
-		pr := plan.Remote{ID: rt.row.ID, Name: rt.row.Name, Slug: rt.row.Slug, Status: rt.row.Status, BuiltIn: rt.row.BuiltIn}
-		if rt.builds != nil {
-			pr.Builds = make([]plan.RemoteBuild, len(rt.builds))
-			for i, b := range rt.builds {
-				pr.Builds[i] = toPlanBuild(b)
-			}
-		}
-		if t := rt.tpl; t != nil {
-			if t.Slug != "" {
-				pr.Slug = t.Slug
-			}
-			if t.Status != "" {
-				pr.Status = t.Status
-			}
-			if len(t.BuildSpec) > 0 {
-				pr.SpecDigests = []string{spec.Digest(t.BuildSpec)}
-			}
-			pr.CreatedCommit = metaString(t.Metadata, metaCreatedCommit)
-		}
-		remote = append(remote, pr)
+		remote = append(remote, r.toPlanRemote(rt))
 	}
-	r.res.Plan = plan.Compute(r.desired(), remote, plan.Options{Mode: r.cfg.BuildMode, Commit: r.cfg.Commit})
+	r.res.Plan = plan.Compute(r.desired(), remote, r.planOptions())
 	r.res.Planned = true
 	for _, it := range r.res.Plan.Items {
 		if it.TemplateID != "" {
 			r.res.TemplateIDs[it.Name] = it.TemplateID
 		}
 	}
+}
+
+// gatherHistory reads, for each refused template, the specs its file held
+// at the commit's ancestors, and plans again with that evidence: a served
+// spec found there comes from older history, so replacing it is no
+// rollback.
+func (r *run) gatherHistory(ctx context.Context) {
+	if r.cfg.History == nil || r.res.Plan.Count(plan.Refused) == 0 {
+		return
+	}
+	var mu sync.Mutex
+	r.history = map[string][]string{}
+	g := new(errgroup.Group)
+	g.SetLimit(r.cfg.Concurrency)
+	for _, it := range r.res.Plan.Items {
+		if it.Action != plan.Refused {
+			continue
+		}
+		g.Go(func() error {
+			d := r.cfg.History(ctx, it.File)
+			mu.Lock()
+			r.history[it.Name] = d
+			mu.Unlock()
+			return nil
+		})
+	}
+	_ = g.Wait()
+	r.computePlan()
 }

@@ -2,13 +2,16 @@ package apply
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
+	"github.com/miosa-dev/sandbox-templates-action/internal/miosa"
 	"github.com/miosa-dev/sandbox-templates-action/internal/schema"
 	"github.com/miosa-dev/sandbox-templates-action/internal/spec"
 )
@@ -18,10 +21,12 @@ import (
 // digest.
 func (r *run) checkSchema(ctx context.Context) {
 	sch := schema.Default()
+	r.schemaName = "embedded schema"
 	if r.api != nil {
 		sch = r.serverSchema(ctx)
 	}
 	r.digests = make(map[string][]string, len(r.tpls))
+	r.validated = make(map[string]bool, len(r.tpls))
 	for _, t := range r.tpls {
 		r.res.Diagnostics = append(r.res.Diagnostics, sch.Check(t.File, t, t.BuildSpec)...)
 		r.digests[t.Name] = []string{t.Digest()}
@@ -51,7 +56,17 @@ func (r *run) validateOnline(ctx context.Context, tpls []*spec.Template) int {
 		}
 		sent++
 		g.Go(func() error {
+			if r.noValidate.Load() {
+				return nil
+			}
 			v, err := r.api.Validate(gctx, t.BuildSpec)
+			if missingEndpoint(err) {
+				if !r.noValidate.Swap(true) {
+					r.warn(fmt.Sprintf("the server has no validate endpoint (%v): specs were checked against the %s only; "+
+						"create and build validate them as they are written, so a spec the server rejects fails at its write, not before the first one", err, r.schemaName))
+				}
+				return nil
+			}
 			if err != nil {
 				// Without the server's verdict and normalized spec the plan
 				// could misjudge a change: stop before any write.
@@ -66,27 +81,7 @@ func (r *run) validateOnline(ctx context.Context, tpls []*spec.Template) int {
 				}
 				return nil
 			}
-			for _, fe := range v.Errors {
-				ptr := fieldPointer(fe.Field)
-				line, col := t.Locate(ptr)
-				msg := fe.Message
-				if msg == "" {
-					msg = "rejected by the server"
-				}
-				if fe.Code != "" {
-					msg += " (" + fe.Code + ")"
-				}
-				results[i].diags = append(results[i].diags, diag.Diagnostic{
-					Path: t.File, Line: line, Col: col, Field: fieldName(ptr),
-					Message: msg, Rule: "server", Severity: diag.Error,
-				})
-			}
-			if len(v.Errors) == 0 {
-				results[i].diags = append(results[i].diags, diag.Diagnostic{
-					Path: t.File, Line: t.Line, Col: t.Col, Field: "build_spec",
-					Message: "the server rejected this build spec without saying why", Rule: "server", Severity: diag.Error,
-				})
-			}
+			results[i].diags = specDiags(t, v.Errors)
 			return nil
 		})
 	}
@@ -95,27 +90,91 @@ func (r *run) validateOnline(ctx context.Context, tpls []*spec.Template) int {
 		r.res.Diagnostics = append(r.res.Diagnostics, results[i].diags...)
 		if results[i].normalized != "" {
 			r.digests[t.Name] = append(r.digests[t.Name], results[i].normalized)
+			r.validated[t.Name] = true
 		}
+	}
+	if r.noValidate.Load() {
+		return 0
 	}
 	return sent
 }
 
+// specDiags turns the server's problems with a build spec into positioned
+// diagnostics.
+func specDiags(t *spec.Template, errs []miosa.FieldError) diag.List {
+	var out diag.List
+	for _, fe := range errs {
+		ptr := fieldPointer(fe.Field)
+		line, col := t.Locate(ptr)
+		msg := fe.Message
+		if msg == "" {
+			msg = "rejected by the server"
+		}
+		if fe.Code != "" {
+			msg += " (" + fe.Code + ")"
+		}
+		out = append(out, diag.Diagnostic{
+			Path: t.File, Line: line, Col: col, Field: fieldName(ptr),
+			Message: msg, Rule: "server", Severity: diag.Error,
+		})
+	}
+	if len(out) == 0 {
+		out = append(out, diag.Diagnostic{
+			Path: t.File, Line: t.Line, Col: t.Col, Field: "build_spec",
+			Message: "the server rejected this build spec without saying why", Rule: "server", Severity: diag.Error,
+		})
+	}
+	return out
+}
+
+// missingEndpoint reports an answer that says the endpoint does not exist
+// on this server (404 without a template's error code, 405 or 501).
+func missingEndpoint(err error) bool {
+	var e *miosa.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Status {
+	case http.StatusNotFound:
+		return e.Code != miosa.CodeTemplateNotFound
+	case http.StatusMethodNotAllowed, http.StatusNotImplemented:
+		return true
+	}
+	return false
+}
+
 // serverSchema fetches and compiles the server's build-spec schema, falling
 // back to the embedded one with a warning.
+// The warning waits until the server has answered a read (sayDeferred): a
+// bad key or an unreachable server fails the run with its own error, and a
+// schema warning before it would only be noise.
 func (r *run) serverSchema(ctx context.Context) *schema.Schema {
 	doc, err := r.api.BuildSpecSchema(ctx)
 	if err != nil {
-		if ctx.Err() == nil {
-			r.warn(fmt.Sprintf("server build-spec schema unavailable, using the embedded one: %v", err))
+		switch {
+		case ctx.Err() != nil:
+		case missingEndpoint(err):
+			r.schemaWarning = fmt.Sprintf("the server has no build-spec schema endpoint (%v): the files were checked against the embedded schema", err)
+		default:
+			r.schemaWarning = fmt.Sprintf("the server's build-spec schema could not be read (%v): the files were checked against the embedded schema", err)
 		}
 		return schema.Default()
 	}
 	s, err := schema.Compile(doc)
 	if err != nil {
-		r.warn(fmt.Sprintf("server build-spec schema does not compile, using the embedded one: %v", err))
+		r.schemaWarning = fmt.Sprintf("the server's build-spec schema does not compile (%v): the files were checked against the embedded schema", err)
 		return schema.Default()
 	}
+	r.schemaName = "server's schema"
 	return s
+}
+
+// sayDeferred says the warnings that wait for a first answer from the server.
+func (r *run) sayDeferred() {
+	if r.schemaWarning != "" {
+		r.warn(r.schemaWarning)
+		r.schemaWarning = ""
+	}
 }
 
 // fieldPointer turns the server's field name for a problem into a JSON

@@ -6,13 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/apply"
 	"github.com/miosa-dev/sandbox-templates-action/internal/ghaction"
+	"github.com/miosa-dev/sandbox-templates-action/internal/gitinfo"
 	"github.com/miosa-dev/sandbox-templates-action/internal/plan"
 	"github.com/miosa-dev/sandbox-templates-action/internal/textsafe"
 )
@@ -22,7 +22,7 @@ import (
 type syncFlags struct {
 	dir, apiURL, build, commit, repository, summaryFile string
 	paths, names                                        *listFlag
-	wait, failOnChanges, jsonOut                        bool
+	wait, failOnChanges, jsonOut, allowRollback         bool
 	timeout, pollInterval                               time.Duration
 	concurrency                                         int
 	emulator                                            bool
@@ -46,6 +46,7 @@ func registerSync(fs *flag.FlagSet, mode string, getenv func(string) string) *sy
 	fs.BoolVar(&f.jsonOut, "json", false, "print the result as one JSON object instead of text")
 	fs.StringVar(&f.summaryFile, "summary-file", "", "also write the Markdown job summary to this file")
 	fs.BoolVar(&f.emulator, "emulator", false, "run against a built-in emulator of the Miosa API on 127.0.0.1 (no credentials needed)")
+	fs.BoolVar(&f.allowRollback, "allow-rollback", false, "let a build replace a served build made after this commit (a newer commit's, or one made by hand)")
 	if mode == apply.ModeApply {
 		fs.BoolVar(&f.wait, "wait", false, "wait for this run's builds; fail if one fails or the timeout passes")
 		fs.DurationVar(&f.pollInterval, "poll-interval", 10*time.Second, "time between build status checks while waiting")
@@ -105,8 +106,9 @@ func runSync(ctx context.Context, env *Env, args []string, mode, about string) i
 	if commit == "" {
 		commit = env.Getenv("GITHUB_SHA")
 	}
+	repo := gitinfo.Repo{Root: root}
 	if commit == "" {
-		commit = gitHead(root)
+		commit = repo.Head(ctx)
 	}
 	if commit == "" && f.emulator {
 		commit = "local"
@@ -120,6 +122,11 @@ func runSync(ctx context.Context, env *Env, args []string, mode, about string) i
 		APIKey: key, APIURL: f.apiURL, BuildMode: plan.BuildMode(f.build),
 		Wait: f.wait, Timeout: f.timeout, PollInterval: f.pollInterval, Concurrency: f.concurrency,
 		Commit: commit, Repository: f.repository, FailOnChanges: f.failOnChanges, UserAgent: UserAgent(),
+		AllowRollback: f.allowRollback, AdoptGrace: apply.AdoptGraceEnv(env.Getenv),
+	}
+	if t, ok := repo.CommitTime(ctx, commit); ok {
+		cfg.CommitTime = t
+		cfg.History = func(ctx context.Context, file string) []string { return repo.SpecDigests(ctx, commit, file) }
 	}
 	if cfg.Repository == "" {
 		cfg.Repository = "local"
@@ -143,15 +150,6 @@ func runSync(ctx context.Context, env *Env, args []string, mode, about string) i
 		return ExitOK
 	}
 	return ExitProblems
-}
-
-// gitHead is the commit checked out in dir, or "" outside a git checkout.
-func gitHead(dir string) string {
-	out, err := exec.Command("git", "-C", dir, "rev-parse", "HEAD").Output()
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(out))
 }
 
 // textReporter prints progress to stderr, one safe line at a time.
@@ -179,8 +177,11 @@ func printText(env *Env, res *apply.Result) {
 		fmt.Fprintln(tw, "TEMPLATE\tACTION\tBUILD\tSTATE\tDETAILS")
 		for _, b := range res.Builds {
 			details := strings.TrimSpace(b.ErrorCode + " " + b.ErrorMessage)
-			if b.Replayed {
-				details = strings.TrimSpace("made earlier at this commit " + details)
+			switch {
+			case b.Replayed:
+				details = strings.TrimSpace("made by an earlier attempt " + details)
+			case !b.Made:
+				details = strings.TrimSpace("already there " + details)
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", textsafe.Line(b.Name), b.Action, textsafe.Line(b.BuildID), textsafe.Line(b.State), textsafe.Line(details))
 		}

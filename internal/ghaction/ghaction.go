@@ -113,8 +113,10 @@ func annotate(a *githubactions.Action, diags diag.List) {
 // Outputs computes the step outputs of a run: single-line JSON or plain words.
 func Outputs(res *apply.Result) [][2]string {
 	buildID := ""
-	if len(res.Builds) == 1 {
-		buildID = res.Builds[0].BuildID
+	if ids := res.BuildIDs(); len(ids) == 1 {
+		for _, id := range ids {
+			buildID = id
+		}
 	}
 	return [][2]string{
 		{"status", res.Status},

@@ -38,6 +38,11 @@ func config(in input, getenv func(string) string) (apply.Config, error) {
 	if cfg.FailOnChanges, err = boolInput(in, "fail-on-changes", false); err != nil {
 		return cfg, err
 	}
+	if cfg.AllowRollback, err = boolInput(in, "allow-rollback", false); err != nil {
+		return cfg, err
+	}
+	cfg.CommitTime = commitTime(getenv, cfg.Commit)
+	cfg.AdoptGrace = apply.AdoptGraceEnv(getenv)
 	if cfg.Timeout, err = durationInput(in, "timeout", 30*time.Minute); err != nil {
 		return cfg, err
 	}

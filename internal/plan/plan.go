@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
+
+	"github.com/miosa-dev/sandbox-templates-action/internal/spec"
 )
 
 // Action is what a sync does to one template.
@@ -15,9 +18,18 @@ const (
 	Create
 	Build
 	Invalid
+	// Refused is a build this run will not make without consent: the served
+	// build may come from a newer commit, so replacing it may roll back.
+	Refused
+	// Describe is a description change, which no API call can apply to an
+	// existing template: reported, never written.
+	Describe
+	// Unreadable is a template whose builds could not be read: nothing is
+	// decided for it.
+	Unreadable
 )
 
-var actionNames = [...]string{"unchanged", "create", "build", "invalid"}
+var actionNames = [...]string{"unchanged", "create", "build", "invalid", "refused", "description", "unreadable"}
 
 // String returns the action's lowercase name.
 func (a Action) String() string {
@@ -40,6 +52,9 @@ func (a *Action) UnmarshalText(b []byte) error {
 	return nil
 }
 
+// Writes reports whether the action sends a write to the API.
+func (a Action) Writes() bool { return a == Create || a == Build }
+
 // BuildMode is the `build` input: when to trigger builds.
 type BuildMode string
 
@@ -50,13 +65,29 @@ const (
 	BuildNever   BuildMode = "never"
 )
 
-// Desired is a template as the repository wants it.
+// Build states the plan distinguishes (normalized by the client).
+const (
+	StateReady     = "ready"
+	StateFailed    = "failed"
+	StateCancelled = "cancelled"
+)
+
+// Desired is a template as the repository wants it at this commit.
 type Desired struct {
-	Name string
-	File string
+	Name        string
+	File        string
+	Description string
 	// Digests identify the wanted spec: the local normalized digest first,
-	// then any other form of the same spec (the server's normalized form).
+	// then the server's normalized form of it when the validate endpoint
+	// told it.
 	Digests []string
+	// Written is the build spec as the file writes it (no defaults filled):
+	// a served spec that differs from it only in keys it does not set
+	// differs by the server's defaults alone.
+	Written map[string]any
+	// Validated marks Digests as holding the server's normalized form: then
+	// the digests alone decide, and DefaultsOnly is not consulted.
+	Validated bool
 	// Problem is set when the template failed validation.
 	Problem string
 }
@@ -65,34 +96,53 @@ type Desired struct {
 type RemoteBuild struct {
 	ID    string
 	State string // normalized: queued, building, ..., ready, failed, cancelled
-	// Digests identify the spec the build used (its build_spec, and the
-	// digest this tool recorded in its metadata).
-	Digests []string
-	// Commit is what this tool recorded in the build's metadata; empty for
-	// builds it did not make.
-	Commit string
+	// Digest identifies the spec the build used; empty when the server did
+	// not say.
+	Digest string
+	// Spec is the build's (server-normalized) build_spec.
+	Spec map[string]any
+	// ErrorCode is why a failed build failed.
+	ErrorCode string
+	// InsertedAt is when the server made the build; zero when unknown.
+	InsertedAt time.Time
+	// Commit and CommitTime are what this tool wrote into the build's
+	// metadata, when the server keeps client metadata (it may not).
+	Commit     string
+	CommitTime time.Time
 }
 
 // Remote is a template that exists on the server.
 type Remote struct {
-	ID      string
-	Name    string
-	Slug    string
-	Status  string
-	BuiltIn bool
-	// Builds, newest first. Nil when they were not fetched.
+	ID          string
+	Name        string
+	Slug        string
+	Status      string
+	Description string
+	BuiltIn     bool
+	// Builds, newest first. Nil when they were not read.
 	Builds []RemoteBuild
-	// SpecDigests identify the template's own build_spec, when known.
-	SpecDigests []string
-	// CreatedCommit is the commit recorded in the template's metadata at
-	// create time, when the server keeps it.
-	CreatedCommit string
+	// ReadError says why the builds could not be read.
+	ReadError string
 }
 
 // Options are the inputs that shape a plan.
 type Options struct {
 	Mode   BuildMode
 	Commit string
+	// CommitTime is when this run's commit was made; zero when the run
+	// cannot tell, which disables the rollback guard.
+	CommitTime time.Time
+	// AllowRollback lets a build replace a served build that may come from a
+	// newer commit.
+	AllowRollback bool
+	// Managed are the names the repository's files hold, filtered out or
+	// not: remote templates with these names are never "unmanaged".
+	Managed []string
+	// History lists, per template name, the digests of the specs the file
+	// held at this commit's ancestors (from git, when the checkout has it):
+	// a served build of such a spec comes from older history, not from a
+	// newer commit.
+	History map[string][]string
 }
 
 // Item is the plan for one template.
@@ -102,42 +152,50 @@ type Item struct {
 	Reason     string `json:"reason"`
 	TemplateID string `json:"template_id,omitempty"`
 	File       string `json:"file,omitempty"`
-	// Adopt names a build that this commit already made: a re-run reports it
-	// instead of sending the request again.
-	Adopt string `json:"-"`
-	// Resume marks a create whose template an earlier attempt at this commit
-	// made before it stopped: only the template's build is still to come.
-	Resume bool `json:"-"`
+	// Serving is the build of the wanted spec that serves the template, or
+	// is in progress towards it, when nothing is to be done.
+	Serving string `json:"-"`
+	// ServingState is that build's state.
+	ServingState string `json:"-"`
+	// Base is the build that this item's write replaces ("" for none): part
+	// of the write's idempotency key.
+	Base string `json:"-"`
+	// Always marks a build made only because of `build: always`.
+	Always bool `json:"-"`
+	// DefaultsOnly lists the keys in which the served spec differs from the
+	// file only where the file sets nothing: a server default, or a field
+	// the file no longer sets. The server's normalized form decides, when
+	// it can be had.
+	DefaultsOnly []string `json:"-"`
 }
 
-// Done reports whether the item's change was already made at this commit.
-func (it Item) Done() bool { return it.Adopt != "" }
-
-// Plan is the whole plan: one item per desired template, sorted by name, and
-// the remote templates that no file in the repository manages.
+// Plan is the whole plan: one item per desired template (and one more for
+// each description change), sorted by name, and the remote templates that no
+// file in the repository manages.
 type Plan struct {
 	Items     []Item   `json:"items"`
 	Unmanaged []string `json:"unmanaged"`
 }
 
-// Changes counts the items that create or build at this commit, including
-// ones a previous attempt at the same commit already made, so the count is
-// the same on every re-run of a commit.
+// Changes counts the items that create or build.
 func (p Plan) Changes() int {
 	n := 0
 	for _, it := range p.Items {
-		if it.Action == Create || it.Action == Build {
+		if it.Action.Writes() {
 			n++
 		}
 	}
 	return n
 }
 
-// Pending counts the changes not yet made on the server: the drift.
+// Pending counts what differs between the repository and the server: the
+// writes, the refused builds and the description changes. fail-on-changes
+// fails when it is not zero.
 func (p Plan) Pending() int {
 	n := 0
 	for _, it := range p.Items {
-		if (it.Action == Create || it.Action == Build) && !it.Done() {
+		switch it.Action {
+		case Create, Build, Refused, Describe:
 			n++
 		}
 	}
@@ -148,14 +206,26 @@ func (p Plan) Pending() int {
 func (p Plan) Changed() []string {
 	names := []string{}
 	for _, it := range p.Items {
-		if it.Action == Create || it.Action == Build {
+		if it.Action.Writes() {
 			names = append(names, it.Name)
 		}
 	}
 	return names
 }
 
-// Compute is the pure planning function.
+// Count counts the items with the action.
+func (p Plan) Count(a Action) int {
+	n := 0
+	for _, it := range p.Items {
+		if it.Action == a {
+			n++
+		}
+	}
+	return n
+}
+
+// Compute is the pure planning function: for each desired template it
+// compares the wanted spec with what the server serves now.
 func Compute(desired []Desired, remote []Remote, opts Options) Plan {
 	if opts.Mode == "" {
 		opts.Mode = BuildChanged
@@ -174,22 +244,31 @@ func Compute(desired []Desired, remote []Remote, opts Options) Plan {
 			}
 		}
 	}
-	matched := map[*Remote]bool{}
+	managed := map[*Remote]bool{}
+	for _, n := range opts.Managed {
+		if r := byKey[n]; r != nil {
+			managed[r] = true
+		}
+	}
 	p := Plan{Items: make([]Item, 0, len(desired)), Unmanaged: []string{}}
 	for _, d := range desired {
 		r := byKey[d.Name]
 		if r != nil {
-			matched[r] = true
+			managed[r] = true
 		}
-		p.Items = append(p.Items, decide(d, r, opts))
+		it := decide(d, r, opts)
+		p.Items = append(p.Items, it)
+		if r != nil && d.Problem == "" && d.Description != r.Description {
+			p.Items = append(p.Items, describe(d, r))
+		}
 	}
 	for i := range remote {
 		r := &remote[i]
-		if !r.BuiltIn && !matched[r] {
+		if !r.BuiltIn && !managed[r] {
 			p.Unmanaged = append(p.Unmanaged, cmpName(r))
 		}
 	}
-	slices.SortFunc(p.Items, func(a, b Item) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortStableFunc(p.Items, func(a, b Item) int { return strings.Compare(a.Name, b.Name) })
 	slices.Sort(p.Unmanaged)
 	p.Unmanaged = slices.Compact(p.Unmanaged)
 	return p
@@ -202,6 +281,33 @@ func cmpName(r *Remote) string {
 	return r.Slug
 }
 
+// describe is the item of a description change.
+func describe(d Desired, r *Remote) Item {
+	return Item{Name: d.Name, File: d.File, TemplateID: r.ID, Action: Describe,
+		Reason: fmt.Sprintf("description %q differs from the served %q; Miosa has no update call, so it applies only when the template is created again",
+			clip(d.Description), clip(r.Description))}
+}
+
+func clip(s string) string {
+	const max = 60
+	if r := []rune(s); len(r) > max {
+		return string(r[:max]) + "…"
+	}
+	return s
+}
+
+// Served is the build that decides what a template serves: the newest build
+// that was not cancelled (the server's current build, or the build in
+// progress that will become it). ok is false when there is none.
+func Served(builds []RemoteBuild) (RemoteBuild, bool) {
+	for _, b := range builds {
+		if b.State != StateCancelled {
+			return b, true
+		}
+	}
+	return RemoteBuild{}, false
+}
+
 func decide(d Desired, r *Remote, opts Options) Item {
 	it := Item{Name: d.Name, File: d.File}
 	if d.Problem != "" {
@@ -212,125 +318,123 @@ func decide(d Desired, r *Remote, opts Options) Item {
 		return it
 	}
 	if r == nil {
-		it.Action, it.Reason = Create, reasonNotFound
+		it.Action, it.Reason = Create, "not found"
 		return it
 	}
 	it.TemplateID = r.ID
-
-	// A build made at this very commit for this spec: a re-run reports it
-	// as the first attempt did.
-	if i, ok := madeAtCommit(d, r, opts.Commit); ok {
-		it.Adopt = r.Builds[i].ID
-		it.Action, it.Reason = Build, replayReason(d, r.Builds[i+1:], opts.Mode)
-		if r.CreatedCommit == opts.Commit {
-			it.Action, it.Reason = Create, reasonNotFound
+	if r.Builds == nil && r.ReadError != "" {
+		it.Action, it.Reason = Unreadable, "its builds could not be read: "+r.ReadError
+		return it
+	}
+	served, ok := Served(r.Builds)
+	if !ok {
+		if opts.Mode == BuildNever {
+			it.Action, it.Reason = Unchanged, "no build yet; skipped (build: never)"
+			return it
+		}
+		it.Action, it.Reason = Build, "no build yet"
+		return it
+	}
+	match := Matches(d.Digests, served.Digest)
+	if !match && !d.Validated && served.Digest != "" {
+		if keys, ok := spec.DefaultsOnly(d.Written, served.Spec); ok {
+			// The served spec differs only where the file sets nothing: the
+			// server's defaults, unless a field was removed. Until the
+			// server's normalized form says otherwise, that is no change.
+			it.DefaultsOnly = keys
+			match = true
+		}
+	}
+	switch {
+	case match && served.State == StateFailed:
+		if opts.Mode == BuildNever {
+			it.Action, it.Reason = Unchanged, fmt.Sprintf("build %s of this spec failed; skipped (build: never)", served.ID)
+			return it
+		}
+		it.Action, it.Base = Build, served.ID
+		it.Reason = fmt.Sprintf("build %s of this spec failed%s: rebuild", served.ID, codeSuffix(served.ErrorCode))
+		return it
+	case match && opts.Mode == BuildAlways:
+		it.Action, it.Reason, it.Always = Build, "build: always", true
+		return it
+	case match:
+		it.Action, it.Serving, it.ServingState = Unchanged, served.ID, served.State
+		it.Reason = fmt.Sprintf("served by build %s (%s)", served.ID, served.State)
+		if served.State != StateReady {
+			it.Reason = fmt.Sprintf("build %s of this spec is %s", served.ID, served.State)
 		}
 		return it
-	}
-
-	if opts.Commit != "" && r.CreatedCommit == opts.Commit && len(r.Builds) == 0 &&
-		(len(r.SpecDigests) == 0 || Overlaps(d.Digests, r.SpecDigests)) {
-		it.Action, it.Reason, it.Resume = Create, reasonNotFound, true
+	case opts.Mode == BuildNever:
+		it.Action, it.Reason = Unchanged, fmt.Sprintf("build %s serves another spec; skipped (build: never)", served.ID)
 		return it
 	}
-
-	newest, hasNewest := newestLive(r.Builds)
+	it.Base = served.ID
+	if why := rollback(d, served, opts); why != "" && !opts.AllowRollback {
+		it.Action, it.Reason = Refused, why
+		return it
+	}
+	it.Action = Build
 	switch {
-	case opts.Mode == BuildAlways:
-		it.Action, it.Reason = Build, "build: always"
-	case hasNewest && Overlaps(d.Digests, newest.Digests):
-		it.Action, it.Reason = Unchanged, "spec unchanged (build "+newest.ID+")"
-	case len(r.Builds) == 0 && Overlaps(d.Digests, r.SpecDigests) && r.Status == "ready":
-		it.Action, it.Reason = Unchanged, "spec unchanged (template ready)"
-	case hasNewest && opaque(r.Builds) && Overlaps(d.Digests, r.SpecDigests):
-		// The server's builds say nothing of their spec: the template's own
-		// spec and its newest build stand in for them.
-		it.Action, it.Reason = Unchanged, "spec unchanged (build "+newest.ID+")"
-	case opts.Mode == BuildNever:
-		it.Action, it.Reason = Unchanged, "needs a build, skipped (build: never)"
-	case len(r.Builds) == 0:
-		it.Action, it.Reason = Build, "no build yet"
-	case lastFailedForSpec(d, r):
-		it.Action, it.Reason = Build, "last build of this spec failed"
+	case served.State == StateFailed:
+		it.Reason = fmt.Sprintf("spec changed (build %s of another spec failed%s)", served.ID, codeSuffix(served.ErrorCode))
+	case newerThanCommit(served, opts):
+		it.Reason = fmt.Sprintf("drift: build %s, made after this commit, serves another spec (allow-rollback)", served.ID)
 	default:
-		it.Action, it.Reason = Build, reasonChanged
+		it.Reason = fmt.Sprintf("spec changed (build %s serves another spec)", served.ID)
 	}
 	return it
 }
 
-// Reasons that a re-run repeats.
-const (
-	reasonChanged  = "spec changed"
-	reasonNotFound = "not found"
-)
-
-// madeAtCommit finds a build of the wanted spec that this tool made at the
-// given commit, or the build queued by creating the template at that commit,
-// and returns its index.
-func madeAtCommit(d Desired, r *Remote, commit string) (int, bool) {
-	if commit == "" {
-		return 0, false
+func codeSuffix(code string) string {
+	if code == "" {
+		return ""
 	}
-	for i, b := range r.Builds {
-		if Overlaps(d.Digests, b.Digests) && b.Commit == commit {
-			return i, true
-		}
-	}
-	if r.CreatedCommit == commit {
-		for i, b := range r.Builds {
-			if b.Commit == "" && Overlaps(d.Digests, b.Digests) {
-				return i, true
-			}
-		}
-	}
-	return 0, false
+	return ", " + code
 }
 
-// replayReason is the reason the first attempt gave for a build, told again
-// from the builds that were there before it.
-func replayReason(d Desired, older []RemoteBuild, mode BuildMode) string {
-	switch {
-	case mode == BuildAlways:
-		return "build: always"
-	case len(older) == 0:
-		return "no build yet"
-	case older[0].State == "failed" && Overlaps(d.Digests, older[0].Digests):
-		return "last build of this spec failed"
+// rollback says why replacing served may roll the template back to an older
+// commit's spec, or "" when it may not. Evidence, strongest first: the
+// commit metadata this tool wrote into the build (when the server keeps
+// it), the file's history at this commit, then the build's creation time
+// against this commit's time.
+func rollback(d Desired, served RemoteBuild, opts Options) string {
+	if opts.CommitTime.IsZero() {
+		return ""
 	}
-	return reasonChanged
-}
-
-// newestLive is the newest build that is ready or still in progress: the
-// one that serves the template, or will. Builds are newest first.
-func newestLive(builds []RemoteBuild) (RemoteBuild, bool) {
-	for _, b := range builds {
-		if b.State != "failed" && b.State != "cancelled" {
-			return b, true
+	if served.Commit != "" && served.Commit == opts.Commit {
+		return "" // made at this very commit: a re-run repairs it
+	}
+	if !served.CommitTime.IsZero() {
+		if served.CommitTime.After(opts.CommitTime) {
+			return fmt.Sprintf("possible rollback: build %s serves another spec from commit %s, made %s, after this commit (%s); set allow-rollback: true to replace it",
+				served.ID, short(served.Commit), stamp(served.CommitTime), stamp(opts.CommitTime))
 		}
+		return ""
 	}
-	return RemoteBuild{}, false
+	if served.Digest != "" && slices.Contains(opts.History[d.Name], served.Digest) {
+		return "" // a spec this file held before this commit
+	}
+	if newerThanCommit(served, opts) {
+		return fmt.Sprintf("possible rollback: build %s serves another spec and was made %s, after this commit (%s): a newer commit or a build made by hand; set allow-rollback: true to replace it",
+			served.ID, stamp(served.InsertedAt), stamp(opts.CommitTime))
+	}
+	return ""
 }
 
-func lastFailedForSpec(d Desired, r *Remote) bool {
-	return len(r.Builds) > 0 && r.Builds[0].State == "failed" && Overlaps(d.Digests, r.Builds[0].Digests)
+func newerThanCommit(b RemoteBuild, opts Options) bool {
+	return !opts.CommitTime.IsZero() && !b.InsertedAt.IsZero() && b.InsertedAt.After(opts.CommitTime)
 }
 
-// opaque reports whether builds exist and none says which spec it used.
-func opaque(builds []RemoteBuild) bool {
-	for _, b := range builds {
-		if len(b.Digests) > 0 {
-			return false
-		}
+func short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
 	}
-	return len(builds) > 0
+	return sha
 }
 
-// Overlaps reports whether two lists of spec digests name a common spec.
-func Overlaps(a, b []string) bool {
-	for _, x := range a {
-		if x != "" && slices.Contains(b, x) {
-			return true
-		}
-	}
-	return false
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// Matches reports whether a build's spec digest is one of the wanted ones.
+func Matches(wanted []string, digest string) bool {
+	return digest != "" && slices.Contains(wanted, digest)
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -14,7 +15,13 @@ var update = flag.Bool("update", false, "rewrite golden files")
 func TestCompute(t *testing.T) {
 	t.Parallel()
 	const sha = "c0ffee"
-	want := Desired{Name: "node", File: "sandbox-templates/node.yaml", Digests: []string{"d1", "n1"}}
+	commitTime := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	before, after := commitTime.Add(-time.Hour), commitTime.Add(time.Hour)
+	want := Desired{Name: "node", File: "sandbox-templates/node.yaml", Digests: []string{"d1", "n1"},
+		Written: map[string]any{"from": "node:22"}}
+	spec22 := map[string]any{"from": "node:22", "workdir": "/workspace", "vcpu": 4}
+	spec24 := map[string]any{"from": "node:24"}
+	timed := Options{Commit: sha, CommitTime: commitTime}
 	tests := []struct {
 		name    string
 		desired Desired
@@ -27,62 +34,92 @@ func TestCompute(t *testing.T) {
 			[]Remote{{ID: "node", Name: "node", BuiltIn: true, Status: "active"}}, Options{},
 			Item{Action: Create, Reason: "not found"}},
 		{"matched by slug", want,
-			[]Remote{{ID: "t1", Name: "Node", Slug: "node", Builds: []RemoteBuild{{ID: "b1", State: "ready", Digests: []string{"d1"}}}}}, Options{},
-			Item{Action: Unchanged, Reason: "spec unchanged (build b1)", TemplateID: "t1"}},
+			[]Remote{{ID: "t1", Name: "Node", Slug: "node", Builds: []RemoteBuild{{ID: "b1", State: "ready", Digest: "d1"}}}}, Options{},
+			Item{Action: Unchanged, Reason: "served by build b1 (ready)", TemplateID: "t1", Serving: "b1", ServingState: "ready"}},
 		{"server-normalized digest matches", want,
-			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b1", State: "ready", Digests: []string{"n1"}}}}}, Options{},
-			Item{Action: Unchanged, Reason: "spec unchanged (build b1)", TemplateID: "t1"}},
+			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b1", State: "ready", Digest: "n1"}}}}, Options{},
+			Item{Action: Unchanged, Reason: "served by build b1 (ready)", TemplateID: "t1", Serving: "b1", ServingState: "ready"}},
 		{"build in progress for the spec", want,
-			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b2", State: "building", Digests: []string{"d1"}}}}}, Options{},
-			Item{Action: Unchanged, Reason: "spec unchanged (build b2)", TemplateID: "t1"}},
+			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b2", State: "building", Digest: "d1"}}}}, Options{},
+			Item{Action: Unchanged, Reason: "build b2 of this spec is building", TemplateID: "t1", Serving: "b2", ServingState: "building"}},
 		{"spec changed", want,
-			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b1", State: "ready", Digests: []string{"old"}}}}}, Options{},
-			Item{Action: Build, Reason: "spec changed", TemplateID: "t1"}},
-		{"older build of the spec still serves", want,
-			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b2", State: "failed", Digests: []string{"old"}}, {ID: "b1", State: "ready", Digests: []string{"d1"}}}}}, Options{},
-			Item{Action: Unchanged, Reason: "spec unchanged (build b1)", TemplateID: "t1"}},
+			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b1", State: "ready", Digest: "old"}}}}, Options{},
+			Item{Action: Build, Reason: "spec changed (build b1 serves another spec)", TemplateID: "t1", Base: "b1"}},
+		{"a newer failed build of another spec is what serves", want,
+			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b2", State: "failed", Digest: "old", ErrorCode: "BUILD_STEP_FAILED"}, {ID: "b1", State: "ready", Digest: "d1"}}}}, Options{},
+			Item{Action: Build, Reason: "spec changed (build b2 of another spec failed, BUILD_STEP_FAILED)", TemplateID: "t1", Base: "b2"}},
+		{"cancelled builds do not serve", want,
+			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b2", State: "cancelled", Digest: "old"}, {ID: "b1", State: "ready", Digest: "d1"}}}}, Options{},
+			Item{Action: Unchanged, Reason: "served by build b1 (ready)", TemplateID: "t1", Serving: "b1", ServingState: "ready"}},
 		{"reverting to an older spec rebuilds it", want,
-			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b2", State: "ready", Digests: []string{"s2"}}, {ID: "b1", State: "ready", Digests: []string{"d1"}}}}}, Options{},
-			Item{Action: Build, Reason: "spec changed", TemplateID: "t1"}},
+			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b2", State: "ready", Digest: "s2"}, {ID: "b1", State: "ready", Digest: "d1"}}}}, Options{},
+			Item{Action: Build, Reason: "spec changed (build b2 serves another spec)", TemplateID: "t1", Base: "b2"}},
 		{"a newer build in progress with another spec", want,
-			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b2", State: "building", Digests: []string{"s2"}}, {ID: "b1", State: "ready", Digests: []string{"d1"}}}}}, Options{},
-			Item{Action: Build, Reason: "spec changed", TemplateID: "t1"}},
-		{"last build of the spec failed", want,
-			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b1", State: "failed", Digests: []string{"d1"}}}}}, Options{Commit: "new"},
-			Item{Action: Build, Reason: "last build of this spec failed", TemplateID: "t1"}},
+			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b2", State: "building", Digest: "s2"}, {ID: "b1", State: "ready", Digest: "d1"}}}}, Options{},
+			Item{Action: Build, Reason: "spec changed (build b2 serves another spec)", TemplateID: "t1", Base: "b2"}},
+		{"failed build of this spec is rebuilt", want,
+			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b1", State: "failed", Digest: "d1", ErrorCode: "REGISTRY_TIMEOUT"}}}}, Options{Commit: sha},
+			Item{Action: Build, Reason: "build b1 of this spec failed, REGISTRY_TIMEOUT: rebuild", TemplateID: "t1", Base: "b1"}},
+		{"failed build is rebuilt with build: always too", want,
+			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b1", State: "failed", Digest: "d1"}}}}, Options{Mode: BuildAlways},
+			Item{Action: Build, Reason: "build b1 of this spec failed: rebuild", TemplateID: "t1", Base: "b1"}},
+		{"failed build, build never", want,
+			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b1", State: "failed", Digest: "d1"}}}}, Options{Mode: BuildNever},
+			Item{Action: Unchanged, Reason: "build b1 of this spec failed; skipped (build: never)", TemplateID: "t1"}},
 		{"no builds at all", want,
-			[]Remote{{ID: "t1", Name: "node", Status: "draft"}}, Options{},
+			[]Remote{{ID: "t1", Name: "node", Status: "draft", Builds: []RemoteBuild{}}}, Options{},
 			Item{Action: Build, Reason: "no build yet", TemplateID: "t1"}},
-		{"no builds but template spec ready", want,
-			[]Remote{{ID: "t1", Name: "node", Status: "ready", SpecDigests: []string{"n1"}}}, Options{},
-			Item{Action: Unchanged, Reason: "spec unchanged (template ready)", TemplateID: "t1"}},
-		{"builds without specs: the template's spec decides", want,
-			[]Remote{{ID: "t1", Name: "node", Status: "ready", SpecDigests: []string{"n1"}, Builds: []RemoteBuild{{ID: "b4", State: "ready"}}}}, Options{},
-			Item{Action: Unchanged, Reason: "spec unchanged (build b4)", TemplateID: "t1"}},
-		{"builds without specs, template spec differs", want,
-			[]Remote{{ID: "t1", Name: "node", Status: "ready", SpecDigests: []string{"old"}, Builds: []RemoteBuild{{ID: "b4", State: "ready"}}}}, Options{},
-			Item{Action: Build, Reason: "spec changed", TemplateID: "t1"}},
+		{"no builds, build never", want,
+			[]Remote{{ID: "t1", Name: "node", Status: "draft", Builds: []RemoteBuild{}}}, Options{Mode: BuildNever},
+			Item{Action: Unchanged, Reason: "no build yet; skipped (build: never)", TemplateID: "t1"}},
+		{"builds unreadable", want,
+			[]Remote{{ID: "t1", Name: "node", ReadError: "http 503"}}, Options{},
+			Item{Action: Unreadable, Reason: "its builds could not be read: http 503", TemplateID: "t1"}},
+		{"served spec differs only by server defaults", want,
+			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b1", State: "ready", Digest: "srv", Spec: spec22}}}}, Options{},
+			Item{Action: Unchanged, Reason: "served by build b1 (ready)", TemplateID: "t1", Serving: "b1", ServingState: "ready", DefaultsOnly: []string{"vcpu", "workdir"}}},
+		{"the server's normalized form decides over defaults", Desired{Name: "node", File: want.File, Digests: []string{"d1", "n1"}, Written: want.Written, Validated: true},
+			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b1", State: "ready", Digest: "srv", Spec: spec22}}}}, Options{},
+			Item{Action: Build, Reason: "spec changed (build b1 serves another spec)", TemplateID: "t1", Base: "b1"}},
+		{"a written field that differs is a change", want,
+			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b1", State: "ready", Digest: "srv", Spec: spec24}}}}, Options{},
+			Item{Action: Build, Reason: "spec changed (build b1 serves another spec)", TemplateID: "t1", Base: "b1"}},
 		{"build always", want,
-			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b1", State: "ready", Digests: []string{"d1"}}}}}, Options{Mode: BuildAlways},
-			Item{Action: Build, Reason: "build: always", TemplateID: "t1"}},
+			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b1", State: "ready", Digest: "d1"}}}}, Options{Mode: BuildAlways},
+			Item{Action: Build, Reason: "build: always", TemplateID: "t1", Always: true}},
 		{"build never", want,
-			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b1", State: "ready", Digests: []string{"old"}}}}}, Options{Mode: BuildNever},
-			Item{Action: Unchanged, Reason: "needs a build, skipped (build: never)", TemplateID: "t1"}},
-		{"re-run adopts this commit's build", want,
-			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b9", State: "failed", Digests: []string{"d1"}, Commit: sha}, {ID: "b8", State: "ready", Digests: []string{"old"}}}}}, Options{Commit: sha},
-			Item{Action: Build, Reason: "spec changed", TemplateID: "t1", Adopt: "b9"}},
-		{"re-run tells the first attempt's reason again", want,
-			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b9", State: "queued", Digests: []string{"d1"}, Commit: sha}, {ID: "b8", State: "failed", Digests: []string{"d1"}}}}}, Options{Commit: sha},
-			Item{Action: Build, Reason: "last build of this spec failed", TemplateID: "t1", Adopt: "b9"}},
-		{"re-run adopts the build queued by this commit's create", want,
-			[]Remote{{ID: "t1", Name: "node", CreatedCommit: sha, Builds: []RemoteBuild{{ID: "b1", State: "queued", Digests: []string{"n1"}}}}}, Options{Commit: sha},
-			Item{Action: Create, Reason: "not found", TemplateID: "t1", Adopt: "b1"}},
-		{"build always at the same commit adopts", want,
-			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b3", State: "ready", Digests: []string{"d1"}, Commit: sha}}}}, Options{Commit: sha, Mode: BuildAlways},
-			Item{Action: Build, Reason: "build: always", TemplateID: "t1", Adopt: "b3"}},
-		{"re-run resumes a create that stopped before its build", want,
-			[]Remote{{ID: "t1", Name: "node", Status: "draft", CreatedCommit: sha, SpecDigests: []string{"n1"}}}, Options{Commit: sha},
-			Item{Action: Create, Reason: "not found", TemplateID: "t1", Resume: true}},
+			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b1", State: "ready", Digest: "old"}}}}, Options{Mode: BuildNever},
+			Item{Action: Unchanged, Reason: "build b1 serves another spec; skipped (build: never)", TemplateID: "t1"}},
+		{"served build made before this commit is replaced", want,
+			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b1", State: "ready", Digest: "old", InsertedAt: before}}}}, timed,
+			Item{Action: Build, Reason: "spec changed (build b1 serves another spec)", TemplateID: "t1", Base: "b1"}},
+		{"served build made after this commit is a possible rollback", want,
+			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b1", State: "ready", Digest: "old", InsertedAt: after}}}}, timed,
+			Item{Action: Refused, TemplateID: "t1", Base: "b1",
+				Reason: "possible rollback: build b1 serves another spec and was made 2026-12-01T11:00:00Z, after this commit (2026-12-01T10:00:00Z): a newer commit or a build made by hand; set allow-rollback: true to replace it"}},
+		{"allow-rollback replaces it", want,
+			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b1", State: "ready", Digest: "old", InsertedAt: after}}}}, Options{Commit: sha, CommitTime: commitTime, AllowRollback: true},
+			Item{Action: Build, Reason: "drift: build b1, made after this commit, serves another spec (allow-rollback)", TemplateID: "t1", Base: "b1"}},
+		{"a spec from the file's history is no rollback", want,
+			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b1", State: "ready", Digest: "old", InsertedAt: after}}}},
+			Options{Commit: sha, CommitTime: commitTime, History: map[string][]string{"node": {"old"}}},
+			Item{Action: Build, Reason: "drift: build b1, made after this commit, serves another spec (allow-rollback)", TemplateID: "t1", Base: "b1"}},
+		{"commit metadata from a newer commit refuses", want,
+			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b1", State: "ready", Digest: "old", InsertedAt: after, Commit: "beef00000000ff", CommitTime: after}}}}, timed,
+			Item{Action: Refused, TemplateID: "t1", Base: "b1",
+				Reason: "possible rollback: build b1 serves another spec from commit beef00000000, made 2026-12-01T11:00:00Z, after this commit (2026-12-01T10:00:00Z); set allow-rollback: true to replace it"}},
+		{"commit metadata from an older commit allows, however late the build", want,
+			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b1", State: "ready", Digest: "old", InsertedAt: after, Commit: "beef", CommitTime: before}}}}, timed,
+			Item{Action: Build, Reason: "drift: build b1, made after this commit, serves another spec (allow-rollback)", TemplateID: "t1", Base: "b1"}},
+		{"a build made at this commit is repaired", want,
+			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b1", State: "ready", Digest: "old", InsertedAt: after, Commit: sha, CommitTime: commitTime}}}}, timed,
+			Item{Action: Build, Reason: "drift: build b1, made after this commit, serves another spec (allow-rollback)", TemplateID: "t1", Base: "b1"}},
+		{"no commit time: no guard", want,
+			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b1", State: "ready", Digest: "old", InsertedAt: after}}}}, Options{Commit: sha},
+			Item{Action: Build, Reason: "spec changed (build b1 serves another spec)", TemplateID: "t1", Base: "b1"}},
+		{"own failed build is never refused", want,
+			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b1", State: "failed", Digest: "d1", InsertedAt: after}}}}, timed,
+			Item{Action: Build, Reason: "build b1 of this spec failed: rebuild", TemplateID: "t1", Base: "b1"}},
 		{"invalid", Desired{Name: "node", File: "f.yaml", Problem: "2 problems"}, nil, Options{},
 			Item{Action: Invalid, Reason: "2 problems"}},
 	}
@@ -99,12 +136,33 @@ func TestCompute(t *testing.T) {
 	}
 }
 
+func TestDescriptionChange(t *testing.T) {
+	t.Parallel()
+	p := Compute(
+		[]Desired{{Name: "a", File: "a.yaml", Description: "new words", Digests: []string{"x"}}},
+		[]Remote{{ID: "1", Name: "a", Description: "old words", Builds: []RemoteBuild{{ID: "b1", State: "ready", Digest: "x"}}}},
+		Options{})
+	want := []Item{
+		{Name: "a", File: "a.yaml", Action: Unchanged, Reason: "served by build b1 (ready)", TemplateID: "1", Serving: "b1", ServingState: "ready"},
+		{Name: "a", File: "a.yaml", Action: Describe, TemplateID: "1",
+			Reason: `description "new words" differs from the served "old words"; Miosa has no update call, so it applies only when the template is created again`},
+	}
+	if diff := cmp.Diff(want, p.Items); diff != "" {
+		t.Errorf("items (-want +got):\n%s", diff)
+	}
+	if p.Pending() != 1 || p.Changes() != 0 {
+		t.Errorf("Pending=%d Changes=%d, want 1 and 0: fail-on-changes counts a description change, outputs do not", p.Pending(), p.Changes())
+	}
+}
+
 func TestUnmanaged(t *testing.T) {
 	t.Parallel()
 	p := Compute(
 		[]Desired{{Name: "a", Digests: []string{"x"}}},
-		[]Remote{{ID: "1", Name: "a"}, {ID: "2", Name: "zeta"}, {ID: "3", Name: "beta"}, {ID: "nextjs", Name: "nextjs", BuiltIn: true}},
-		Options{})
+		[]Remote{{ID: "1", Name: "a"}, {ID: "2", Name: "zeta"}, {ID: "3", Name: "beta"}, {ID: "4", Name: "filtered"}, {ID: "nextjs", Name: "nextjs", BuiltIn: true}},
+		Options{Managed: []string{"a", "filtered"}})
+	// A template the repository has a file for, left out by the templates
+	// filter, is managed all the same.
 	if diff := cmp.Diff([]string{"beta", "zeta"}, p.Unmanaged); diff != "" {
 		t.Errorf("unmanaged (-want +got):\n%s", diff)
 	}
@@ -113,10 +171,11 @@ func TestUnmanaged(t *testing.T) {
 func TestCounts(t *testing.T) {
 	t.Parallel()
 	p := Plan{Items: []Item{
-		{Name: "a", Action: Create}, {Name: "b", Action: Build, Adopt: "b1"}, {Name: "c", Action: Unchanged}, {Name: "d", Action: Invalid},
+		{Name: "a", Action: Create}, {Name: "b", Action: Build}, {Name: "c", Action: Unchanged}, {Name: "d", Action: Invalid},
+		{Name: "e", Action: Refused}, {Name: "f", Action: Describe}, {Name: "g", Action: Unreadable},
 	}}
-	if p.Changes() != 2 || p.Pending() != 1 {
-		t.Errorf("Changes=%d Pending=%d, want 2 and 1", p.Changes(), p.Pending())
+	if p.Changes() != 2 || p.Pending() != 4 {
+		t.Errorf("Changes=%d Pending=%d, want 2 and 4", p.Changes(), p.Pending())
 	}
 	if diff := cmp.Diff([]string{"a", "b"}, p.Changed()); diff != "" {
 		t.Error(diff)
@@ -126,10 +185,12 @@ func TestCounts(t *testing.T) {
 func samplePlan() Plan {
 	return Plan{
 		Items: []Item{
-			{Name: "go-1-23", Action: Unchanged, Reason: "spec unchanged, build b-17 ready", File: "sandbox-templates/go.yaml"},
+			{Name: "go-1-23", Action: Unchanged, Reason: "served by build b-17 (ready)", File: "sandbox-templates/go.yaml"},
+			{Name: "go-1-23", Action: Describe, Reason: "description \"Go\" differs from the served \"Go 1.23\"", File: "sandbox-templates/go.yaml"},
 			{Name: "node-22-base", Action: Create, Reason: "not found", File: "sandbox-templates/node-22-base.yaml"},
 			{Name: "pipe|evil", Action: Invalid, Reason: "name: \"pipe|evil\" is not a slug\n::error::x", File: "sandbox-templates/pipe|evil.yaml"},
-			{Name: "python-3-12", Action: Build, Reason: "spec changed", File: "sandbox-templates/python.yml", Adopt: "b-2"},
+			{Name: "python-3-12", Action: Build, Reason: "spec changed (build b-1 serves another spec)", File: "sandbox-templates/python.yml"},
+			{Name: "ruby", Action: Refused, Reason: "possible rollback: build b-9 serves another spec", File: "sandbox-templates/ruby.yml"},
 		},
 		Unmanaged: []string{"legacy-ruby"},
 	}
@@ -161,7 +222,7 @@ func golden(t *testing.T, path, got string) {
 
 func TestActionText(t *testing.T) {
 	t.Parallel()
-	for _, a := range []Action{Unchanged, Create, Build, Invalid} {
+	for _, a := range []Action{Unchanged, Create, Build, Invalid, Refused, Describe, Unreadable} {
 		var back Action
 		b, _ := a.MarshalText()
 		if err := back.UnmarshalText(b); err != nil || back != a {

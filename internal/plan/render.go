@@ -18,8 +18,10 @@ func (p Plan) Summary() string {
 	}
 	s := fmt.Sprintf("%d to create, %d to build, %d unchanged, %d invalid",
 		n[Create], n[Build], n[Unchanged], n[Invalid])
-	if done := p.Changes() - p.Pending(); done > 0 {
-		s += fmt.Sprintf(" (%d already made at this commit)", done)
+	for _, a := range []Action{Refused, Describe, Unreadable} {
+		if n[a] > 0 {
+			s += fmt.Sprintf(", %d %s", n[a], a.summaryWord())
+		}
 	}
 	return s
 }
@@ -67,8 +69,26 @@ func fileCell(f string) string {
 	return textsafe.Cell(f)
 }
 
+func (a Action) summaryWord() string {
+	switch a {
+	case Refused:
+		return "refused"
+	case Describe:
+		return "description change(s) not applied"
+	case Unreadable:
+		return "unreadable"
+	}
+	return a.String()
+}
+
 func actionIcon(a Action) string {
 	switch a {
+	case Refused:
+		return "⛔"
+	case Describe:
+		return "📝"
+	case Unreadable:
+		return "❓"
 	case Create:
 		return "➕"
 	case Build:

@@ -30,7 +30,53 @@ func Normalize(buildSpec map[string]any) map[string]any {
 	if _, ok := out["user"]; !ok {
 		out["user"] = DefaultUser
 	}
+	if size, ok := out["size"].(string); ok {
+		for k, v := range SizeDefaults[size] {
+			if _, set := out[k]; !set {
+				out[k] = v
+			}
+		}
+	}
 	return out
+}
+
+// SizeDefaults are the resources the server fills in for a `size`, as far as
+// the API page shows them (only "small" is documented). A size missing here
+// is left as written: the server's normalized form, or DefaultsOnly, decides.
+var SizeDefaults = map[string]map[string]any{
+	"small": {"vcpu": int64(2), "memoryMib": int64(4096), "diskMib": int64(10240)},
+}
+
+// DefaultsOnly compares a build spec as a file writes it with a served
+// (server-normalized) one. ok reports whether every top-level key the file
+// writes has the served value; extra lists, sorted, the served keys the
+// file does not write: where the specs differ only by what the server
+// fills in (or by a field the file no longer sets).
+func DefaultsOnly(written, served map[string]any) (extra []string, ok bool) {
+	if served == nil {
+		return nil, false
+	}
+	w, _ := normalize(written).(map[string]any)
+	s, _ := normalize(served).(map[string]any)
+	for k, v := range w {
+		sv, ok := s[k]
+		if !ok || canonicalString(sv) != canonicalString(v) {
+			return nil, false
+		}
+	}
+	for k := range s {
+		if _, ok := w[k]; !ok {
+			extra = append(extra, k)
+		}
+	}
+	slices.Sort(extra)
+	return extra, true
+}
+
+func canonicalString(v any) string {
+	var b strings.Builder
+	canonical(&b, normalize(v))
+	return b.String()
 }
 
 // normalize deep-copies v, dropping null and empty values from maps. It

@@ -74,6 +74,7 @@ func Parse(file string, data []byte) (*Template, diag.List) {
 			if s, ok := p.str(v, "description"); ok {
 				t.Description = s
 			}
+			t.DescLine, t.DescCol = v.Line, v.Column
 		case "metadata":
 			t.Metadata = p.metadata(v)
 		case "build_spec":

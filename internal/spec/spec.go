@@ -32,10 +32,12 @@ type Options struct {
 
 // Template is one template file as read from the repository.
 type Template struct {
-	Name        string            // from `name:` or the file name without extension
-	File        string            // repo-relative, forward slashes
-	Line, Col   int               // position of the `name:` value, or 1,1 when defaulted
-	Description string            // from `description:`
+	Name        string // from `name:` or the file name without extension
+	File        string // repo-relative, forward slashes
+	Line, Col   int    // position of the `name:` value, or 1,1 when defaulted
+	Description string // from `description:`
+	DescLine    int    // position of the `description:` value; 0 when absent
+	DescCol     int
 	Metadata    map[string]string // from `metadata:`
 	BuildSpec   map[string]any    // JSON-compatible values only
 

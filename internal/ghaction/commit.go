@@ -1,0 +1,59 @@
+package ghaction
+
+import (
+	"encoding/json"
+	"io"
+	"os"
+	"time"
+)
+
+// maxEventSize bounds how much of the event payload is read.
+const maxEventSize = 8 << 20
+
+// commitTime is when the run's commit was made, from the event payload
+// (GITHUB_EVENT_PATH): a push's head_commit.timestamp, or a workflow_run's,
+// when that commit is the run's commit. Zero when the payload does not say:
+// the action's image has no git to ask, so the rollback guard is off then.
+func commitTime(getenv func(string) string, commit string) time.Time {
+	path := getenv("GITHUB_EVENT_PATH")
+	if path == "" {
+		return time.Time{}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return time.Time{}
+	}
+	defer f.Close()
+	var ev struct {
+		HeadCommit  *eventCommit `json:"head_commit"`
+		WorkflowRun *struct {
+			HeadCommit *eventCommit `json:"head_commit"`
+		} `json:"workflow_run"`
+	}
+	if err := json.NewDecoder(io.LimitReader(f, maxEventSize)).Decode(&ev); err != nil {
+		return time.Time{}
+	}
+	for _, c := range []*eventCommit{ev.HeadCommit, workflowRunCommit(ev.WorkflowRun)} {
+		if c == nil || c.Timestamp == "" || (commit != "" && c.ID != "" && c.ID != commit) {
+			continue
+		}
+		if t, err := time.Parse(time.RFC3339, c.Timestamp); err == nil {
+			return t
+		}
+	}
+	return time.Time{}
+}
+
+type eventCommit struct {
+	ID        string `json:"id"`
+	Timestamp string `json:"timestamp"`
+}
+
+func workflowRunCommit(wr *struct {
+	HeadCommit *eventCommit `json:"head_commit"`
+}) *eventCommit {
+	if wr == nil {
+		return nil
+	}
+	return wr.HeadCommit
+}
