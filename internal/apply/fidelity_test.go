@@ -15,7 +15,7 @@ import (
 
 // lines records what a run reports.
 type lines struct {
-	mu                    sync.Mutex
+	mu                   sync.Mutex
 	info, warns, notices []string
 }
 
