@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -70,15 +69,10 @@ type Config struct {
 	// build a create queues by itself before triggering one. Zero means 5s;
 	// a negative value means one look only.
 	AdoptGrace time.Duration
-	// HTTPClient, when set, carries the API requests (tests use it to count
-	// dials). The client never follows redirects either way.
-	HTTPClient *http.Client
-	// API replaces the Miosa client (tests); nil means a client for APIURL.
-	API API
 }
 
-// API is what a run needs of the Miosa API.
-type API interface {
+// remoteAPI is what a run needs of the Miosa API (a *miosa.Client).
+type remoteAPI interface {
 	ListTemplates(ctx context.Context, includeAliases bool) ([]miosa.ListRow, error)
 	GetTemplate(ctx context.Context, idOrSlug string) (*miosa.Template, error)
 	CreateTemplate(ctx context.Context, key string, req miosa.CreateTemplate) (*miosa.Template, error)
@@ -164,14 +158,10 @@ func (r *Result) BuildIDs() map[string]string {
 // OK reports whether the run succeeded.
 func (r *Result) OK() bool { return r.Status == StatusSuccess || r.Status == StatusSkipped }
 
-// UsageError is a problem with the run's configuration rather than with the
-// user's files or the API: the CLI exits 2 for it.
-type UsageError struct{ Msg string }
-
-func (e *UsageError) Error() string { return e.Msg }
-
+// usagef makes the error of a usage problem: Run returns errors for these
+// alone, and the CLI exits 2 for them.
 func usagef(format string, args ...any) error {
-	return &UsageError{Msg: fmt.Sprintf(format, args...)}
+	return fmt.Errorf(format, args...)
 }
 
 // ResolveMode turns auto into validate, plan or apply.
@@ -255,7 +245,7 @@ func AdoptGraceEnv(getenv func(string) string) time.Duration {
 type run struct {
 	cfg    Config
 	rep    Reporter
-	api    API
+	api    remoteAPI
 	res    *Result
 	mu     sync.Mutex // guards res.Problems, res.Builds, res.TemplateIDs during concurrent work
 	tpls   []*spec.Template
@@ -299,13 +289,11 @@ func Run(parent context.Context, cfg Config, rep Reporter) (*Result, error) {
 	}
 	r := &run{cfg: cfg, rep: &serialReporter{r: rep}, res: &Result{Mode: mode, TemplateIDs: map[string]string{}, Builds: []BuildResult{}}}
 	if cfg.APIKey != "" {
-		if r.api = cfg.API; r.api == nil {
-			c, err := miosa.New(miosa.Options{BaseURL: cfg.APIURL, APIKey: cfg.APIKey, UserAgent: cfg.UserAgent, HTTPClient: cfg.HTTPClient})
-			if err != nil {
-				return nil, usagef("api client: %v", err)
-			}
-			r.api = c
+		c, err := miosa.New(miosa.Options{BaseURL: cfg.APIURL, APIKey: cfg.APIKey, UserAgent: cfg.UserAgent})
+		if err != nil {
+			return nil, usagef("api client: %v", err)
 		}
+		r.api = c
 		r.res.Online = true
 	} else {
 		r.notice("No API key: validated offline only; remote checks (server schema, plan, apply) were skipped.")
