@@ -40,6 +40,7 @@ func commands() []Command {
 		{Name: "validate", Summary: "check template files offline against the embedded schema", Run: runValidate},
 		{Name: "plan", Summary: "show what apply would do, reading the remote state (needs MIOSA_API_KEY)", Run: runPlan},
 		{Name: "apply", Summary: "create templates and trigger builds, idempotent per commit (needs MIOSA_API_KEY)", Run: runApply},
+		{Name: "doctor", Summary: "check, read-only, what the Miosa server supports with your key (run it first with a new key)", Run: runDoctor},
 		{Name: "schema", Summary: "print the embedded build_spec JSON Schema", Run: runSchema},
 		{Name: "emulator", Summary: "serve a local emulator of the Miosa API for trying things without credentials", Run: runEmulator},
 		{Name: "version", Summary: "print the version", Run: runVersion},

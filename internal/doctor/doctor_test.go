@@ -1,0 +1,404 @@
+package doctor_test
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/miosa-dev/sandbox-templates-action/internal/doctor"
+	"github.com/miosa-dev/sandbox-templates-action/internal/emulator"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// testKey shares no 8-character run with anything the emulator sends.
+const testKey = "msk_doc_Zq8Wm3Kp5Jr2Tx7N"
+
+// emulatorHandler is the emulator with the real server's defaults.
+func emulatorHandler(configure func(*emulator.Options)) http.Handler {
+	opts := emulator.NewOptions()
+	if configure != nil {
+		configure(&opts)
+	}
+	return emulator.New(opts)
+}
+
+// serve serves h over HTTP for the test and returns its root URL.
+func serve(t *testing.T, h http.Handler) string {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// run runs doctor and checks that neither rendering holds the key or any
+// 8-character run of it.
+func run(t *testing.T, apiURL, key string, hc *http.Client) *doctor.Report {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r := doctor.Run(ctx, doctor.Config{APIURL: apiURL, APIKey: key, UserAgent: "doctor-test", HTTPClient: hc})
+	for _, out := range []string{r.Text(), string(r.JSON())} {
+		if leak := leaked(out, key); leak != "" {
+			t.Fatalf("the output holds %q of the key:\n%s", leak, out)
+		}
+	}
+	return r
+}
+
+// leaked returns a run of at least 8 characters of key found in s, or "".
+func leaked(s, key string) string {
+	for i := 0; i+8 <= len(key); i++ {
+		if strings.Contains(s, key[i:i+8]) {
+			return key[i : i+8]
+		}
+	}
+	return ""
+}
+
+var (
+	portRE = regexp.MustCompile(`127\.0\.0\.1:\d+`)
+	skewRE = regexp.MustCompile(`"skew_seconds": -?[0-9.e+-]+`)
+	rateRE = regexp.MustCompile(`(Remaining|Reset)( |": ")\d+`)
+)
+
+// stable replaces what depends on the port, the clock and timing.
+func stable(s string) string {
+	s = portRE.ReplaceAllString(s, "127.0.0.1:PORT")
+	s = skewRE.ReplaceAllString(s, `"skew_seconds": 0`)
+	return rateRE.ReplaceAllString(s, "${1}${2}N")
+}
+
+// golden compares the report's text and JSON with testdata/doctor/<name>.txt
+// and .json; -update rewrites them.
+func golden(t *testing.T, name string, r *doctor.Report) {
+	t.Helper()
+	for ext, got := range map[string]string{".txt": stable(r.Text()), ".json": stable(string(r.JSON()))} {
+		file := filepath.Join("..", "..", "testdata", "doctor", name+ext)
+		if *update {
+			if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatalf("%v (run with -update to create it)", err)
+		}
+		if diff := cmp.Diff(string(want), got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", file, diff)
+		}
+	}
+}
+
+// statuses renders each check's status, for short assertions.
+func statuses(r *doctor.Report) map[string]doctor.Status {
+	out := map[string]doctor.Status{}
+	for _, c := range r.Checks {
+		out[c.Name] = c.Status
+	}
+	return out
+}
+
+func check(r *doctor.Report, name string) doctor.Check {
+	for _, c := range r.Checks {
+		if c.Name == name {
+			return c
+		}
+	}
+	return doctor.Check{}
+}
+
+// writeError answers in the emulator's structured error form.
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, `{"error":{"code":%q,"message":%q}}`, code, msg)
+}
+
+// without answers 404 NOT_FOUND, as a deployment without the endpoint does,
+// for method and path; everything else goes to next.
+func without(method, path string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == method && r.URL.Path == path {
+			w.Header().Set("X-Request-ID", "req_missing")
+			writeError(w, http.StatusNotFound, "NOT_FOUND", "no such endpoint")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// withHeaders adds headers to every answer of next.
+func withHeaders(h map[string]string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for k, v := range h {
+			w.Header().Set(k, v)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// onlyKey refuses every key but good with 401, as the real server does.
+func onlyKey(good string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+good {
+			w.Header().Set("X-Request-ID", "req_refused")
+			writeError(w, http.StatusUnauthorized, "UNAUTHORIZED", "invalid API key")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// The settings the issue names, each with golden text and JSON.
+func TestGolden(t *testing.T) {
+	t.Parallel()
+	tls := httptest.NewUnstartedServer(emulatorHandler(nil))
+	tls.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes
+	tls.StartTLS()
+	t.Cleanup(tls.Close)
+	html := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, "<!DOCTYPE html>\n<html><head><title>Miosa</title></head><body>Sandboxes for agents</body></html>\n")
+	})
+	rateHeaders := map[string]string{"X-RateLimit-Limit": "60", "X-RateLimit-Remaining": "57", "X-RateLimit-Reset": "42"}
+	tests := []struct {
+		name string
+		url  string // API base URL
+		key  string
+		ok   bool
+	}{
+		{"healthy", serve(t, emulatorHandler(nil)) + "/api/v1", testKey, true},
+		{"no-validate", serve(t, without("POST", "/api/v1/sandbox-templates/validate", emulatorHandler(nil))) + "/api/v1", testKey, true},
+		{"no-schema", serve(t, without("GET", "/api/v1/sandbox-templates/build-spec", emulatorHandler(nil))) + "/api/v1", testKey, true},
+		{"wrong-path", serve(t, emulatorHandler(nil)), testKey, false},
+		{"bad-key", serve(t, onlyKey("msk_another_key_entirely", emulatorHandler(nil))) + "/api/v1", testKey, false},
+		{"tls-failure", tls.URL + "/api/v1", testKey, false},
+		{"html", serve(t, html), testKey, false},
+		{"rate-limit-headers", serve(t, withHeaders(rateHeaders, emulatorHandler(nil))) + "/api/v1", testKey, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := run(t, tt.url, tt.key, nil)
+			if r.OK != tt.ok {
+				t.Errorf("OK = %v, want %v:\n%s", r.OK, tt.ok, r.Text())
+			}
+			golden(t, tt.name, r)
+		})
+	}
+}
+
+func TestSettings(t *testing.T) {
+	t.Parallel()
+	api := func(h http.Handler) string { return serve(t, h) + "/api/v1" }
+	refused := func() string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		return "http://" + addr + "/api/v1"
+	}()
+	skewed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Date", time.Now().Add(10*time.Minute).UTC().Format(http.TimeFormat))
+		emulatorHandler(nil).ServeHTTP(w, r)
+	})
+	wideSchema := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v1/sandbox-templates/build-spec" {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"$schema":"http://json-schema.org/draft-07/schema#","version":"2","type":"object","required":["from"],`+
+				`"properties":{"from":{"type":"string"},"gpu":{"type":"boolean"},"steps":{"type":"array"}}}`)
+			return
+		}
+		emulatorHandler(nil).ServeHTTP(w, r)
+	})
+	paginated := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "GET" && r.URL.Path == "/api/v1/sandbox-templates" {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"data":[{"id":"base","name":"Base","built_in":true}],"meta":{"next_cursor":"abc"}}`)
+			return
+		}
+		emulatorHandler(nil).ServeHTTP(w, r)
+	})
+	noRequestID := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		emulatorHandler(nil).ServeHTTP(noIDWriter{w}, r)
+	})
+	status := func(code int, body string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			if code/100 == 3 {
+				w.Header().Set("Location", "https://api.example.com/api/v2?token=abc")
+			}
+			w.WriteHeader(code)
+			fmt.Fprint(w, body)
+		})
+	}
+	tests := []struct {
+		name    string
+		url     string
+		key     string
+		ok      bool
+		want    map[string]doctor.Status // statuses of these checks
+		message map[string]string        // substrings of these checks' message + hint
+	}{
+		{name: "list {data}", url: api(emulatorHandler(func(o *emulator.Options) { o.Variant.List = "data" })), ok: true,
+			message: map[string]string{"list": "{data} of 4 rows: 4 built-in, 0 of your own"}},
+		{name: "list {default_template_id, data}", url: api(emulatorHandler(func(o *emulator.Options) { o.Variant.List = "default" })), ok: true,
+			message: map[string]string{"list": "{default_template_id, data} of 4 rows"}},
+		{name: "schema in {data}", url: api(emulatorHandler(func(o *emulator.Options) { o.Variant.Schema = "data" })), ok: true,
+			want: map[string]doctor.Status{"schema": doctor.OK}},
+		{name: "validate answers 422 for invalid specs", url: api(emulatorHandler(func(o *emulator.Options) { o.Variant.Validate = "422" })), ok: true,
+			want: map[string]doctor.Status{"validate": doctor.OK}},
+		{name: "connection refused", url: refused,
+			want:    map[string]doctor.Status{"url": doctor.Fail, "key": doctor.Skip, "clock": doctor.Skip},
+			message: map[string]string{"url": "connection refused by 127.0.0.1:", "key": "not checked: the URL does not answer"}},
+		{name: "dns", url: "http://doctor-test.invalid/api/v1",
+			want: map[string]doctor.Status{"url": doctor.Fail}, message: map[string]string{"url": "cannot resolve the host doctor-test.invalid"}},
+		{name: "https to a plain http server", url: strings.Replace(api(emulatorHandler(nil)), "http:", "https:", 1),
+			want: map[string]doctor.Status{"url": doctor.Fail}, message: map[string]string{"url": "use http:// for it"}},
+		{name: "no key", url: api(emulatorHandler(nil)), key: " ",
+			want:    map[string]doctor.Status{"url": doctor.Skip, "key": doctor.Fail},
+			message: map[string]string{"key": "MIOSA_API_KEY is not set"}},
+		{name: "key without msk_", url: api(emulatorHandler(nil)), key: "sk_live_Zq8Wm3Kp5Jr2Tx7N",
+			want: map[string]doctor.Status{"key": doctor.Fail}, message: map[string]string{"key": `does not start with "msk_"`}},
+		{name: "not a URL", url: "ftp://example.com/api/v1",
+			want: map[string]doctor.Status{"url": doctor.Fail, "key": doctor.Skip}, message: map[string]string{"url": "not a usable API URL"}},
+		{name: "403", url: api(status(403, `{"error":{"code":"FORBIDDEN","message":"key lacks the templates scope"}}`)),
+			want:    map[string]doctor.Status{"url": doctor.OK, "key": doctor.Fail, "list": doctor.Skip},
+			message: map[string]string{"key": "403 forbidden: the key may not list sandbox templates (the server says FORBIDDEN: key lacks the templates scope)"}},
+		{name: "503", url: api(status(503, `{"error":{"code":"SERVICE_UNAVAILABLE","message":"maintenance"}}`)),
+			want:    map[string]doctor.Status{"url": doctor.OK, "key": doctor.Skip, "list": doctor.Fail},
+			message: map[string]string{"list": "try again later"}},
+		{name: "redirect", url: api(status(301, "")),
+			want:    map[string]doctor.Status{"url": doctor.Fail},
+			message: map[string]string{"url": "redirects (HTTP 301) to https://api.example.com/api/v2: the action follows no redirect"}},
+		{name: "not JSON", url: api(status(200, "hello")),
+			want: map[string]doctor.Status{"url": doctor.Fail}, message: map[string]string{"url": "but not with JSON"}},
+		{name: "list of the wrong shape", url: api(status(200, `{"items":[]}`)),
+			want: map[string]doctor.Status{"url": doctor.OK, "key": doctor.OK, "list": doctor.Fail}},
+		{name: "clock skew", url: api(skewed), ok: true,
+			want:    map[string]doctor.Status{"clock": doctor.Warn},
+			message: map[string]string{"clock": "about 10 minutes ahead of this machine's"}},
+		{name: "schema fields differ", url: api(wideSchema), ok: true,
+			want: map[string]doctor.Status{"schema": doctor.Warn},
+			message: map[string]string{"schema": "present: draft-07, version 2, 3 top-level fields (from, gpu, steps); only the server knows gpu; " +
+				"only the embedded schema knows artifactPaths, diskMib, env, memoryMib, packages, previewPort, readyCmd, runtime, size, startCmd, user, vcpu, version, workdir"}},
+		{name: "paginated list", url: api(paginated), ok: true,
+			want: map[string]doctor.Status{"list": doctor.Warn}, message: map[string]string{"list": "also holds meta; if the list is paginated"}},
+		{name: "no request ids", url: api(noRequestID), ok: true,
+			want: map[string]doctor.Status{"request-id": doctor.Warn}, message: map[string]string{"request-id": "no answer carries X-Request-ID (0 of 3)"}},
+		{name: "rate limited", url: api(emulatorHandler(func(o *emulator.Options) { o.RateLimit, o.RateBurst = 1, 1 })), ok: true,
+			want: map[string]doctor.Status{"rate-limit": doctor.Warn, "schema": doctor.OK, "validate": doctor.OK}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			key := tt.key
+			if key == "" {
+				key = testKey
+			}
+			r := run(t, tt.url, key, nil)
+			if r.OK != tt.ok {
+				t.Errorf("OK = %v, want %v", r.OK, tt.ok)
+			}
+			got := statuses(r)
+			for name, st := range tt.want {
+				if got[name] != st {
+					t.Errorf("%s: %s, want %s", name, got[name], st)
+				}
+			}
+			for name, sub := range tt.message {
+				c := check(r, name)
+				if text := c.Message + "; " + c.Hint; !strings.Contains(text, sub) {
+					t.Errorf("%s: %q does not contain %q", name, text, sub)
+				}
+			}
+			if t.Failed() {
+				t.Logf("report:\n%s", r.Text())
+			}
+		})
+	}
+}
+
+// Plain http is fine on loopback and private addresses, and a warning
+// anywhere else.
+func TestPlainHTTPToAPublicHost(t *testing.T) {
+	t.Parallel()
+	addr := strings.TrimPrefix(serve(t, emulatorHandler(nil)), "http://")
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}}}
+	r := run(t, "http://api.example.com/api/v1", testKey, hc)
+	if c := check(r, "url"); c.Status != doctor.Warn || !strings.Contains(c.Hint, "unencrypted") || !r.OK {
+		t.Errorf("url check %+v, OK %v", c, r.OK)
+	}
+}
+
+// noIDWriter drops the X-Request-ID header.
+type noIDWriter struct{ http.ResponseWriter }
+
+func (w noIDWriter) WriteHeader(code int) {
+	w.ResponseWriter.Header().Del("X-Request-ID")
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w noIDWriter) Write(p []byte) (int, error) {
+	w.ResponseWriter.Header().Del("X-Request-ID")
+	return w.ResponseWriter.Write(p)
+}
+
+// A server that echoes the key, in bodies and headers, never gets it
+// printed.
+func TestCanaryKeyIsNeverPrinted(t *testing.T) {
+	t.Parallel()
+	const canary = "msk_canary_Hv4Qs9Lx2Bn7Wd3"
+	echo := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			auth := r.Header.Get("Authorization")
+			w.Header().Set("X-Request-ID", auth)
+			w.Header().Set("X-RateLimit-Limit", auth)
+			next.ServeHTTP(w, r)
+		})
+	}
+	echoAuth := func(endpoint string) http.Handler {
+		return emulatorHandler(func(o *emulator.Options) {
+			o.Faults.Rules = []emulator.Rule{{Endpoint: endpoint, Kind: emulator.FaultEchoAuth, Status: 401}}
+		})
+	}
+	for name, h := range map[string]http.Handler{
+		"echoing headers":         echo(emulatorHandler(nil)),
+		"list echoes the key":     echoAuth("list"),
+		"schema echoes the key":   echoAuth("schema"),
+		"validate echoes the key": echoAuth("validate"),
+		"wrong path":              echo(http.NotFoundHandler()),
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			r := run(t, serve(t, h)+"/api/v1", canary, nil) // run fails the test on a leak
+			raw, _ := json.Marshal(r)
+			if leak := leaked(string(raw), canary); leak != "" {
+				t.Errorf("JSON holds %q", leak)
+			}
+		})
+	}
+}
