@@ -289,7 +289,9 @@ func Run(parent context.Context, cfg Config, rep Reporter) (*Result, error) {
 	}
 	r := &run{cfg: cfg, rep: &serialReporter{r: rep}, res: &Result{Mode: mode, TemplateIDs: map[string]string{}, Builds: []BuildResult{}}}
 	if cfg.APIKey != "" {
-		c, err := miosa.New(miosa.Options{BaseURL: cfg.APIURL, APIKey: cfg.APIKey, UserAgent: cfg.UserAgent})
+		c, err := miosa.New(miosa.Options{BaseURL: cfg.APIURL, APIKey: cfg.APIKey, UserAgent: cfg.UserAgent,
+			// Retries and 429 pauses show in the run's log.
+			Logf: func(format string, args ...any) { r.rep.Info(fmt.Sprintf(format, args...)) }})
 		if err != nil {
 			return nil, usagef("api client: %v", err)
 		}
