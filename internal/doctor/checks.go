@@ -274,12 +274,10 @@ func (d *doctor) checkValidate(ctx context.Context) {
 		res *miosa.ValidateResult
 		err error
 	)
-	for retried := false; ; retried = true {
+	d.retried(ctx, func() error {
 		res, err = d.client.Validate(ctx, minimalSpec())
-		if retried || !d.waitAfter429(ctx, err) {
-			break
-		}
-	}
+		return err
+	})
 	var e *miosa.Error
 	errors.As(err, &e)
 	switch {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/miosa"
+	"github.com/miosa-dev/sandbox-templates-action/internal/textsafe"
 )
 
 // Status is the verdict of one check.
@@ -62,8 +63,7 @@ type Config struct {
 	APIURL     string // base URL; empty means the public API
 	APIKey     string // sent as the bearer key, never printed
 	UserAgent  string
-	HTTPClient *http.Client     // nil means one whose Timeout is RequestTimeout
-	Now        func() time.Time // nil means time.Now
+	HTTPClient *http.Client // nil means one whose Timeout is RequestTimeout
 }
 
 // RequestTimeout bounds each request when Config.HTTPClient is nil.
@@ -80,9 +80,6 @@ func minimalSpec() map[string]any { return map[string]any{"from": "alpine:3.20"}
 // always returns a report with every check.
 func Run(ctx context.Context, cfg Config) *Report {
 	d := &doctor{cfg: cfg, checks: map[string]Check{}}
-	if d.cfg.Now == nil {
-		d.cfg.Now = time.Now
-	}
 	if d.cfg.HTTPClient == nil {
 		d.cfg.HTTPClient = &http.Client{Timeout: RequestTimeout}
 	}
@@ -156,19 +153,24 @@ func (d *doctor) connect(base string) bool {
 	return true
 }
 
-// probe sends one request, and once more after a 429 whose Retry-After is
-// short, noting what every answer says about headers and the clock.
-func (d *doctor) probe(ctx context.Context, method, path string) (*miosa.ProbeResponse, error) {
-	for retried := false; ; retried = true {
-		start := d.cfg.Now()
-		pr, err := d.client.Probe(ctx, method, path, nil)
-		end := d.cfg.Now()
+// probe sends one request (again after a short 429), noting what the
+// answer says about headers and the clock.
+func (d *doctor) probe(ctx context.Context, method, path string) (pr *miosa.ProbeResponse, err error) {
+	d.retried(ctx, func() error {
+		start := time.Now()
+		pr, err = d.client.Probe(ctx, method, path, nil)
 		if pr != nil {
-			d.observe(pr, start, end)
+			d.observe(pr, start, time.Now())
 		}
-		if retried || !d.waitAfter429(ctx, err) {
-			return pr, err
-		}
+		return err
+	})
+	return pr, err
+}
+
+// retried calls f, and once more after a 429 whose Retry-After is short.
+func (d *doctor) retried(ctx context.Context, f func() error) {
+	if err := f(); d.waitAfter429(ctx, err) {
+		_ = f() // the caller keeps the second answer
 	}
 }
 
@@ -396,11 +398,7 @@ func localHost(host string) bool {
 	return ip != nil && (ip.IsLoopback() || ip.IsPrivate())
 }
 
-// shorten cuts server-provided text to n runes on one line.
+// shorten puts server-provided text on one line of at most n bytes.
 func shorten(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > n {
-		return string(r[:n]) + "..."
-	}
-	return s
+	return textsafe.Truncate(strings.Join(strings.Fields(s), " "), n)
 }
