@@ -29,7 +29,7 @@ func TestPinActionImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	real, err := os.ReadFile("../action.yml")
+	actionYML, err := os.ReadFile("../action.yml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func TestPinActionImage(t *testing.T) {
 		ref   = "docker://ghcr.io/miosa-dev/sandbox-templates-action@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 		other = "docker://ghcr.io/miosa-dev/sandbox-templates-action@sha256:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
 	)
-	indent4 := strings.ReplaceAll(string(real), "\n  ", "\n    ")
+	indent4 := strings.ReplaceAll(string(actionYML), "\n  ", "\n    ")
 	if !strings.Contains(indent4, "\n    image: Dockerfile\n") {
 		t.Fatal("../action.yml has no `  image: Dockerfile` line to re-indent")
 	}
@@ -52,8 +52,8 @@ func TestPinActionImage(t *testing.T) {
 		stdout   string // printed (--print)
 		errorHas string
 	}{
-		{name: "action.yml as it is (2 spaces)", in: string(real), code: 0,
-			want: strings.Replace(string(real), "\n  image: Dockerfile\n", "\n  image: "+ref+"\n", 1)},
+		{name: "action.yml as it is (2 spaces)", in: string(actionYML), code: 0,
+			want: strings.Replace(string(actionYML), "\n  image: Dockerfile\n", "\n  image: "+ref+"\n", 1)},
 		{name: "4 spaces", in: indent4, code: 0,
 			want: strings.Replace(indent4, "\n    image: Dockerfile\n", "\n    image: "+ref+"\n", 1)},
 		{name: "quoted, with a comment, other image keys elsewhere", in: nested, code: 0,
@@ -66,8 +66,8 @@ func TestPinActionImage(t *testing.T) {
 		{name: "image only outside runs", in: "image: Dockerfile\nruns:\n  using: docker\n", code: 1, errorHas: "no 'image:' key"},
 		{name: "two image keys", in: "runs:\n  image: Dockerfile\n  using: docker\n  image: Dockerfile\n", code: 1, errorHas: "2 'image:' keys"},
 		{name: "another Dockerfile path", in: "runs:\n  using: docker\n  image: build/Dockerfile\n", code: 1, errorHas: "not Dockerfile"},
-		{name: "reference by tag, not digest", in: string(real), args: []string{"docker://ghcr.io/miosa-dev/x:v1"}, code: 2, errorHas: "not a docker://"},
-		{name: "upper-case reference", in: string(real), args: []string{strings.Replace(ref, "miosa-dev", "Miosa-Dev", 1)}, code: 2, errorHas: "not a docker://"},
+		{name: "reference by tag, not digest", in: string(actionYML), args: []string{"docker://ghcr.io/miosa-dev/x:v1"}, code: 2, errorHas: "not a docker://"},
+		{name: "upper-case reference", in: string(actionYML), args: []string{strings.Replace(ref, "miosa-dev", "Miosa-Dev", 1)}, code: 2, errorHas: "not a docker://"},
 		{name: "print", in: "runs:\n  using: docker\n  image: \"" + ref + "\"  # pinned\n", args: []string{"--print"}, code: 0, stdout: ref + "\n"},
 	}
 	for _, tc := range cases {
@@ -120,12 +120,12 @@ func TestPinActionImage(t *testing.T) {
 		})
 	}
 
-	// The pinned real action.yml is still valid YAML that says exactly this image and
+	// The pinned actionYML action.yml is still valid YAML that says exactly this image and
 	// is otherwise the same document.
 	t.Run("pinned action.yml parses", func(t *testing.T) {
 		t.Parallel()
 		file := filepath.Join(t.TempDir(), "action.yml")
-		if err := os.WriteFile(file, real, 0o644); err != nil {
+		if err := os.WriteFile(file, actionYML, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		if out, err := exec.Command(bash, script, file, ref).CombinedOutput(); err != nil {
@@ -136,7 +136,7 @@ func TestPinActionImage(t *testing.T) {
 			t.Fatal(err)
 		}
 		var before, after map[string]any
-		if err := yaml.Unmarshal(real, &before); err != nil {
+		if err := yaml.Unmarshal(actionYML, &before); err != nil {
 			t.Fatal(err)
 		}
 		if err := yaml.Unmarshal(pinned, &after); err != nil {
