@@ -120,7 +120,7 @@ func TestPinActionImage(t *testing.T) {
 		})
 	}
 
-	// The pinned actionYML action.yml is still valid YAML that says exactly this image and
+	// The pinned action.yml of this repository is still valid YAML that says exactly this image and
 	// is otherwise the same document.
 	t.Run("pinned action.yml parses", func(t *testing.T) {
 		t.Parallel()
