@@ -402,3 +402,20 @@ func TestCanaryKeyIsNeverPrinted(t *testing.T) {
 		})
 	}
 }
+
+// A server that accepts the connection but never answers is a timeout.
+func TestTimeout(t *testing.T) {
+	t.Parallel()
+	stop := make(chan struct{})
+	hang := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-stop:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(func() { close(stop) })
+	r := run(t, hang+"/api/v1", testKey, &http.Client{Timeout: 100 * time.Millisecond})
+	if c := check(r, "url"); c.Status != doctor.Fail || !strings.Contains(c.Message, "no answer from 127.0.0.1:") || c.Details["failure"] != "timeout" {
+		t.Errorf("url check %+v", c)
+	}
+}
