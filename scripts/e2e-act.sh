@@ -14,7 +14,7 @@
 #   7. act-push    act runs `uses: ./` on a push: templates created and built, outputs
 #                  checked with fromJSON in later steps, server counters checked
 #   8. act-rerun   the same commit again: no new template, no new build (server counters),
-#                  the same build-ids output (replayed)
+#                  the same build-ids output (the first run's builds, found serving)
 #   9. act-pr      pull_request event, broken template, no secret (a fork): the step
 #                  fails and the log names file:line of each problem
 #
