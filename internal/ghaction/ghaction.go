@@ -3,6 +3,7 @@ package ghaction
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -25,40 +26,49 @@ const (
 
 // Main runs the action: inputs from INPUT_* variables, outputs to the
 // runner's files. It returns the process exit code.
+//
+// Every line Main prints to stdout goes through one textsafe.Writer: text is
+// escaped line by line so that the runner's parsers cannot read a workflow
+// command in it, and the action's own commands (add-mask, annotations,
+// groups) are the only ones issued. go-githubactions is used for the inputs
+// and the runner's files only; it prints through the same Writer.
 func Main(ctx context.Context, getenv func(string) string, stdout io.Writer, userAgent string) (code int) {
-	a := githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(stdout))
-	// The library panics when it cannot write a command or file command;
-	// this is the one place that turns such a panic into a failed step.
+	log := stepLog{textsafe.NewWriter(stdout)}
+	a := githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(log.w))
+	// The library panics when it cannot write a file command; this is the
+	// one place that turns such a panic into a failed step.
 	defer func() {
 		if p := recover(); p != nil {
-			fmt.Fprintf(stdout, "::error::cannot write to the runner: %s\n", textsafe.Line(fmt.Sprint(p)))
+			log.command("error", nil, "cannot write to the runner: "+textsafe.Line(fmt.Sprint(p)))
+			code = exitFailed
+		}
+		if err := log.w.Flush(); err != nil && code == exitOK {
 			code = exitFailed
 		}
 	}()
 	if key := a.GetInput("api-key"); key != "" {
-		a.AddMask(key)
+		log.command("add-mask", nil, key)
 	}
-	cfg, err := config(a.GetInput, getenv)
+	in, err := config(a.GetInput, getenv)
 	if err != nil {
-		a.Errorf("%s", err)
+		log.command("error", nil, err.Error())
 		setOutput(a, "status", apply.StatusFailed)
 		return exitUsage
 	}
-	cfg.UserAgent = userAgent
-	rep := reporter{a: a}
-	res, err := apply.Run(ctx, cfg, rep)
+	in.UserAgent = userAgent
+	res, err := apply.Run(ctx, in.Config, reporter{log})
 	if err != nil {
-		a.Errorf("%s", err)
+		log.command("error", nil, err.Error())
 		setOutput(a, "status", apply.StatusFailed)
 		return exitUsage
 	}
-	annotate(a, res.Diagnostics)
+	annotate(log, res.Diagnostics)
 	for _, p := range res.Problems {
-		a.Errorf("%s", textsafe.Line(p))
+		log.command("error", nil, textsafe.Line(p))
 	}
-	writeOutputs(a, res)
-	if on, err := boolInput(a.GetInput, "summary", true); err == nil && on && getenv("GITHUB_STEP_SUMMARY") != "" {
-		a.AddStepSummary(Summary(res, cfg.Commit))
+	writeOutputs(a, log, res)
+	if in.Summary && getenv("GITHUB_STEP_SUMMARY") != "" {
+		a.AddStepSummary(Summary(res, in.Commit))
 	}
 	if res.OK() {
 		return exitOK
@@ -66,47 +76,77 @@ func Main(ctx context.Context, getenv func(string) string, stdout io.Writer, use
 	return exitFailed
 }
 
-// reporter prints the run's progress to the step log.
-type reporter struct{ a *githubactions.Action }
+// stepLog prints to the step log, which the runner reads for workflow
+// commands.
+type stepLog struct{ w *textsafe.Writer }
 
-func (r reporter) Info(msg string) {
-	for _, l := range strings.Split(strings.TrimRight(msg, "\n"), "\n") {
-		r.a.Infof("%s", textsafe.LogLine(l))
+// info prints text; each of its lines is escaped so it cannot issue a
+// command.
+func (l stepLog) info(text string) { fmt.Fprintln(l.w, text) }
+
+// command issues one of the action's own workflow commands. A failed write
+// is kept by the Writer and fails the step at the end.
+func (l stepLog) command(name string, props map[string]string, msg string) {
+	if err := l.w.Command(name, props, msg); errors.Is(err, textsafe.ErrCommand) {
+		panic(err) // a name or key of this package's own: a bug
 	}
 }
-func (r reporter) Warn(msg string)   { r.a.Warningf("%s", msg) }
-func (r reporter) Notice(msg string) { r.a.Noticef("%s", msg) }
 
-// annotate turns the first problems into error annotations on their files.
+// reporter prints the run's progress to the step log.
+type reporter struct{ log stepLog }
+
+func (r reporter) Info(msg string)   { r.log.info(strings.TrimRight(msg, "\n")) }
+func (r reporter) Warn(msg string)   { r.log.command("warning", nil, msg) }
+func (r reporter) Notice(msg string) { r.log.command("notice", nil, msg) }
+
+// inputRules maps the rules of diagnostics that are about an input rather
+// than a file to that input. Their Path holds the input's value (a pattern,
+// or "templates"), so their annotations name the input and get no file.
+var inputRules = map[string]string{
+	"unknown-template": "templates",
+	"pattern":          "path",
+	"no-files":         "path",
+	"too-many-files":   "path",
+}
+
+// annotate turns the first problems into annotations on their files.
 // GitHub shows at most 10 per step; the rest are counted in a notice and
 // listed in the job summary.
-func annotate(a *githubactions.Action, diags diag.List) {
+func annotate(log stepLog, diags diag.List) {
 	n := 0
 	for _, d := range diags {
 		if n == maxAnnotate {
 			break
 		}
-		props := map[string]string{"file": d.Path, "title": "sandbox template: " + d.Rule}
-		if d.Line > 0 {
-			props["line"] = strconv.Itoa(d.Line)
-			props["col"] = strconv.Itoa(max(d.Col, 1))
-		}
 		msg := d.Message
 		if d.Field != "" {
 			msg = d.Field + ": " + msg
 		}
-		if d.Severity == diag.Warning {
-			a.WithFieldsMap(props).Warningf("%s", msg)
+		props := map[string]string{"title": "sandbox template: " + d.Rule}
+		if input, ok := inputRules[d.Rule]; ok {
+			if d.Path != input {
+				msg = d.Path + ": " + msg
+			}
+			msg = "input " + input + ": " + msg
 		} else {
-			a.WithFieldsMap(props).Errorf("%s", msg)
+			props["file"] = d.Path
+			if d.Line > 0 {
+				props["line"] = strconv.Itoa(d.Line)
+				props["col"] = strconv.Itoa(max(d.Col, 1))
+			}
+		}
+		if d.Severity == diag.Warning {
+			log.command("warning", props, msg)
+		} else {
+			log.command("error", props, msg)
 		}
 		n++
 	}
 	if rest := len(diags) - n; rest > 0 {
-		a.Noticef("%d more problem(s) not annotated (GitHub shows 10 per step): see the job summary or the log", rest)
+		log.command("notice", nil, fmt.Sprintf("%d more problem(s) not annotated (GitHub shows 10 per step): see the job summary or the log", rest))
 	}
 	for _, d := range diags {
-		a.Infof("%s", textsafe.LogLine(d.String()))
+		log.info(d.String())
 	}
 }
 
@@ -131,13 +171,14 @@ func Outputs(res *apply.Result) [][2]string {
 	}
 }
 
-func writeOutputs(a *githubactions.Action, res *apply.Result) {
-	a.Group("Outputs")
+// writeOutputs writes the step outputs and prints them, in a group.
+func writeOutputs(a *githubactions.Action, log stepLog, res *apply.Result) {
+	log.command("group", nil, "Outputs")
 	for _, kv := range Outputs(res) {
 		setOutput(a, kv[0], kv[1])
-		a.Infof("%s=%s", kv[0], textsafe.Line(kv[1]))
+		log.info(kv[0] + "=" + textsafe.Line(kv[1]))
 	}
-	a.EndGroup()
+	log.command("endgroup", nil, "")
 }
 
 // setOutput writes name=value on one line. Values are made single-line first,

@@ -2,6 +2,7 @@ package ghaction
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"fmt"
 	"maps"
@@ -10,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+	"unicode"
 
 	"github.com/google/go-cmp/cmp"
 	githubactions "github.com/sethvargo/go-githubactions"
@@ -17,6 +20,7 @@ import (
 	"github.com/miosa-dev/sandbox-templates-action/internal/apply"
 	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
 	"github.com/miosa-dev/sandbox-templates-action/internal/plan"
+	"github.com/miosa-dev/sandbox-templates-action/internal/textsafe"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -33,7 +37,7 @@ func hostile() *apply.Result {
 		TemplateIDs: map[string]string{"node|22": "t-" + evil},
 		Builds: []apply.BuildResult{{
 			Name: "node|22", TemplateID: "t-" + evil, BuildID: "b-" + evil + "`", State: "failed", Action: "create",
-			IdempotencyKey: "k", ErrorCode: "BUILD_STEP_FAILED", ErrorMessage: "| a | b |\n::warning::x",
+			IdempotencyKey: "k", ErrorCode: "BUILD_STEP_FAILED", ErrorMessage: "| a | b |\n::warning::x ##[error]y\n\u00a0::warning::z",
 			LogURL: "javascript:alert(1)",
 		}},
 		Diagnostics: diag.List{{Path: "sandbox-templates/a\n::b.yaml", Line: 3, Col: 5, Field: "build_spec.from", Message: evil, Rule: "schema"}},
@@ -42,14 +46,45 @@ func hostile() *apply.Result {
 	}
 }
 
+// commandNames are the workflow commands the action issues itself.
+var commandNames = []string{"add-mask", "debug", "endgroup", "error", "group", "notice", "warning"}
+
+// checkLog fails the test for a log line that could issue a workflow
+// command other than the action's own: every other line must be one that
+// textsafe.LogLine leaves as it is (textsafe's FuzzNoInjection proves that
+// such lines issue nothing), and must not start with "::" after leading
+// Unicode spaces or hold "##[" at all.
+func checkLog(t *testing.T, log string) {
+	t.Helper()
+	for _, line := range strings.Split(strings.TrimSuffix(log, "\n"), "\n") {
+		if name, ok := strings.CutPrefix(line, "::"); ok {
+			name, _, _ = strings.Cut(name, "::")
+			name, _, _ = strings.Cut(name, " ")
+			if !slices.Contains(commandNames, name) {
+				t.Errorf("log line issues command %q: %q", name, line)
+			}
+			continue
+		}
+		if textsafe.LogLine(line) != line || strings.HasPrefix(strings.TrimLeftFunc(line, unicode.IsSpace), "::") ||
+			strings.Contains(line, "##[") || strings.Contains(line, "\r") {
+			t.Errorf("log line can issue a workflow command: %q", line)
+		}
+	}
+}
+
+func newLog() (stepLog, *bytes.Buffer) {
+	var buf bytes.Buffer
+	return stepLog{textsafe.NewWriter(&buf)}, &buf
+}
+
 func TestOutputsCannotInject(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
 	env := map[string]string{"GITHUB_OUTPUT": out}
-	var log bytes.Buffer
-	a := githubactions.New(githubactions.WithGetenv(func(k string) string { return env[k] }), githubactions.WithWriter(&log))
-	writeOutputs(a, hostile())
+	log, buf := newLog()
+	a := githubactions.New(githubactions.WithGetenv(func(k string) string { return env[k] }), githubactions.WithWriter(log.w))
+	writeOutputs(a, log, hostile())
 	raw, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
@@ -66,25 +101,39 @@ func TestOutputsCannotInject(t *testing.T) {
 	if diff := cmp.Diff(want, slices.Sorted(maps.Keys(names))); diff != "" {
 		t.Errorf("output names (-want +got):\n%s", diff)
 	}
-	for _, line := range strings.Split(log.String(), "\n") {
-		if strings.HasPrefix(line, "::") && !strings.HasPrefix(line, "::group::") && !strings.HasPrefix(line, "::endgroup::") {
-			t.Errorf("log line starts a workflow command: %q", line)
-		}
+	checkLog(t, buf.String())
+	if !strings.Contains(buf.String(), `##\x5berror]`) {
+		t.Errorf("the builds= line does not show the escaped ##[error]:\n%s", buf.String())
 	}
 }
 
 // A template named like a workflow command is shown in the plan table, not
-// obeyed.
+// obeyed; so is a build's error message printed while waiting.
 func TestReporterCannotStartACommand(t *testing.T) {
 	t.Parallel()
-	var log bytes.Buffer
-	a := githubactions.New(githubactions.WithGetenv(func(string) string { return "" }), githubactions.WithWriter(&log))
-	reporter{a: a}.Info("TEMPLATE  ACTION\n::stop-commands::tok\n  ::warning file=x::injected  invalid")
-	for _, line := range strings.Split(strings.TrimSpace(log.String()), "\n") {
-		if strings.HasPrefix(strings.TrimSpace(line), "::") {
-			t.Errorf("log line starts a workflow command: %q", line)
-		}
+	log, buf := newLog()
+	r := reporter{log}
+	r.Info("TEMPLATE  ACTION\n::stop-commands::tok\n  ::warning file=x::injected  invalid\n\u00a0::error::x  create")
+	r.Info("web: build b1 is failed: BUILD_STEP_FAILED: ##[error]pwned\n\u00a0::warning::pwned")
+	r.Warn("server says\n::error::x")
+	checkLog(t, buf.String())
+	if n := strings.Count(buf.String(), "\n::"); n != 1 || !strings.HasPrefix(buf.String(), "TEMPLATE") {
+		t.Errorf("want one command (the warning), got %d:\n%s", n, buf.String())
 	}
+}
+
+func TestAnnotate(t *testing.T) {
+	t.Parallel()
+	diags := diag.List{
+		{Path: "sandbox-templates/a.yaml", Line: 5, Col: 9, Field: "build_spec.size", Message: `"##[error]..." is not one of "xs", "small"`, Rule: "schema"},
+		{Path: "sandbox-templates/b,c:d.yaml", Message: "file is 2.0 MiB; the limit is 1 MiB", Rule: "file-size"},
+		{Path: "templates", Message: `no template named "nod" in this repository; did you mean "node"?`, Rule: "unknown-template"},
+		{Path: "templates/**/*.yaml", Message: "no template files match", Rule: "no-files", Severity: diag.Warning},
+	}
+	log, buf := newLog()
+	annotate(log, diags)
+	golden(t, "annotate.txt", buf.String())
+	checkLog(t, buf.String())
 }
 
 func TestAnnotateCapsAtTen(t *testing.T) {
@@ -93,17 +142,34 @@ func TestAnnotateCapsAtTen(t *testing.T) {
 	for i := 1; i <= 13; i++ {
 		diags = append(diags, diag.Diagnostic{Path: "sandbox-templates/a.yaml", Line: i, Col: 1, Message: fmt.Sprintf("problem %d", i), Rule: "schema"})
 	}
-	var log bytes.Buffer
-	a := githubactions.New(githubactions.WithGetenv(func(string) string { return "" }), githubactions.WithWriter(&log))
-	annotate(a, diags)
-	if n := strings.Count(log.String(), "::error "); n != 10 {
+	log, buf := newLog()
+	annotate(log, diags)
+	if n := strings.Count(buf.String(), "::error "); n != 10 {
 		t.Errorf("%d error annotations, want 10", n)
 	}
-	if !strings.Contains(log.String(), "::notice::3 more problem(s)") {
-		t.Errorf("no notice for the 3 others:\n%s", log.String())
+	if !strings.Contains(buf.String(), "::notice::3 more problem(s)") {
+		t.Errorf("no notice for the 3 others:\n%s", buf.String())
 	}
-	if !strings.Contains(log.String(), "sandbox-templates/a.yaml:13:1: problem 13 [schema]") {
+	if !strings.Contains(buf.String(), "sandbox-templates/a.yaml:13:1: problem 13 [schema]") {
 		t.Errorf("the 13th problem is not in the log")
+	}
+}
+
+// golden compares got with testdata/file, or rewrites it with -update.
+func golden(t *testing.T, file, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", file)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", file, diff)
 	}
 }
 
@@ -118,19 +184,7 @@ func TestSummaryGolden(t *testing.T) {
 	if strings.Contains(got, "javascript:") && strings.Contains(got, "](javascript") {
 		t.Error("a javascript: link made it into the summary")
 	}
-	path := filepath.Join("testdata", "summary-hostile.md")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("summary (-want +got):\n%s", diff)
-	}
+	golden(t, "summary-hostile.md", got)
 }
 
 func TestSummaryStaysUnderGitHubsLimit(t *testing.T) {
@@ -155,13 +209,27 @@ func TestConfigFromInputs(t *testing.T) {
 		name    string
 		inputs  map[string]string
 		wantErr string
+		check   func(settings) bool
 	}{
-		{"defaults", map[string]string{}, ""},
-		{"bad bool", map[string]string{"wait": "yes"}, `input wait: "yes" is not true or false`},
-		{"bad duration", map[string]string{"timeout": "soon"}, `input timeout: "soon" is not a duration`},
-		{"poll too fast", map[string]string{"poll-interval": "100ms"}, "below the 1s minimum"},
-		{"bad concurrency", map[string]string{"concurrency": "0"}, "not a whole number from 1 to 64"},
-		{"seconds", map[string]string{"timeout": "90"}, ""},
+		{"defaults", map[string]string{}, "", func(s settings) bool { return s.Summary && s.Timeout == 30*time.Minute && !s.Wait }},
+		{"bad bool", map[string]string{"wait": "yes"}, `input wait: "yes" is not true or false`, nil},
+		{"summary no", map[string]string{"summary": "no"}, `input summary: "no" is not true or false`, nil},
+		{"summary off", map[string]string{"summary": "False"}, "", func(s settings) bool { return !s.Summary }},
+		{"summary 0", map[string]string{"summary": "0"}, `input summary: "0" is not true or false`, nil},
+		{"fail-on-changes on", map[string]string{"fail-on-changes": "yes"}, `input fail-on-changes: "yes"`, nil},
+		{"allow-rollback y", map[string]string{"allow-rollback": "y"}, `input allow-rollback: "y"`, nil},
+		{"wait TRUE", map[string]string{"wait": "TRUE"}, "", func(s settings) bool { return s.Wait }},
+		{"bad duration", map[string]string{"timeout": "soon"}, `input timeout: "soon" is not a duration`, nil},
+		{"no unit", map[string]string{"timeout": "90"}, `input timeout: "90" has no unit: write 90s for seconds or 90m for minutes`, nil},
+		{"no unit, overflows", map[string]string{"timeout": "9300000000"}, `input timeout: "9300000000" has no unit, and is too large even as seconds (the most is 2562047h0m0s)`, nil},
+		{"overflows", map[string]string{"timeout": "9300000000s"}, `input timeout: "9300000000s" is too large for a duration; the most is 2562047h0m0s`, nil},
+		{"overflows in hours", map[string]string{"poll-interval": "3000000h"}, `input poll-interval: "3000000h" is too large`, nil},
+		{"negative", map[string]string{"timeout": "-5m"}, `input timeout: "-5m" is negative`, nil},
+		{"zero", map[string]string{"timeout": "0"}, "", func(s settings) bool { return s.Timeout == 0 }},
+		{"minutes", map[string]string{"timeout": "45m"}, "", func(s settings) bool { return s.Timeout == 45*time.Minute }},
+		{"poll too fast", map[string]string{"poll-interval": "100ms"}, "below the 1s minimum", nil},
+		{"poll without unit", map[string]string{"poll-interval": "10"}, `input poll-interval: "10" has no unit`, nil},
+		{"bad concurrency", map[string]string{"concurrency": "0"}, "not a whole number from 1 to 64", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -173,8 +241,8 @@ func TestConfigFromInputs(t *testing.T) {
 			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
 				t.Fatalf("error %v, want %q", err, tt.wantErr)
 			}
-			if tt.name == "seconds" && cfg.Timeout.Seconds() != 90 {
-				t.Errorf("timeout %v, want 90s", cfg.Timeout)
+			if tt.check != nil && !tt.check(cfg) {
+				t.Errorf("settings %+v do not hold what the inputs say", cfg)
 			}
 		})
 	}
@@ -183,5 +251,26 @@ func TestConfigFromInputs(t *testing.T) {
 	}, func(string) string { return "" })
 	if diff := cmp.Diff([]string{"a/*.yaml", "b/*.yml"}, cfg.Patterns); diff != "" {
 		t.Error(diff)
+	}
+}
+
+// A bad boolean input fails the step with exit 2 before anything runs,
+// summary included.
+func TestMainRefusesBadInputs(t *testing.T) {
+	t.Parallel()
+	for _, in := range []map[string]string{{"INPUT_SUMMARY": "no"}, {"INPUT_WAIT": "yes"}, {"INPUT_TIMEOUT": "90"}} {
+		dir := t.TempDir()
+		env := map[string]string{"GITHUB_WORKSPACE": dir, "GITHUB_OUTPUT": filepath.Join(dir, "out"), "GITHUB_STEP_SUMMARY": filepath.Join(dir, "summary")}
+		maps.Copy(env, in)
+		var out bytes.Buffer
+		if code := Main(context.Background(), func(k string) string { return env[k] }, &out, "test"); code != exitUsage {
+			t.Errorf("%v: exit %d, want %d", in, code, exitUsage)
+		}
+		if !strings.HasPrefix(out.String(), "::error::input ") {
+			t.Errorf("%v: log %q, want an error naming the input", in, out.String())
+		}
+		if _, err := os.Stat(env["GITHUB_STEP_SUMMARY"]); err == nil {
+			t.Errorf("%v: a summary was written", in)
+		}
 	}
 }

@@ -2,6 +2,8 @@ package ghaction
 
 import (
 	"fmt"
+	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -14,9 +16,18 @@ import (
 // by the name upper-cased with spaces as underscores and hyphens kept.
 type input func(name string) string
 
-// config turns the inputs and the runner's environment into a run's Config.
-func config(in input, getenv func(string) string) (apply.Config, error) {
-	cfg := apply.Config{
+// settings is what the inputs ask for: the run's Config, and what the
+// adapter does itself.
+type settings struct {
+	apply.Config
+	Summary bool // write the job summary
+}
+
+// config turns the inputs and the runner's environment into settings. Every
+// input is checked before the run starts: a bad value is an error naming the
+// input.
+func config(in input, getenv func(string) string) (settings, error) {
+	cfg := settings{Config: apply.Config{
 		Root:       getenv("GITHUB_WORKSPACE"),
 		Event:      getenv("GITHUB_EVENT_NAME"),
 		Repository: getenv("GITHUB_REPOSITORY"),
@@ -27,7 +38,7 @@ func config(in input, getenv func(string) string) (apply.Config, error) {
 		Mode:       orDefault(in("mode"), apply.ModeAuto),
 		BuildMode:  plan.BuildMode(orDefault(in("build"), string(plan.BuildChanged))),
 		Commit:     orDefault(in("commit-sha"), getenv("GITHUB_SHA")),
-	}
+	}}
 	if cfg.Root == "" {
 		cfg.Root = "."
 	}
@@ -39,6 +50,9 @@ func config(in input, getenv func(string) string) (apply.Config, error) {
 		return cfg, err
 	}
 	if cfg.AllowRollback, err = boolInput(in, "allow-rollback", false); err != nil {
+		return cfg, err
+	}
+	if cfg.Summary, err = boolInput(in, "summary", true); err != nil {
 		return cfg, err
 	}
 	cfg.CommitTime = commitTime(getenv, cfg.Commit)
@@ -83,8 +97,9 @@ func orDefault(v, def string) string {
 	return v
 }
 
-// boolInput follows the YAML 1.2 core schema, as actions/toolkit's
-// getBooleanInput does.
+// boolInput reads a boolean input the way actions/toolkit's getBooleanInput
+// does, by the YAML 1.2 core schema: true, True, TRUE, false, False, FALSE.
+// Anything else is an error, so a typo never turns a feature off silently.
 func boolInput(in input, name string, def bool) (bool, error) {
 	switch v := in(name); v {
 	case "":
@@ -94,22 +109,45 @@ func boolInput(in input, name string, def bool) (bool, error) {
 	case "false", "False", "FALSE":
 		return false, nil
 	default:
-		return false, fmt.Errorf("input %s: %q is not true or false", name, v)
+		return false, fmt.Errorf("input %s: %q is not true or false (YAML 1.2 booleans: true, True, TRUE, false, False, FALSE)", name, v)
 	}
 }
 
-// durationInput takes a Go duration such as 30m or 1h30m, or whole seconds.
+// maxDuration is the longest duration an input can hold.
+const maxDuration = time.Duration(math.MaxInt64)
+
+var (
+	// bareNumber is a number without a unit.
+	bareNumber = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
+	// durationSyntax is what time.ParseDuration reads when the value fits.
+	durationSyntax = regexp.MustCompile(`^[-+]?(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$`)
+)
+
+// durationInput reads a Go duration such as 90s, 30m or 1h30m; "0" is zero.
+// A number without a unit is refused rather than guessed at (seconds? the
+// minutes of timeout-minutes?), and so is one too large for a duration.
 func durationInput(in input, name string, def time.Duration) (time.Duration, error) {
 	v := in(name)
-	if v == "" {
+	switch {
+	case v == "":
 		return def, nil
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second, nil
+	case bareNumber.MatchString(v):
+		if f, _ := strconv.ParseFloat(v, 64); f == 0 {
+			return 0, nil
+		}
+		if _, err := time.ParseDuration(v + "s"); err != nil {
+			return 0, fmt.Errorf("input %s: %q has no unit, and is too large even as seconds (the most is %s); write a duration such as 30m or 1h", name, v, maxDuration.Truncate(time.Hour))
+		}
+		return 0, fmt.Errorf("input %s: %q has no unit: write %ss for seconds or %sm for minutes", name, v, v, v)
 	}
 	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
+	switch {
+	case err != nil && durationSyntax.MatchString(v):
+		return 0, fmt.Errorf("input %s: %q is too large for a duration; the most is %s", name, v, maxDuration.Truncate(time.Hour))
+	case err != nil:
 		return 0, fmt.Errorf("input %s: %q is not a duration such as 30s, 10m or 1h", name, v)
+	case d < 0:
+		return 0, fmt.Errorf("input %s: %q is negative", name, v)
 	}
 	return d, nil
 }

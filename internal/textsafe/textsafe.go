@@ -49,18 +49,6 @@ func needsEscape(s string) bool {
 	return false
 }
 
-// LogLine returns s as one line of a log that the GitHub runner reads for
-// workflow commands: Line, and a line that would start with "::" (after
-// leading blanks) gets its first colon escaped, so it is shown, not obeyed.
-func LogLine(s string) string {
-	s = Line(s)
-	trimmed := strings.TrimLeft(s, " \t")
-	if strings.HasPrefix(trimmed, "::") {
-		return s[:len(s)-len(trimmed)] + `\x3a` + trimmed[1:]
-	}
-	return s
-}
-
 // Cell returns s as the text of one Markdown table cell: on one line, with
 // pipes escaped and HTML and Markdown markup characters neutralised, so an
 // untrusted value cannot add a column, a row, a link or raw HTML.

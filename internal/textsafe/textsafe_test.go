@@ -20,21 +20,6 @@ func TestLine(t *testing.T) {
 	}
 }
 
-func TestLogLine(t *testing.T) {
-	t.Parallel()
-	tests := []struct{ in, want string }{
-		{"node  create", "node  create"},
-		{"::warning file=x::injected", `\x3a:warning file=x::injected`},
-		{"  ::stop-commands::t", `  \x3a:stop-commands::t`},
-		{"a\n::error::x", `a\n::error::x`},
-	}
-	for _, tt := range tests {
-		if got := LogLine(tt.in); got != tt.want {
-			t.Errorf("LogLine(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestCell(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ in, want string }{
