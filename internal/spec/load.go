@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/bmatcuk/doublestar/v4"
+
 	"github.com/miosa-dev/sandbox-templates-action/internal/wording"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
@@ -93,12 +95,18 @@ type fileResult struct {
 }
 
 // match expands the patterns to a sorted, de-duplicated list of
-// repo-relative paths (forward slashes).
+// repo-relative paths (forward slashes). Patterns are doublestar globs: "**"
+// matches any number of directories, and a pattern with "**" matches files
+// only. "**" does not descend into symlinked directories, so a link loop
+// cannot make the walk endless; a matched symlink is checked by loadFile
+// like any other. The walk stops once more than countFiles*maxFiles files
+// match.
 func match(root string, patterns []string, maxFiles int) ([]string, diag.List) {
 	var diags diag.List
 	fsys := os.DirFS(root)
 	seen := map[string]bool{}
 	var files []string
+	tooMany := errors.New("too many files")
 	for _, p := range patterns {
 		shown := displayPath(p)
 		clean := path.Clean(filepath.ToSlash(strings.TrimSpace(p)))
@@ -107,22 +115,39 @@ func match(root string, patterns []string, maxFiles int) ([]string, diag.List) {
 				"path pattern must be relative to the repository root and stay inside it"))
 			continue
 		}
-		matches, err := fs.Glob(fsys, clean)
-		if err != nil {
-			diags = append(diags, fileDiag(shown, 0, 0, "", "pattern", "invalid glob pattern: "+err.Error()))
+		if !doublestar.ValidatePattern(clean) {
+			diags = append(diags, fileDiag(shown, 0, 0, "", "pattern", "invalid glob pattern: "+path.ErrBadPattern.Error()))
 			continue
 		}
-		for _, m := range matches {
+		var opts []doublestar.GlobOption
+		if strings.Contains(clean, "**") {
+			opts = append(opts, doublestar.WithNoFollow(), doublestar.WithFilesOnly())
+		}
+		err := doublestar.GlobWalk(fsys, clean, func(m string, _ fs.DirEntry) error {
 			if !seen[m] {
 				seen[m] = true
 				files = append(files, m)
 			}
+			if len(files) > countFiles*maxFiles {
+				return tooMany
+			}
+			return nil
+		}, opts...)
+		if errors.Is(err, tooMany) {
+			break
+		}
+		if err != nil {
+			diags = append(diags, fileDiag(shown, 0, 0, "", "pattern", "invalid glob pattern: "+err.Error()))
 		}
 	}
 	slices.Sort(files)
 	if len(files) > maxFiles {
+		n := strconv.Itoa(len(files))
+		if len(files) > countFiles*maxFiles {
+			n = "more than " + strconv.Itoa(countFiles*maxFiles)
+		}
 		diags = append(diags, fileDiag(displayPath(strings.Join(patterns, ", ")), 0, 0, "", "too-many-files",
-			fmt.Sprintf("%d files match; at most %d template files are read (narrow the path patterns)", len(files), maxFiles)))
+			fmt.Sprintf("%s files match; at most %d template files are read (narrow the path patterns)", n, maxFiles)))
 		return nil, diags
 	}
 	if len(files) == 0 && len(diags) == 0 {
@@ -132,6 +157,10 @@ func match(root string, patterns []string, maxFiles int) ([]string, diag.List) {
 	}
 	return files, diags
 }
+
+// countFiles bounds the walk of patterns that match too many files: up to
+// countFiles times the limit, the message says how many match.
+const countFiles = 10
 
 // fileDiag builds an error diagnostic.
 func fileDiag(file string, line, col int, field, rule, msg string) diag.Diagnostic {
