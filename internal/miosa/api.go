@@ -1,13 +1,17 @@
 package miosa
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 )
 
 // ListTemplates lists the catalog (built-in and own templates) with
@@ -219,10 +223,49 @@ func (c *Client) scrub(fields ...*string) {
 	}
 }
 
-// decodeError reports a success response that could not be read.
+// decodeError reports a success response that could not be read. One that
+// is not JSON at all (an HTML page, a proxy's text) did not come from the
+// API: the error names the URL, what came back and the base URL to check.
 func (c *Client) decodeError(method, path string, res *response, err error) error {
-	return &Error{Method: method, Path: path, Status: res.status, RequestID: res.requestID,
+	e := &Error{Method: method, Path: path, Status: res.status, RequestID: res.requestID,
 		Err: &cleanError{msg: c.key.clean(err.Error()), err: err}}
+	if !looksLikeJSON(res.body) {
+		e.URL = c.url(path)
+		e.headline = c.key.redact(fmt.Sprintf("%s answered %s, not JSON: %s", e.URL, contentType(res.header), c.snippet(res.body)))
+		e.hint = apiURLHint
+	}
+	return e
+}
+
+// looksLikeJSON reports whether body starts like a JSON value.
+func looksLikeJSON(body []byte) bool {
+	body = bytes.TrimSpace(body)
+	return len(body) > 0 && strings.IndexByte(`{["-0123456789tfn`, body[0]) >= 0
+}
+
+// contentType names a response's media type for a message.
+func contentType(h http.Header) string {
+	ct := h.Get("Content-Type")
+	if ct == "" {
+		return "no Content-Type"
+	}
+	if mt, _, err := mime.ParseMediaType(ct); err == nil {
+		return mt
+	}
+	return strconv.Quote(oneLine(ct, maxSnippetShort))
+}
+
+// maxSnippetShort bounds, in runes, the start of an unexpected body quoted in
+// an error.
+const maxSnippetShort = 60
+
+// snippet quotes the first characters of an unexpected body.
+func (c *Client) snippet(body []byte) string {
+	s := oneLine(string(body[:min(len(body), 4*maxSnippetShort)]), maxSnippetShort)
+	if s == "" {
+		return "an empty body"
+	}
+	return strconv.Quote(c.key.redact(s))
 }
 
 // encode marshals a request body and checks the Idempotency-Key.

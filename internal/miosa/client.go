@@ -22,6 +22,9 @@ const (
 	DefaultMaxRetryAfter = 60 * time.Second
 	DefaultBaseBackoff   = 500 * time.Millisecond
 	DefaultMaxBackoff    = 20 * time.Second
+	// DefaultRetryPerRequest is what each request started adds to the
+	// retry budget.
+	DefaultRetryPerRequest = 0.2
 	// DefaultAttemptTimeout bounds one attempt when Options.HTTPClient is nil.
 	DefaultAttemptTimeout = 60 * time.Second
 	// MaxRateLimitedRetries bounds the retries of one request after 429s in
@@ -54,10 +57,15 @@ type Options struct {
 	// count: rate limiting is flow control, bounded by the context's
 	// deadline, or by MaxRateLimitedRetries in a row when it has none.
 	MaxAttempts int
-	// RetryBudget bounds the retries of all requests of this client (one
-	// client serves one run); negative means no retries at all. Retries
-	// after a 429 never spend it.
-	RetryBudget int
+	// RetryBudget and RetryPerRequest bound the retries of all requests of
+	// this client (one client serves one run): the budget starts at
+	// RetryBudget and grows by RetryPerRequest with every request started,
+	// so a run of N requests may retry RetryBudget + RetryPerRequest*N times
+	// in all, however long the run's deadline. A negative RetryBudget means
+	// no retries at all; a negative RetryPerRequest a budget that does not
+	// grow. Retries after a 429 never spend it.
+	RetryBudget     int
+	RetryPerRequest float64
 	// MaxRetryAfter is the longest Retry-After the client waits for; when the
 	// server asks for more, the request fails at once.
 	MaxRetryAfter time.Duration
@@ -78,8 +86,8 @@ func (o Options) String() string {
 	if o.APIKey != "" {
 		key = redacted
 	}
-	return fmt.Sprintf("miosa.Options{BaseURL: %q, APIKey: %s, UserAgent: %q, HTTPClient: %t, MaxAttempts: %d, RetryBudget: %d, MaxRetryAfter: %s, BaseBackoff: %s, MaxBackoff: %s, Logf: %t, Sleep: %t}",
-		o.BaseURL, key, o.UserAgent, o.HTTPClient != nil, o.MaxAttempts, o.RetryBudget, o.MaxRetryAfter, o.BaseBackoff, o.MaxBackoff, o.Logf != nil, o.Sleep != nil)
+	return fmt.Sprintf("miosa.Options{BaseURL: %q, APIKey: %s, UserAgent: %q, HTTPClient: %t, MaxAttempts: %d, RetryBudget: %d, RetryPerRequest: %g, MaxRetryAfter: %s, BaseBackoff: %s, MaxBackoff: %s, Logf: %t, Sleep: %t}",
+		o.BaseURL, key, o.UserAgent, o.HTTPClient != nil, o.MaxAttempts, o.RetryBudget, o.RetryPerRequest, o.MaxRetryAfter, o.BaseBackoff, o.MaxBackoff, o.Logf != nil, o.Sleep != nil)
 }
 
 // Format implements fmt.Formatter so that every verb, %#v included, prints
@@ -89,11 +97,13 @@ func (o Options) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, o.String
 // Client calls the sandbox-templates API. It is safe for concurrent use.
 type Client struct {
 	base        string // BaseURL without a trailing slash
+	v1Path      bool   // base ends in /api/v1, as the API's does
 	key         secret
 	userAgent   string
 	http        *http.Client
 	maxAttempts int
-	budget      atomic.Int64
+	budget      atomic.Int64 // retries left, in thousandths
+	perRequest  int64        // thousandths of a retry each request adds
 	maxRA       time.Duration
 	baseBackoff time.Duration
 	maxBackoff  time.Duration
@@ -142,6 +152,7 @@ func New(opts Options) (*Client, error) {
 
 	c := &Client{
 		base:        base,
+		v1Path:      strings.HasSuffix(u.Path, "/api/v1"),
 		key:         secret(key),
 		userAgent:   ua,
 		http:        hc,
@@ -152,7 +163,10 @@ func New(opts Options) (*Client, error) {
 		logf:        opts.Logf,
 		sleep:       opts.Sleep,
 	}
-	c.budget.Store(int64(max(0, cmp.Or(opts.RetryBudget, DefaultRetryBudget))))
+	if opts.RetryBudget >= 0 {
+		c.budget.Store(int64(cmp.Or(opts.RetryBudget, DefaultRetryBudget)) * retryUnit)
+		c.perRequest = int64(max(0, cmp.Or(opts.RetryPerRequest, DefaultRetryPerRequest)) * retryUnit)
+	}
 	if c.sleep == nil {
 		c.sleep = sleepCtx
 	}

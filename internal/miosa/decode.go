@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"errors"
+	"io"
 	"maps"
 	"math"
 	"slices"
@@ -26,7 +27,7 @@ func parseJSON(body []byte) (any, error) {
 	if err := dec.Decode(&v); err != nil {
 		return nil, err
 	}
-	if _, err := dec.Token(); err == nil {
+	if _, err := dec.Token(); err != io.EOF {
 		return nil, errors.New("trailing data after JSON value")
 	}
 	return v, nil
@@ -329,6 +330,14 @@ type errorBody struct {
 	retryable  *bool // error.retryable when the body has it
 	retryAfter string
 	fields     []FieldError
+	notJSON    bool // the body is not JSON at all
+	scalar     bool // the body is a bare JSON string, number or literal
+}
+
+// fromAPI reports whether the body is one of the API's error forms, rather
+// than a page from something else at that URL.
+func (eb errorBody) fromAPI() bool {
+	return !eb.notJSON && !eb.scalar && (eb.code != "" || eb.message != "" || len(eb.fields) > 0)
 }
 
 // maxSnippet bounds, in runes, the text of a non-JSON error body quoted in
@@ -344,6 +353,7 @@ func parseErrorBody(body []byte) errorBody {
 	var eb errorBody
 	v, err := parseJSON(body)
 	if err != nil {
+		eb.notJSON = true
 		text := bytes.TrimSpace(body)
 		if len(text) > 0 && text[0] != '<' {
 			eb.message = oneLine(string(text), maxSnippet)
@@ -357,6 +367,7 @@ func parseErrorBody(body []byte) errorBody {
 	o := asObj(v)
 	if o == nil {
 		eb.message = toStr(v)
+		eb.scalar = true
 		return eb
 	}
 	switch e := o["error"].(type) {

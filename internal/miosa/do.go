@@ -62,6 +62,7 @@ func (c *Client) do(ctx context.Context, cl call) (*response, error) {
 	if err != nil {
 		return nil, &Error{Method: cl.method, Path: cl.path, Err: err}
 	}
+	c.earnBudget()
 	var (
 		p         policy
 		counted   int       // attempts that count toward MaxAttempts: every one but those answered 429
@@ -209,7 +210,20 @@ func (c *Client) failure(cl *call, p *policy, res *response, err error) (*Error,
 	}
 	e.Fields = c.cleanFields(eb.fields)
 	e.RetryAfter = retryAfter(res.header.Get("Retry-After"), eb.retryAfter)
+	if res.status == http.StatusNotFound && !eb.fromAPI() {
+		e.URL = c.url(cl.path)
+		e.headline = e.URL + " answered 404 without the API's JSON error"
+		if eb.notJSON || !c.v1Path {
+			e.hint = apiURLHint
+		}
+	}
 	return e, p.retryStatus(cl, res.status, eb.retryable)
+}
+
+// url is the URL of path, without its query.
+func (c *Client) url(path string) string {
+	path, _, _ = strings.Cut(path, "?")
+	return c.base + path
 }
 
 // maxFields bounds the field problems kept from one response.

@@ -44,10 +44,18 @@ type Error struct {
 	RetryAfter time.Duration // what the server asked to wait (Retry-After or error.retry_after)
 	Attempts   int           // attempts made, retries included
 	Err        error         // underlying cause, if any (context, network, ErrRedirect, ...)
+	// URL is the URL requested, without its query, when the answer did not
+	// come from the API (a 404 without the API's error body, an HTML page):
+	// the base URL is then the likely mistake.
+	URL string
 
 	headline string   // replaces the status text when the client adds a reason (fail-fast waits)
+	hint     string   // what to check, after the summary
 	notes    []string // appended in the parenthesis (retry budget exhausted, ...)
 }
+
+// apiURLHint is the hint of an answer that did not come from the API.
+const apiURLHint = "is api-url right? it should end in /api/v1"
 
 // Error renders `get /path: message: field: problem (http 404 CODE, request id X, 3 attempts)`.
 func (e *Error) Error() string {
@@ -57,6 +65,10 @@ func (e *Error) Error() string {
 	b.WriteString(e.Path)
 	b.WriteString(": ")
 	b.WriteString(e.summary())
+	if e.hint != "" {
+		b.WriteString("; ")
+		b.WriteString(e.hint)
+	}
 
 	var tail []string
 	if e.Status != 0 {

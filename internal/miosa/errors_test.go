@@ -190,3 +190,58 @@ func TestErrorBodies(t *testing.T) {
 	}
 	golden(t, "errors.golden", strings.Join(rendered, "\n")+"\n")
 }
+
+// TestAnswersNotFromTheAPI: a wrong api-url reaches something that is not
+// the API, which answers 404 with its own page or 200 with HTML. The error
+// names the URL requested and what came back, and says which setting to
+// check, instead of "not found (http 404)" or "invalid character '<'".
+// The messages are in testdata/not-api.golden.
+func TestAnswersNotFromTheAPI(t *testing.T) {
+	t.Parallel()
+	html := map[string]string{"Content-Type": "text/html; charset=utf-8"}
+	tests := []struct {
+		name    string
+		base    string // path of the base URL; default /api/v1
+		call    func(context.Context, *miosa.Client) error
+		reply   reply
+		wantURL string // path of Error.URL; "" for none
+		hint    bool
+	}{
+		{"404 text, base without /api/v1", "/v2", listTemplates,
+			reply{status: 404, header: map[string]string{"Content-Type": "text/plain"}, body: "404 page not found"}, "/v2/sandbox-templates", true},
+		{"404 html page", "", listTemplates, reply{status: 404, header: html, body: "<html><body>Not Found</body></html>"}, "/api/v1/sandbox-templates", true},
+		{"404 empty, base without /api/v1", "/", getTemplate, reply{status: 404}, "/sandbox-templates/web", true},
+		{"404 json that is no API error", "", listTemplates, reply{status: 404, body: `{}`}, "/api/v1/sandbox-templates", false},
+		{"404 of the API", "", getTemplate, reply{status: 404, body: `{"error":{"code":"TEMPLATE_NOT_FOUND","message":"template not found"}}`}, "", false},
+		{"200 html page", "", listTemplates, reply{status: 200, header: html, body: "<!doctype html>\n<html><head><title>Miosa - sign in</title></head><body>" + strings.Repeat("x", 500)}, "/api/v1/sandbox-templates", true},
+		{"200 html page quoting the key", "", getTemplate, reply{status: 200, header: html, body: "<p>" + testKey + "</p>"}, "/api/v1/sandbox-templates/web", true},
+		{"200 empty body", "", getTemplate, reply{status: 200}, "/api/v1/sandbox-templates/web", true},
+		{"200 truncated json", "", getTemplate, reply{status: 200, body: `{"data":{"id":`}, "", false},
+	}
+	var rendered []string
+	for _, tt := range tests {
+		srv := newServer(t, script(tt.reply))
+		base := tt.base
+		if base == "" {
+			base = "/api/v1"
+		}
+		c, _, _ := newClient(t, srv, func(o *miosa.Options) { o.BaseURL, o.MaxAttempts = srv.URL+base, 1 })
+		err := tt.call(context.Background(), c)
+		var e *miosa.Error
+		if !errors.As(err, &e) {
+			t.Fatalf("%s: error %v is not a *miosa.Error", tt.name, err)
+		}
+		if tt.wantURL == "" && e.URL != "" || tt.wantURL != "" && e.URL != srv.URL+tt.wantURL {
+			t.Errorf("%s: URL = %q, want %q", tt.name, e.URL, tt.wantURL)
+		}
+		msg := strings.ReplaceAll(err.Error(), srv.URL, "http://server")
+		if hint := strings.Contains(msg, "is api-url right? it should end in /api/v1"); hint != tt.hint {
+			t.Errorf("%s: hint %t, want %t: %s", tt.name, hint, tt.hint, msg)
+		}
+		if strings.Contains(msg, testKey[4:12]) || strings.Contains(msg, "invalid character") {
+			t.Errorf("%s: %s", tt.name, msg)
+		}
+		rendered = append(rendered, fmt.Sprintf("%s\n\t%s", tt.name, msg))
+	}
+	golden(t, "not-api.golden", strings.Join(rendered, "\n")+"\n")
+}

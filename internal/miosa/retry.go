@@ -156,14 +156,25 @@ func (c *Client) backoff(n int) time.Duration {
 	return rand.N(ceiling)
 }
 
+// retryUnit is one retry of the budget, which counts in thousandths so
+// that a request can add a fraction of a retry.
+const retryUnit = 1000
+
+// earnBudget adds a started request's share to the client's retry budget.
+func (c *Client) earnBudget() {
+	if c.perRequest > 0 {
+		c.budget.Add(c.perRequest)
+	}
+}
+
 // takeBudget spends one retry of the client's budget.
 func (c *Client) takeBudget() bool {
 	for {
 		n := c.budget.Load()
-		if n <= 0 {
+		if n < retryUnit {
 			return false
 		}
-		if c.budget.CompareAndSwap(n, n-1) {
+		if c.budget.CompareAndSwap(n, n-retryUnit) {
 			return true
 		}
 	}

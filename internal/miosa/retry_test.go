@@ -238,6 +238,44 @@ func TestRetryBudget(t *testing.T) {
 	}
 }
 
+// The retry budget grows with the work: at 12% 503s, 600 requests retry
+// about 80 times, more than a fixed budget of 50, and all succeed; with
+// RetryPerRequest off, the fixed base runs out.
+func TestRetryBudgetScalesWithRequests(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		perRequest float64
+		wantFailed bool
+	}{
+		{"default", 0, false},
+		{"fixed budget", -1, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			// 3 of every 25 answers are 503: 12%, in runs of 3.
+			srv := newServer(t, func(w http.ResponseWriter, _ *http.Request, n int) {
+				if n%25 < 3 {
+					s503.write(w)
+					return
+				}
+				reply{status: 200, body: okTemplate}.write(w)
+			})
+			c, _, _ := newClient(t, srv, func(o *miosa.Options) { o.RetryPerRequest = tt.perRequest })
+			failed := 0
+			for range 600 {
+				if err := getTemplate(context.Background(), c); err != nil {
+					failed++
+				}
+			}
+			if gotFailed := failed > 0; gotFailed != tt.wantFailed {
+				t.Errorf("%d of 600 requests failed (%d sent); want failures: %t", failed, srv.count(), tt.wantFailed)
+			}
+		})
+	}
+}
+
 func TestNoRetriesOption(t *testing.T) {
 	t.Parallel()
 	srv := newServer(t, script(s503))
