@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -35,48 +36,85 @@ func requestsSince(before, after emulator.Counters) map[string]int {
 	return out
 }
 
-// TestNoopRerunRequestCounts: re-running the action at the same commit, with
-// nothing changed, writes nothing and reads a bounded number of times: one
-// schema and one list, and per template one list_builds and one get (the
-// template's metadata tells which commit created it, which decides whether
-// its build is this commit's), with or without the server queueing a build on
-// create. No spec changed, so none goes to the validate endpoint. The counts are exact so that any change to the request
-// pattern shows here; the target is at most 1 + n reads.
-func TestNoopRerunRequestCounts(t *testing.T) {
+// TestRequestCounts: what a sync costs in requests, by the emulator's
+// counters (a key may allow 60 requests a minute). The counts are exact so
+// that any change to the request pattern shows here:
+//   - n new templates: schema, list, and per template validate, create and
+//     list_builds (2 + 3n);
+//   - a new commit with nothing changed: schema, list and one list_builds per
+//     template (2 + n), nothing to the validate endpoint, no write;
+//   - a re-run of the same commit: the same;
+//   - a new commit that changes one of n: 2 + n, plus that spec's validate
+//     and its create_build (4 + n).
+func TestRequestCounts(t *testing.T) {
 	t.Parallel()
 	const n = 12
 	for _, auto := range []bool{true, false} {
 		t.Run(fmt.Sprintf("auto-build=%v", auto), func(t *testing.T) {
 			t.Parallel()
 			e := startEmulator(t, func(o *emulator.Options) { o.AutoBuild = auto })
-			w := newWorkspace(t, perfTemplates(n))
-			if s := runAction(t, w, withSHA(shaPerf), apiInputs(e, nil)); s.Code != 0 {
-				t.Fatalf("first run: exit %d\n%s", s.Code, s.log())
+			files := perfTemplates(n)
+			w := newWorkspace(t, files)
+			env := func(sha string) map[string]string {
+				return map[string]string{"GITHUB_SHA": sha, "SANDBOX_TEMPLATES_ADOPT_GRACE": "0"}
 			}
-			before := e.Counters()
-			s := runAction(t, w, withSHA(shaPerf), apiInputs(e, nil))
-			if s.Code != 0 {
-				t.Fatalf("re-run: exit %d\n%s", s.Code, s.log())
+			check := func(what string, sha string, want map[string]int, writes int) {
+				t.Helper()
+				before := e.Counters()
+				s := runAction(t, w, env(sha), apiInputs(e, nil))
+				if s.Code != 0 {
+					t.Fatalf("%s: exit %d\n%s", what, s.Code, s.log())
+				}
+				after := e.Counters()
+				if d := after.Writes - before.Writes; d != writes {
+					t.Errorf("%s: %d writes, want %d", what, d, writes)
+				}
+				if diff := cmp.Diff(want, requestsSince(before, after)); diff != "" {
+					t.Errorf("%s: requests by endpoint (-want +got):\n%s", what, diff)
+				}
 			}
-			after := e.Counters()
-			if w := after.Writes - before.Writes; w != 0 {
-				t.Errorf("re-run executed %d writes, want 0", w)
+			created := map[string]int{"schema": 1, "list": 1, "validate": n, "create": n, "list_builds": n}
+			if !auto {
+				created["create_build"] = n
 			}
-			got := requestsSince(before, after)
-			want := map[string]int{"schema": 1, "list": 1, "list_builds": n}
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("re-run requests by endpoint (-want +got):\n%s", diff)
+			writes := n
+			if !auto {
+				writes = 2 * n
 			}
-			writes := 0
-			for _, k := range []string{"create", "create_build", "delete"} {
-				writes += got[k]
-			}
-			if writes != 0 {
-				t.Errorf("re-run sent %d write requests, want 0", writes)
-			}
-			t.Logf("re-run requests: %v", got)
+			check("new templates", shaPerf, created, writes)
+			check("re-run", shaPerf, map[string]int{"schema": 1, "list": 1, "list_builds": n}, 0)
+			check("nothing changed", shaPerf2, map[string]int{"schema": 1, "list": 1, "list_builds": n}, 0)
+			w.write(t, "sandbox-templates/perf-003.yaml", files["sandbox-templates/perf-003.yaml"]+"    - run: echo changed\n")
+			check("one changed", shaPerf3, map[string]int{"schema": 1, "list": 1, "list_builds": n, "validate": 1, "create_build": 1}, 1)
 		})
 	}
 }
 
-const shaPerf = "2222222222222222222222222222222222222222"
+// TestWaitRequestCounts: waiting costs one list per interval, plus at most
+// three reads per build (one when its template's row changes, and the
+// fallback reads for changes the list cannot show).
+func TestWaitRequestCounts(t *testing.T) {
+	t.Parallel()
+	const n = 6
+	e := startEmulator(t, func(o *emulator.Options) { o.BuildDuration = 4 * time.Second })
+	w := newWorkspace(t, perfTemplates(n))
+	before := e.Counters()
+	s := runAction(t, w, withSHA(shaPerf), apiInputs(e, map[string]string{"wait": "true", "poll-interval": "1s"}))
+	if s.Code != 0 {
+		t.Fatalf("exit %d\n%s", s.Code, s.log())
+	}
+	got := requestsSince(before, e.Counters())
+	// The read phase lists once; every other list is one wait interval.
+	intervals := got["list"] - 1
+	reads := got["get_build"] + got["list_builds"] - n // the creates' own list_builds
+	if intervals < 1 || reads > 3*n || reads < n {
+		t.Errorf("waiting: %d intervals (lists) and %d build reads for %d builds, want reads from %d to %d: %v", intervals, reads, n, n, 3*n, got)
+	}
+	t.Logf("waiting for %d builds of 4s at a 1s interval: %d lists, %d build reads (%v)", n, intervals, reads, got)
+}
+
+const (
+	shaPerf  = "2222222222222222222222222222222222222222"
+	shaPerf2 = "3333333333333333333333333333333333333333"
+	shaPerf3 = "4444444444444444444444444444444444444444"
+)

@@ -13,8 +13,11 @@ import (
 	"github.com/miosa-dev/sandbox-templates-action/internal/miosa"
 )
 
-// wait polls this run's builds until each is terminal or the context ends,
-// reporting every state change once, then reports the builds that failed.
+// wait follows this run's builds until each is terminal or the context
+// ends, reporting every state change once, then reports the builds that
+// failed. Each interval costs one list request: a build is read only when
+// its template's row (status, image) changed, or, as a fallback for changes
+// the list cannot show, after 3, 6, then every 8 intervals.
 func (r *run) wait(ctx context.Context) {
 	defer r.reportFailures()
 	pending := func() []int {
@@ -29,9 +32,16 @@ func (r *run) wait(ctx context.Context) {
 	if idx := pending(); len(idx) > 0 {
 		r.rep.Info(fmt.Sprintf("Waiting for %d build(s), polling every %s", len(idx), r.cfg.PollInterval))
 	}
-	w := &waiter{run: r, warned: map[string]bool{}}
-	// Polls start poll-interval apart, however long one takes, so a build
-	// that ends is seen within one interval.
+	w := &waiter{run: r, warned: map[string]bool{}, rows: map[string]rowSig{}, due: map[string]int{}, reads: map[string]int{}}
+	for _, rt := range r.allRemote {
+		w.rows[rt.row.ID] = sigOf(rt.row)
+	}
+	for _, b := range r.res.Builds {
+		if _, ok := w.rows[b.TemplateID]; !ok {
+			w.rows[b.TemplateID] = rowSig{status: "draft"} // created by this run
+		}
+	}
+	// Polls start poll-interval apart, however long one takes.
 	next := time.Now()
 	for {
 		idx := pending()
@@ -49,6 +59,17 @@ func (r *run) wait(ctx context.Context) {
 		next = time.Now().Add(r.cfg.PollInterval)
 		w.poll(ctx, idx)
 	}
+}
+
+// rowSig is what a list row shows of a template's builds.
+type rowSig struct{ status, image string }
+
+func sigOf(row miosa.ListRow) rowSig { return rowSig{row.Status, row.ImageID} }
+
+// fallbackAfter is how many intervals pass before the n-th fallback read of
+// a build whose template's row has not changed (n from 0): 3, 6, then 8.
+func fallbackAfter(n int) int {
+	return min(3<<n, 8)
 }
 
 // reportFailures turns every failed or cancelled build into a problem, with
@@ -78,9 +99,55 @@ type waiter struct {
 	run    *run
 	warned map[string]bool // builds whose status errors were reported once
 	byList atomic.Bool     // GET /sandbox-template-builds/{id} answered 404
+	// rows: template id -> the row last seen; due: build id -> intervals
+	// left before its fallback read; reads: build id -> fallback reads made.
+	rows      map[string]rowSig
+	due       map[string]int
+	reads     map[string]int
+	listError bool
 }
 
+// poll reads the list once and the builds whose rows changed or whose
+// fallback is due; when the list cannot be read, it reads every build.
 func (w *waiter) poll(ctx context.Context, idx []int) {
+	r := w.run
+	rows, err := r.api.ListTemplates(ctx, false)
+	if err != nil && ctx.Err() == nil && !w.listError {
+		w.listError = true
+		r.warn(fmt.Sprintf("list templates while waiting: %v (reading each build instead)", err))
+	}
+	seen := map[string]rowSig{}
+	for _, row := range rows {
+		seen[row.ID] = sigOf(row)
+	}
+	var read []int
+	for _, i := range idx {
+		b := r.res.Builds[i]
+		sig, ok := seen[b.TemplateID]
+		prev, had := w.rows[b.TemplateID]
+		if _, started := w.due[b.BuildID]; !started {
+			w.due[b.BuildID] = fallbackAfter(0)
+		}
+		w.due[b.BuildID]--
+		switch {
+		case err != nil, ok && (!had || sig != prev):
+			read = append(read, i)
+		case w.due[b.BuildID] <= 0:
+			w.reads[b.BuildID]++
+			w.due[b.BuildID] = fallbackAfter(w.reads[b.BuildID])
+			read = append(read, i)
+		}
+	}
+	for id, sig := range seen {
+		w.rows[id] = sig
+	}
+	if len(read) > 0 {
+		w.read(ctx, read)
+	}
+}
+
+// read reads the builds at idx and reports their state changes.
+func (w *waiter) read(ctx context.Context, idx []int) {
 	r := w.run
 	g := new(errgroup.Group)
 	g.SetLimit(r.cfg.Concurrency)

@@ -284,8 +284,8 @@ func cmpName(r *Remote) string {
 // describe is the item of a description change.
 func describe(d Desired, r *Remote) Item {
 	return Item{Name: d.Name, File: d.File, TemplateID: r.ID, Action: Describe,
-		Reason: fmt.Sprintf("description %q differs from the served %q; Miosa has no update call, so it applies only when the template is created again",
-			clip(d.Description), clip(r.Description))}
+		Reason: fmt.Sprintf("changed from %q to %q; Miosa has no update call for templates, so it applies only when the template is created again",
+			clip(r.Description), clip(d.Description))}
 }
 
 func clip(s string) string {

@@ -145,7 +145,7 @@ func TestDescriptionChange(t *testing.T) {
 	want := []Item{
 		{Name: "a", File: "a.yaml", Action: Unchanged, Reason: "served by build b1 (ready)", TemplateID: "1", Serving: "b1", ServingState: "ready"},
 		{Name: "a", File: "a.yaml", Action: Describe, TemplateID: "1",
-			Reason: `description "new words" differs from the served "old words"; Miosa has no update call, so it applies only when the template is created again`},
+			Reason: `changed from "old words" to "new words"; Miosa has no update call for templates, so it applies only when the template is created again`},
 	}
 	if diff := cmp.Diff(want, p.Items); diff != "" {
 		t.Errorf("items (-want +got):\n%s", diff)
@@ -186,7 +186,7 @@ func samplePlan() Plan {
 	return Plan{
 		Items: []Item{
 			{Name: "go-1-23", Action: Unchanged, Reason: "served by build b-17 (ready)", File: "sandbox-templates/go.yaml"},
-			{Name: "go-1-23", Action: Describe, Reason: "description \"Go\" differs from the served \"Go 1.23\"", File: "sandbox-templates/go.yaml"},
+			{Name: "go-1-23", Action: Describe, Reason: "changed from \"Go 1.23\" to \"Go\"", File: "sandbox-templates/go.yaml"},
 			{Name: "node-22-base", Action: Create, Reason: "not found", File: "sandbox-templates/node-22-base.yaml"},
 			{Name: "pipe|evil", Action: Invalid, Reason: "name: \"pipe|evil\" is not a slug\n::error::x", File: "sandbox-templates/pipe|evil.yaml"},
 			{Name: "python-3-12", Action: Build, Reason: "spec changed (build b-1 serves another spec)", File: "sandbox-templates/python.yml"},

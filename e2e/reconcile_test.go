@@ -1,0 +1,459 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/miosa-dev/sandbox-templates-action/internal/emulator"
+)
+
+// The reconcile scenarios: each decision comes from what the server serves
+// now, never from what the action believes it wrote. Every scenario runs
+// against the emulator's default (Miosa's rendering: no template metadata,
+// build metadata holding only the server's events) and against an emulator
+// that keeps client metadata.
+
+// metadataModes are the two emulator settings every scenario runs under.
+var metadataModes = []struct {
+	name string
+	keep bool
+}{{"server-default", false}, {"client-metadata", true}}
+
+// clock is an emulator clock that a test moves: the real time shifted by an
+// offset, so builds still advance while the test sets "when" each run is.
+type clock struct{ offset atomic.Int64 }
+
+func (c *clock) now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
+
+// at makes the emulator's now t.
+func (c *clock) at(t time.Time) { c.offset.Store(int64(time.Until(t))) }
+
+// timeline is a history of commits one hour apart, ten hours ago.
+type timeline struct {
+	base time.Time
+}
+
+func newTimeline() timeline {
+	return timeline{base: time.Now().Add(-10 * time.Hour).Truncate(time.Second)}
+}
+
+// commit i's SHA and time.
+func (tl timeline) sha(i int) string         { return strings.Repeat(fmt.Sprintf("%x", i+10), 20) }
+func (tl timeline) time(i int) time.Time     { return tl.base.Add(time.Duration(i) * time.Hour) }
+func (tl timeline) during(i int) time.Time   { return tl.time(i).Add(time.Minute) }
+func (tl timeline) afterAll(n int) time.Time { return tl.time(n).Add(30 * time.Minute) }
+
+// pushEnv is the runner environment of a push of commit i, with a push
+// payload that says when the commit was made.
+func (tl timeline) pushEnv(t *testing.T, i int) map[string]string {
+	t.Helper()
+	ev := map[string]any{"head_commit": map[string]any{"id": tl.sha(i), "timestamp": tl.time(i).Format(time.RFC3339)}}
+	raw, _ := json.Marshal(ev)
+	p := filepath.Join(t.TempDir(), "event.json")
+	if err := os.WriteFile(p, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return map[string]string{"GITHUB_SHA": tl.sha(i), "GITHUB_EVENT_PATH": p}
+}
+
+func nodeTemplate(from string) map[string]string {
+	return map[string]string{"sandbox-templates/app.yaml": "description: app\nbuild_spec:\n  from: " + from + "\n  steps:\n    - run: npm ci\n"}
+}
+
+// servedSpec is the `from` of the build that serves the template now (the
+// newest build that was not cancelled), and how many builds it has.
+func servedSpec(t *testing.T, e *emu, name string) (from string, builds int) {
+	t.Helper()
+	st := e.State()
+	for _, b := range st.Builds {
+		if b.TemplateName != name {
+			continue
+		}
+		builds++
+		if b.State != "cancelled" {
+			from, _ = b.BuildSpec["from"].(string)
+		}
+	}
+	return from, builds
+}
+
+func reconcileEmulator(t *testing.T, keep bool, c *clock, configure func(*emulator.Options)) *emu {
+	t.Helper()
+	return startEmulator(t, func(o *emulator.Options) {
+		o.ClientMetadata = keep
+		if c != nil {
+			o.Clock = c.now
+		}
+		if configure != nil {
+			configure(o)
+		}
+	})
+}
+
+func planItems(t *testing.T, s step) []planOut {
+	t.Helper()
+	var items []planOut
+	s.json(t, "plan", &items)
+	return items
+}
+
+// 1. A re-run of an older commit never rolls a template back silently.
+func TestReconcileNoSilentRollback(t *testing.T) {
+	t.Parallel()
+	for _, m := range metadataModes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			c, tl := &clock{}, newTimeline()
+			e := reconcileEmulator(t, m.keep, c, nil)
+			w := newWorkspace(t, nodeTemplate("node:18"))
+			c.at(tl.during(0))
+			if s := runAction(t, w, tl.pushEnv(t, 0), apiInputs(e, nil)); s.Code != 0 {
+				t.Fatalf("c0: exit %d\n%s", s.Code, s.log())
+			}
+			// c1 fails before any write: the API is not reachable.
+			w1 := newWorkspace(t, nodeTemplate("node:22"))
+			c.at(tl.during(1))
+			if s := runAction(t, w1, tl.pushEnv(t, 1), map[string]string{"api-key": "msk_test_e2e", "api-url": "http://127.0.0.1:1/api/v1", "timeout": "3s"}); s.Code == 0 {
+				t.Fatalf("c1 against a closed port succeeded\n%s", s.log())
+			}
+			w2 := newWorkspace(t, nodeTemplate("node:24"))
+			c.at(tl.during(2))
+			if s := runAction(t, w2, tl.pushEnv(t, 2), apiInputs(e, nil)); s.Code != 0 {
+				t.Fatalf("c2: exit %d\n%s", s.Code, s.log())
+			}
+			// "Re-run failed jobs" on c1, after c2 applied.
+			c.at(tl.afterAll(2))
+			again := runAction(t, w1, tl.pushEnv(t, 1), apiInputs(e, nil))
+			if again.Code != 1 || again.Outputs["status"] != "failed" {
+				t.Fatalf("re-run of c1: exit %d status %q, want 1 and failed\n%s", again.Code, again.Outputs["status"], again.log())
+			}
+			items := planItems(t, again)
+			if len(items) != 1 || items[0].Action != "refused" || !strings.Contains(items[0].Reason, "possible rollback") {
+				t.Errorf("plan %+v, want one refused item", items)
+			}
+			if !strings.Contains(errorLines(again), "possible rollback") || !strings.Contains(errorLines(again), "file=sandbox-templates/app.yaml") {
+				t.Errorf("no error annotation on the file naming the rollback:\n%s", errorLines(again))
+			}
+			if from, n := servedSpec(t, e, "app"); from != "node:24" || n != 2 {
+				t.Errorf("after the refused re-run: serves %s with %d builds, want node:24 and 2", from, n)
+			}
+			// With consent it builds c1's spec, once.
+			for range 2 {
+				ok := runAction(t, w1, tl.pushEnv(t, 1), apiInputs(e, map[string]string{"allow-rollback": "true"}))
+				if ok.Code != 0 {
+					t.Fatalf("allow-rollback: exit %d\n%s", ok.Code, ok.log())
+				}
+			}
+			if from, n := servedSpec(t, e, "app"); from != "node:22" || n != 3 {
+				t.Errorf("after allow-rollback twice: serves %s with %d builds, want node:22 and 3", from, n)
+			}
+		})
+	}
+}
+
+// 2. Two commits with different specs create one new template at once:
+// each run reports a build of its own spec or fails clearly, never the
+// other commit's build as its own.
+func TestReconcileCreateRace(t *testing.T) {
+	t.Parallel()
+	for _, m := range metadataModes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			c, tl := &clock{}, newTimeline()
+			e := reconcileEmulator(t, m.keep, c, func(o *emulator.Options) {
+				o.Faults.Latency = 300 * time.Millisecond
+				o.BuildDuration = 2 * time.Second
+			})
+			c.at(tl.during(1))
+			froms := []string{"node:22", "node:24"}
+			steps := make([]step, 2)
+			var wg sync.WaitGroup
+			for i, from := range froms {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					w := newWorkspace(t, nodeTemplate(from))
+					steps[i] = runAction(t, w, tl.pushEnv(t, i), apiInputs(e, nil))
+				}()
+			}
+			wg.Wait()
+			st := e.State()
+			specOf := map[string]string{}
+			for _, b := range st.Builds {
+				specOf[b.ID], _ = b.BuildSpec["from"].(string)
+			}
+			for i, s := range steps {
+				if s.Code != 0 {
+					if !strings.Contains(s.log(), "::error") {
+						t.Errorf("run %d failed without an error annotation\n%s", i, s.log())
+					}
+					continue
+				}
+				var builds []buildOut
+				s.json(t, "builds", &builds)
+				if len(builds) != 1 || specOf[builds[0].BuildID] != froms[i] {
+					t.Errorf("run %d (%s) reports builds %+v (spec %q), want one build of its own spec", i, froms[i], builds, specOf[builds[0].BuildID])
+				}
+			}
+			if len(st.Templates) != 1 {
+				t.Errorf("%d templates, want 1", len(st.Templates))
+			}
+		})
+	}
+}
+
+// 3. Drift at the applied commit is visible to plan and repaired by apply
+// (with consent: a build made by hand later looks like a newer commit's).
+func TestReconcileDriftAtAppliedCommit(t *testing.T) {
+	t.Parallel()
+	for _, m := range metadataModes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			c, tl := &clock{}, newTimeline()
+			e := reconcileEmulator(t, m.keep, c, nil)
+			w := newWorkspace(t, nodeTemplate("node:22"))
+			c.at(tl.during(2))
+			first := runAction(t, w, tl.pushEnv(t, 2), apiInputs(e, nil))
+			if first.Code != 0 {
+				t.Fatalf("apply: exit %d\n%s", first.Code, first.log())
+			}
+			var tids map[string]string
+			first.json(t, "template-ids", &tids)
+			c.at(tl.afterAll(2))
+			buildByHand(t, e, tids["app"], map[string]any{"from": "node:20"})
+			plan := runAction(t, w, tl.pushEnv(t, 2), apiInputs(e, map[string]string{"mode": "plan", "fail-on-changes": "true"}))
+			if plan.Code != 1 || !strings.Contains(plan.log(), "fail-on-changes") {
+				t.Errorf("scheduled plan at the applied commit: exit %d, want 1 with fail-on-changes\n%s", plan.Code, plan.log())
+			}
+			if items := planItems(t, plan); len(items) != 1 || items[0].Action != "refused" {
+				t.Errorf("plan %+v, want the drift refused", items)
+			}
+			if s := runAction(t, w, tl.pushEnv(t, 2), apiInputs(e, nil)); s.Code != 1 {
+				t.Errorf("re-run apply at the applied commit: exit %d, want 1 (refused without allow-rollback)\n%s", s.Code, s.log())
+			}
+			for range 2 {
+				if s := runAction(t, w, tl.pushEnv(t, 2), apiInputs(e, map[string]string{"allow-rollback": "true"})); s.Code != 0 {
+					t.Fatalf("repair: exit %d\n%s", s.Code, s.log())
+				}
+			}
+			if from, n := servedSpec(t, e, "app"); from != "node:22" || n != 3 {
+				t.Errorf("after repairing twice: serves %s with %d builds, want node:22 and 3 (one repair build)", from, n)
+			}
+			if s := runAction(t, w, tl.pushEnv(t, 2), apiInputs(e, map[string]string{"mode": "plan", "fail-on-changes": "true"})); s.Code != 0 {
+				t.Errorf("plan after the repair: exit %d, want 0\n%s", s.Code, s.log())
+			}
+		})
+	}
+}
+
+// The CLI with a fixed --commit-sha builds each edit once: A→B→A→B gives
+// four builds, and the same edit again gives none.
+func TestReconcileCLIEditsAtOneCommit(t *testing.T) {
+	t.Parallel()
+	for _, m := range metadataModes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			e := reconcileEmulator(t, m.keep, nil, nil)
+			w := newWorkspace(t, nil)
+			for i, from := range []string{"node:22", "node:24", "node:22", "node:24", "node:24"} {
+				w.write(t, "sandbox-templates/app.yaml", nodeTemplate(from)["sandbox-templates/app.yaml"])
+				cliApply(t, e, w, "--commit-sha", "fixedsha")
+				want := min(i+1, 4)
+				if got, n := servedSpec(t, e, "app"); got != from || n != want {
+					t.Fatalf("edit %d (%s): serves %s with %d builds, want %s and %d", i, from, got, n, from, want)
+				}
+			}
+		})
+	}
+}
+
+// 4. A failed build is rebuilt by the next apply, a re-run at the same commit
+// included, once per failed build however many re-runs race.
+func TestReconcileFailedBuildIsRetried(t *testing.T) {
+	t.Parallel()
+	for _, m := range metadataModes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			e := reconcileEmulator(t, m.keep, nil, func(o *emulator.Options) {
+				o.Outcomes = map[string]emulator.Outcome{"app": {ErrorCode: "REGISTRY_TIMEOUT", FailFirst: 1}}
+			})
+			w := newWorkspace(t, nodeTemplate("node:22"))
+			wait := apiInputs(e, map[string]string{"wait": "true", "poll-interval": "1s", "build": "always"})
+			first := runAction(t, w, withSHA(shaA), wait)
+			if first.Code != 1 || !strings.Contains(first.log(), "REGISTRY_TIMEOUT") {
+				t.Fatalf("first attempt: exit %d, want 1 with REGISTRY_TIMEOUT\n%s", first.Code, first.log())
+			}
+			steps := make([]step, 2)
+			var wg sync.WaitGroup
+			for i := range steps {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					steps[i] = runAction(t, w, attempt2(shaA), wait)
+				}()
+			}
+			wg.Wait()
+			for i, s := range steps {
+				if s.Code != 0 {
+					t.Errorf("racing re-run %d: exit %d\n%s", i, s.Code, s.log())
+				}
+			}
+			if from, n := servedSpec(t, e, "app"); from != "node:22" || n != 2 {
+				t.Errorf("after two racing re-runs: %d builds, want 2 (one retry)", n)
+			}
+			if steps[0].Outputs["build-ids"] != steps[1].Outputs["build-ids"] {
+				t.Errorf("the racing re-runs report different builds: %s and %s", steps[0].Outputs["build-ids"], steps[1].Outputs["build-ids"])
+			}
+		})
+	}
+}
+
+// BUILDS_TEMPORARILY_UNAVAILABLE is reported with the platform's message,
+// and a later run builds again.
+func TestReconcileBuildsTemporarilyUnavailable(t *testing.T) {
+	t.Parallel()
+	e := reconcileEmulator(t, false, nil, func(o *emulator.Options) {
+		o.Outcomes = map[string]emulator.Outcome{"app": {ErrorCode: "BUILDS_TEMPORARILY_UNAVAILABLE", FailFirst: 1}}
+	})
+	w := newWorkspace(t, nodeTemplate("node:22"))
+	first := runAction(t, w, withSHA(shaA), apiInputs(e, nil))
+	if first.Code != 0 || !strings.Contains(first.Stdout, "::warning") || !strings.Contains(first.log(), "BUILDS_TEMPORARILY_UNAVAILABLE") ||
+		!strings.Contains(first.log(), "being upgraded") {
+		t.Errorf("a build already failed without wait: exit %d, want 0 with a warning naming the code and the platform's message\n%s", first.Code, first.log())
+	}
+	again := runAction(t, w, attempt2(shaA), apiInputs(e, map[string]string{"wait": "true", "poll-interval": "1s"}))
+	if again.Code != 0 {
+		t.Errorf("re-run: exit %d\n%s", again.Code, again.log())
+	}
+	if _, n := servedSpec(t, e, "app"); n != 2 {
+		t.Errorf("%d builds, want 2", n)
+	}
+}
+
+// 5. Outputs name the build that serves the commit's spec on every attempt,
+// also when a later commit made it.
+func TestReconcileOutputsAcrossAttempts(t *testing.T) {
+	t.Parallel()
+	for _, m := range metadataModes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			e := reconcileEmulator(t, m.keep, nil, nil)
+			w := newWorkspace(t, nodeTemplate("node:22"))
+			first := runAction(t, w, withSHA(shaA), apiInputs(e, nil))
+			second := runAction(t, w, withSHA(shaB), apiInputs(e, map[string]string{"build": "always"}))
+			if first.Code != 0 || second.Code != 0 || first.Outputs["build-ids"] == second.Outputs["build-ids"] {
+				t.Fatalf("first %d %s, second (build: always) %d %s", first.Code, first.Outputs["build-ids"], second.Code, second.Outputs["build-ids"])
+			}
+			before := e.Counters()
+			again := runAction(t, w, attempt2(shaA), apiInputs(e, nil))
+			if again.Code != 0 || e.Counters().Writes != before.Writes {
+				t.Fatalf("re-run of the first commit: exit %d, %d writes", again.Code, e.Counters().Writes-before.Writes)
+			}
+			if again.Outputs["build-ids"] != second.Outputs["build-ids"] || again.Outputs["build-id"] == "" {
+				t.Errorf("re-run build-ids %s build-id %q, want the serving build %s", again.Outputs["build-ids"], again.Outputs["build-id"], second.Outputs["build-ids"])
+			}
+			var builds []buildOut
+			again.json(t, "builds", &builds)
+			if len(builds) != 1 || builds[0].Made || builds[0].State != "ready" {
+				t.Errorf("re-run builds %+v, want one ready build not made by this run", builds)
+			}
+		})
+	}
+}
+
+// 6. A description change is reported, warned about on its line, and
+// counted by fail-on-changes; nothing is written for it.
+func TestReconcileDescriptionChange(t *testing.T) {
+	t.Parallel()
+	for _, m := range metadataModes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			e := reconcileEmulator(t, m.keep, nil, nil)
+			w := newWorkspace(t, nodeTemplate("node:22"))
+			if s := runAction(t, w, withSHA(shaA), apiInputs(e, nil)); s.Code != 0 {
+				t.Fatalf("apply: exit %d\n%s", s.Code, s.log())
+			}
+			w.write(t, "sandbox-templates/app.yaml", strings.Replace(nodeTemplate("node:22")["sandbox-templates/app.yaml"], "description: app", "description: the app image", 1))
+			before := e.Counters()
+			s := runAction(t, w, withSHA(shaB), apiInputs(e, map[string]string{"mode": "plan", "fail-on-changes": "true"}))
+			if s.Code != 1 {
+				t.Errorf("plan with fail-on-changes: exit %d, want 1\n%s", s.Code, s.log())
+			}
+			items := planItems(t, s)
+			if len(items) != 2 || items[1].Action != "description" {
+				t.Errorf("plan %+v, want unchanged plus a description item", items)
+			}
+			if !strings.Contains(s.Stdout, "::warning col=14,file=sandbox-templates/app.yaml,line=1,") {
+				t.Errorf("no warning on the description line:\n%s", s.Stdout)
+			}
+			if e.Counters().Writes != before.Writes {
+				t.Error("plan wrote")
+			}
+		})
+	}
+}
+
+// Reverting across commits builds the older spec again, without a refusal:
+// each build was made before the next commit.
+func TestReconcileRevertAcrossCommits(t *testing.T) {
+	t.Parallel()
+	for _, m := range metadataModes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			c, tl := &clock{}, newTimeline()
+			e := reconcileEmulator(t, m.keep, c, nil)
+			for i, from := range []string{"node:22", "node:24", "node:22"} {
+				w := newWorkspace(t, nodeTemplate(from))
+				c.at(tl.during(i))
+				if s := runAction(t, w, tl.pushEnv(t, i), apiInputs(e, nil)); s.Code != 0 {
+					t.Fatalf("commit %d (%s): exit %d\n%s", i, from, s.Code, s.log())
+				}
+				if got, n := servedSpec(t, e, "app"); got != from || n != i+1 {
+					t.Fatalf("commit %d: serves %s with %d builds, want %s and %d", i, got, n, from, i+1)
+				}
+			}
+		})
+	}
+}
+
+// buildByHand triggers a build through the API, as a person would.
+func buildByHand(t *testing.T, e *emu, templateID string, buildSpec map[string]any) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"build_spec": buildSpec})
+	req, _ := http.NewRequest(http.MethodPost, e.URL+"/sandbox-templates/"+templateID+"/builds", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer msk_by_hand_0000")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("build by hand: %s", resp.Status)
+	}
+}
+
+// cliApply runs `sandbox-templates apply` in the workspace.
+func cliApply(t *testing.T, e *emu, w *workspace, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, append([]string{"apply", "--dir", w.dir, "--api-url", e.URL}, args...)...)
+	cmd.Env = []string{"MIOSA_API_KEY=msk_test_e2e", "PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("apply %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
