@@ -88,11 +88,18 @@ func seeds(t *testing.T) []int64 {
 	return out
 }
 
+// clientMetadata runs every reliability scenario against an emulator that
+// keeps client metadata (RELIABILITY_CLIENT_METADATA=1), instead of the
+// default that renders like Miosa's server (no template metadata, build
+// metadata holding only the server's events). .ci/run runs both.
+var clientMetadata = os.Getenv("RELIABILITY_CLIENT_METADATA") == "1"
+
 // figure is what one case measured; it becomes one JSON line of the report.
 type figure struct {
 	Scenario        string `json:"scenario"`
 	Case            string `json:"case"`
 	Seed            int64  `json:"seed"`
+	ClientMetadata  bool   `json:"client_metadata,omitempty"`
 	Pass            bool   `json:"pass"`
 	Skipped         bool   `json:"skipped,omitempty"`
 	Runs            int    `json:"runs"`
@@ -146,7 +153,7 @@ type rcase struct {
 
 func newCase(t *testing.T, scenario string, seed int64) *rcase {
 	t.Helper()
-	c := &rcase{t: t, key: relKey, fig: figure{Scenario: scenario, Case: t.Name(), Seed: seed}}
+	c := &rcase{t: t, key: relKey, fig: figure{Scenario: scenario, Case: t.Name(), Seed: seed, ClientMetadata: clientMetadata}}
 	t.Cleanup(func() {
 		for _, e := range c.emus {
 			c.scanRequests(e)
@@ -164,6 +171,7 @@ func (c *rcase) emulator(configure func(*emulator.Options)) *emu {
 	c.t.Helper()
 	e := startEmulator(c.t, func(o *emulator.Options) {
 		o.Seed = c.fig.Seed
+		o.ClientMetadata = clientMetadata
 		if configure != nil {
 			configure(o)
 		}
