@@ -109,11 +109,12 @@ func planItems(t *testing.T, s step) []planOut {
 }
 
 // 1. A re-run of an older commit never rolls a template back silently.
-func TestReconcileNoSilentRollback(t *testing.T) {
+func TestReliabilityReconcileNoSilentRollback(t *testing.T) {
 	t.Parallel()
 	for _, m := range metadataModes {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
+			newCase(t, "reconcile: no silent rollback", 1)
 			c, tl := &clock{}, newTimeline()
 			e := reconcileEmulator(t, m.keep, c, nil)
 			w := newWorkspace(t, nodeTemplate("node:18"))
@@ -165,11 +166,12 @@ func TestReconcileNoSilentRollback(t *testing.T) {
 // 2. Two commits with different specs create one new template at once:
 // each run reports a build of its own spec or fails clearly, never the
 // other commit's build as its own.
-func TestReconcileCreateRace(t *testing.T) {
+func TestReliabilityReconcileCreateRace(t *testing.T) {
 	t.Parallel()
 	for _, m := range metadataModes {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
+			newCase(t, "reconcile: create race", 1)
 			c, tl := &clock{}, newTimeline()
 			e := reconcileEmulator(t, m.keep, c, func(o *emulator.Options) {
 				o.Faults.Latency = 300 * time.Millisecond
@@ -215,11 +217,12 @@ func TestReconcileCreateRace(t *testing.T) {
 
 // 3. Drift at the applied commit is visible to plan and repaired by apply
 // (with consent: a build made by hand later looks like a newer commit's).
-func TestReconcileDriftAtAppliedCommit(t *testing.T) {
+func TestReliabilityReconcileDriftAtAppliedCommit(t *testing.T) {
 	t.Parallel()
 	for _, m := range metadataModes {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
+			newCase(t, "reconcile: drift at the applied commit", 1)
 			c, tl := &clock{}, newTimeline()
 			e := reconcileEmulator(t, m.keep, c, nil)
 			w := newWorkspace(t, nodeTemplate("node:22"))
@@ -259,11 +262,12 @@ func TestReconcileDriftAtAppliedCommit(t *testing.T) {
 
 // The CLI with a fixed --commit-sha builds each edit once: A→B→A→B gives
 // four builds, and the same edit again gives none.
-func TestReconcileCLIEditsAtOneCommit(t *testing.T) {
+func TestReliabilityReconcileCLIEditsAtOneCommit(t *testing.T) {
 	t.Parallel()
 	for _, m := range metadataModes {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
+			newCase(t, "reconcile: CLI edits at one commit", 1)
 			e := reconcileEmulator(t, m.keep, nil, nil)
 			w := newWorkspace(t, nil)
 			for i, from := range []string{"node:22", "node:24", "node:22", "node:24", "node:24"} {
@@ -280,16 +284,17 @@ func TestReconcileCLIEditsAtOneCommit(t *testing.T) {
 
 // 4. A failed build is rebuilt by the next apply, a re-run at the same commit
 // included, once per failed build however many re-runs race.
-func TestReconcileFailedBuildIsRetried(t *testing.T) {
+func TestReliabilityReconcileFailedBuildIsRetried(t *testing.T) {
 	t.Parallel()
 	for _, m := range metadataModes {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
+			newCase(t, "reconcile: failed build retried", 1)
 			e := reconcileEmulator(t, m.keep, nil, func(o *emulator.Options) {
 				o.Outcomes = map[string]emulator.Outcome{"app": {ErrorCode: "REGISTRY_TIMEOUT", FailFirst: 1}}
 			})
 			w := newWorkspace(t, nodeTemplate("node:22"))
-			wait := apiInputs(e, map[string]string{"wait": "true", "poll-interval": "1s", "build": "always"})
+			wait := apiInputs(e, map[string]string{"wait": "true", "poll-interval": "1s"})
 			first := runAction(t, w, withSHA(shaA), wait)
 			if first.Code != 1 || !strings.Contains(first.log(), "REGISTRY_TIMEOUT") {
 				t.Fatalf("first attempt: exit %d, want 1 with REGISTRY_TIMEOUT\n%s", first.Code, first.log())
@@ -319,10 +324,34 @@ func TestReconcileFailedBuildIsRetried(t *testing.T) {
 	}
 }
 
+// With build: always, a re-run after a failed build retries it once too,
+// and a further re-run of the same commit replays that build.
+func TestReliabilityReconcileFailedBuildRetriedWithBuildAlways(t *testing.T) {
+	t.Parallel()
+	newCase(t, "reconcile: failed build retried (build: always)", 1)
+	e := reconcileEmulator(t, false, nil, func(o *emulator.Options) {
+		o.Outcomes = map[string]emulator.Outcome{"app": {ErrorCode: "REGISTRY_TIMEOUT", FailFirst: 1}}
+	})
+	w := newWorkspace(t, nodeTemplate("node:22"))
+	always := apiInputs(e, map[string]string{"wait": "true", "poll-interval": "1s", "build": "always"})
+	if s := runAction(t, w, withSHA(shaA), always); s.Code != 1 {
+		t.Fatalf("first attempt: exit %d, want 1\n%s", s.Code, s.log())
+	}
+	for i, want := range []int{2, 3, 3} {
+		if s := runAction(t, w, attempt2(shaA), always); s.Code != 0 {
+			t.Fatalf("re-run %d: exit %d\n%s", i, s.Code, s.log())
+		}
+		if _, n := servedSpec(t, e, "app"); n != want {
+			t.Errorf("after re-run %d with build: always: %d builds, want %d", i, n, want)
+		}
+	}
+}
+
 // BUILDS_TEMPORARILY_UNAVAILABLE is reported with the platform's message,
 // and a later run builds again.
-func TestReconcileBuildsTemporarilyUnavailable(t *testing.T) {
+func TestReliabilityReconcileBuildsTemporarilyUnavailable(t *testing.T) {
 	t.Parallel()
+	newCase(t, "reconcile: builds temporarily unavailable", 1)
 	e := reconcileEmulator(t, false, nil, func(o *emulator.Options) {
 		o.Outcomes = map[string]emulator.Outcome{"app": {ErrorCode: "BUILDS_TEMPORARILY_UNAVAILABLE", FailFirst: 1}}
 	})
@@ -343,11 +372,12 @@ func TestReconcileBuildsTemporarilyUnavailable(t *testing.T) {
 
 // 5. Outputs name the build that serves the commit's spec on every attempt,
 // also when a later commit made it.
-func TestReconcileOutputsAcrossAttempts(t *testing.T) {
+func TestReliabilityReconcileOutputsAcrossAttempts(t *testing.T) {
 	t.Parallel()
 	for _, m := range metadataModes {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
+			newCase(t, "reconcile: outputs across attempts", 1)
 			e := reconcileEmulator(t, m.keep, nil, nil)
 			w := newWorkspace(t, nodeTemplate("node:22"))
 			first := runAction(t, w, withSHA(shaA), apiInputs(e, nil))
@@ -374,11 +404,12 @@ func TestReconcileOutputsAcrossAttempts(t *testing.T) {
 
 // 6. A description change is reported, warned about on its line, and
 // counted by fail-on-changes; nothing is written for it.
-func TestReconcileDescriptionChange(t *testing.T) {
+func TestReliabilityReconcileDescriptionChange(t *testing.T) {
 	t.Parallel()
 	for _, m := range metadataModes {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
+			newCase(t, "reconcile: description change", 1)
 			e := reconcileEmulator(t, m.keep, nil, nil)
 			w := newWorkspace(t, nodeTemplate("node:22"))
 			if s := runAction(t, w, withSHA(shaA), apiInputs(e, nil)); s.Code != 0 {
@@ -406,11 +437,12 @@ func TestReconcileDescriptionChange(t *testing.T) {
 
 // Reverting across commits builds the older spec again, without a refusal:
 // each build was made before the next commit.
-func TestReconcileRevertAcrossCommits(t *testing.T) {
+func TestReliabilityReconcileRevertAcrossCommits(t *testing.T) {
 	t.Parallel()
 	for _, m := range metadataModes {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
+			newCase(t, "reconcile: revert across commits", 1)
 			c, tl := &clock{}, newTimeline()
 			e := reconcileEmulator(t, m.keep, c, nil)
 			for i, from := range []string{"node:22", "node:24", "node:22"} {

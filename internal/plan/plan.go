@@ -354,7 +354,9 @@ func decide(d Desired, r *Remote, opts Options) Item {
 		it.Action, it.Base = Build, served.ID
 		it.Reason = fmt.Sprintf("build %s of this spec failed%s: rebuild", served.ID, codeSuffix(served.ErrorCode))
 		return it
-	case match && opts.Mode == BuildAlways:
+	case match && opts.Mode == BuildAlways && served.State == StateReady:
+		// A build of this spec in progress is as fresh as a new one: build:
+		// always adds none (two racing runs make one build).
 		it.Action, it.Reason, it.Always = Build, "build: always", true
 		return it
 	case match:
