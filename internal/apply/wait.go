@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/miosa"
+	"github.com/miosa-dev/sandbox-templates-action/internal/textsafe"
 )
 
 // wait follows this run's builds until each is terminal or the context
@@ -212,7 +213,7 @@ func stateLine(b *BuildResult) string {
 		parts = append(parts, b.ErrorCode)
 	}
 	if b.ErrorMessage != "" {
-		parts = append(parts, b.ErrorMessage)
+		parts = append(parts, textsafe.Line(b.ErrorMessage))
 	}
 	return strings.Join(parts, ": ")
 }

@@ -160,8 +160,8 @@ func (r textReporter) Info(msg string) {
 		fmt.Fprintln(r.env.Stderr, textsafe.LogLine(l))
 	}
 }
-func (r textReporter) Warn(msg string)   { fmt.Fprintln(r.env.Stderr, "warning: "+textsafe.Line(msg)) }
-func (r textReporter) Notice(msg string) { fmt.Fprintln(r.env.Stderr, "notice: "+textsafe.Line(msg)) }
+func (r textReporter) Warn(msg string)   { fmt.Fprintln(r.env.Stderr, textsafe.LogLine("warning: "+msg)) }
+func (r textReporter) Notice(msg string) { fmt.Fprintln(r.env.Stderr, textsafe.LogLine("notice: "+msg)) }
 
 func printText(env *Env, res *apply.Result) {
 	w := env.Stdout
@@ -169,7 +169,7 @@ func printText(env *Env, res *apply.Result) {
 		fmt.Fprintln(w, textsafe.LogLine(d.String()))
 	}
 	for _, p := range res.Problems {
-		fmt.Fprintln(w, "error: "+textsafe.Line(p))
+		fmt.Fprintln(w, textsafe.LogLine("error: "+p))
 	}
 	if len(res.Builds) > 0 {
 		fmt.Fprintln(w, "\nBuilds:")
@@ -183,13 +183,14 @@ func printText(env *Env, res *apply.Result) {
 			case !b.Made:
 				details = strings.TrimSpace("already there " + details)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", textsafe.Line(b.Name), b.Action, textsafe.Line(b.BuildID), textsafe.Line(b.State), textsafe.Line(details))
+			// Each cell is a log line's worth: the first one starts the line.
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", textsafe.LogLine(b.Name), b.Action, textsafe.LogLine(b.BuildID), textsafe.LogLine(b.State), textsafe.LogLine(details))
 		}
 		tw.Flush()
 	}
 	fmt.Fprintln(w, "\nOutputs:")
 	for _, kv := range ghaction.Outputs(res) {
-		fmt.Fprintf(w, "  %s=%s\n", kv[0], textsafe.Line(kv[1]))
+		fmt.Fprintln(w, textsafe.LogLine("  "+kv[0]+"="+kv[1]))
 	}
 	fmt.Fprintf(w, "\nStatus: %s (%s, %s)\n", res.Status, res.Plan.Summary(), res.Duration.Round(time.Millisecond))
 }
