@@ -61,24 +61,19 @@ func TestListHasBuiltIns(t *testing.T) {
 		if r["built_in"] != true || r["status"] != "active" {
 			t.Errorf("built-in row %v: built_in %v status %v", r["id"], r["built_in"], r["status"])
 		}
-		for _, absent := range []string{"slug", "build_spec", "current_build_id", "inserted_at", "updated_at", "cpu_count", "aliases"} {
-			if _, ok := r[absent]; ok {
-				t.Errorf("list row %v has %q", r["id"], absent)
-			}
-		}
-		for _, present := range []string{"default_cpu", "default_memory_mb", "categories"} {
-			if _, ok := r[present]; !ok {
-				t.Errorf("list row %v lacks %q", r["id"], present)
-			}
+		if diff := cmp.Diff(catalogKeys, keysOf(r)); diff != "" {
+			t.Errorf("list row %v keys (-want +got):\n%s", r["id"], diff)
 		}
 	}
-	if diff := cmp.Diff([]string{"base", "nextjs", "node", "python"}, ids); diff != "" {
+	want := []string{"base", "nextjs", "node", "python", "react", "vue", "svelte", "astro", "remix", "nuxt", "angular",
+		"express", "bun", "deno", "fastapi", "django", "flask", "go", "rust", "rails", "laravel", "java"}
+	if diff := cmp.Diff(want, ids); diff != "" {
 		t.Errorf("built-in ids (-want +got):\n%s", diff)
 	}
 	e.create("app-one", spec("node:22"))
 	rows = e.req("GET", "/api/v1/sandbox-templates", nil).must(t, http.StatusOK).list(t)
 	last := rows[len(rows)-1]
-	if len(rows) != 5 || last["name"] != "app-one" || last["built_in"] != false || last["status"] != "draft" {
+	if len(rows) != 23 || last["name"] != "app-one" || last["built_in"] != false || last["status"] != "draft" {
 		t.Errorf("after create: %d rows, last %v", len(rows), last)
 	}
 	if got := e.emu.Counters().Requests["list"]; got != 2 {
@@ -130,9 +125,12 @@ func TestCreate(t *testing.T) {
 				"build_spec": map[string]any{"from": "node:22", "vcpu": 4, "previewPort": 3000},
 			}
 			d := e.req("POST", "/api/v1/sandbox-templates", body).must(t, http.StatusCreated).data(t)
+			if _, ok := d["metadata"]; ok {
+				t.Errorf("create answer has metadata: %v", d["metadata"])
+			}
 			want := map[string]any{
 				"name": "web", "slug": "web", "description": "the web", "status": "draft", "image_id": nil,
-				"current_build_id": nil, "metadata": map[string]any{"team": "platform"}, "cpu_count": float64(4),
+				"current_build_id": nil, "cpu_count": float64(4),
 				"preview_port": float64(3000), "built_in": false, "workdir": "/workspace",
 				"build_spec": map[string]any{"from": "node:22", "vcpu": float64(4), "previewPort": float64(3000), "workdir": "/workspace", "user": "root"},
 			}
@@ -210,8 +208,8 @@ func TestCreateRejects(t *testing.T) {
 				t.Errorf("no message for %s", fe.Field)
 			}
 		}
-		// Codes and fields are the schema package's rules and field paths.
-		if diff := cmp.Diff([]string{"unknown-key build_spec", "schema build_spec.previewPort"}, fields); diff != "" {
+		// Miosa's form: codes in upper snake case, fields relative to build_spec.
+		if diff := cmp.Diff([]string{"UNKNOWN_KEY bogus", "INVALID previewPort"}, fields); diff != "" {
 			t.Errorf("errors (-want +got):\n%s", diff)
 		}
 	})
@@ -320,7 +318,7 @@ func TestBuildProgression(t *testing.T) {
 	if tmpl["status"] != "ready" || tmpl["image_id"] == nil || tmpl["image_id"] != got["image_id"] || tmpl["current_build_id"] != buildID {
 		t.Errorf("template after ready: %v %v %v", tmpl["status"], tmpl["image_id"], tmpl["current_build_id"])
 	}
-	if got["duration_ms"] != float64(9000) || got["started_at"] == nil || got["finished_at"] == nil || got["log_url"] == nil {
+	if got["duration_ms"] != float64(9000) || got["started_at"] == nil || got["finished_at"] == nil || got["log_url"] != nil {
 		t.Errorf("build timing: %v %v %v", got["duration_ms"], got["started_at"], got["finished_at"])
 	}
 	var events []string
@@ -356,6 +354,7 @@ func TestBuildFailure(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			o := defaults()
+			o.LogURLs = true
 			if tt.opts != nil {
 				tt.opts(&o)
 			}
@@ -374,8 +373,12 @@ func TestBuildFailure(t *testing.T) {
 				t.Errorf("build %v", b)
 			}
 			tmpl := e.req("GET", "/api/v1/sandbox-templates/"+id, nil).must(t, http.StatusOK).obj(t)
-			if tmpl["status"] != "failed" || tmpl["image_id"] != nil {
-				t.Errorf("template status %v image %v", tmpl["status"], tmpl["image_id"])
+			wantStatus := "failed"
+			if tt.code == "BUILDS_TEMPORARILY_UNAVAILABLE" {
+				wantStatus = "draft"
+			}
+			if tmpl["status"] != wantStatus || tmpl["image_id"] != nil || tmpl["current_build_id"] != b["id"] {
+				t.Errorf("template status %v image %v current %v, want %s, null, %v", tmpl["status"], tmpl["image_id"], tmpl["current_build_id"], wantStatus, b["id"])
 			}
 			res, err := e.client.Get(b["log_url"].(string))
 			if err != nil {
@@ -421,8 +424,8 @@ func TestCreateBuild(t *testing.T) {
 		t.Errorf("build %v", b)
 	}
 	md := b["metadata"].(map[string]any)
-	if md["commit"] != "abc" {
-		t.Errorf("client metadata not kept: %v", md)
+	if _, ok := md["commit"]; ok || len(md) != 1 {
+		t.Errorf("client metadata kept by default: %v", md)
 	}
 	if _, ok := md["events"].([]any); !ok {
 		t.Errorf("server events missing: %v", md)
@@ -477,22 +480,45 @@ func TestRouting(t *testing.T) {
 		method, path string
 		status       int
 		endpoint     string
+		allow        string
 	}{
-		{"PUT", "/api/v1/sandbox-templates", http.StatusMethodNotAllowed, "method_not_allowed"},
-		{"PATCH", "/api/v1/sandbox-templates/x", http.StatusMethodNotAllowed, "method_not_allowed"},
-		{"GET", "/api/v1/nothing", http.StatusNotFound, "unknown"},
-		{"GET", "/elsewhere", http.StatusNotFound, "unknown"},
-		{"GET", "/api/v1/sandbox-templates/build-spec", http.StatusOK, "schema"},
+		{"PUT", "/api/v1/sandbox-templates", http.StatusMethodNotAllowed, "method_not_allowed", "GET, POST"},
+		{"HEAD", "/api/v1/sandbox-templates", http.StatusMethodNotAllowed, "method_not_allowed", "GET, POST"},
+		{"PATCH", "/api/v1/sandbox-templates/x", http.StatusMethodNotAllowed, "method_not_allowed", "GET, DELETE"},
+		{"POST", "/api/v1/sandbox-templates/build-spec", http.StatusMethodNotAllowed, "method_not_allowed", "GET, DELETE"},
+		{"PUT", "/api/v1/sandbox-templates/x/builds", http.StatusMethodNotAllowed, "method_not_allowed", "GET, POST"},
+		{"POST", "/api/v1/sandbox-template-builds/x", http.StatusMethodNotAllowed, "method_not_allowed", "GET"},
+		{"GET", "/api/v1/nothing", http.StatusNotFound, "unknown", ""},
+		{"GET", "/elsewhere", http.StatusNotFound, "unknown", ""},
+		{"GET", "/api/v1/sandbox-templates/", http.StatusNotFound, "unknown", ""},
+		{"GET", "/api/v1/sandbox-templates//builds", http.StatusNotFound, "unknown", ""},
+		{"GET", "/api/v1/sandbox-templates/x/builds/y", http.StatusNotFound, "unknown", ""},
+		{"GET", "/api/v1/sandbox-templates/./x", http.StatusNotFound, "unknown", ""},
+		{"GET", "/api/v1/sandbox-templates/build-spec", http.StatusOK, "schema", ""},
+		{"POST", "/api/v1/sandbox-templates/validate", http.StatusBadRequest, "validate", ""},
+		{"GET", "/api/v1/sandbox-templates/validate", http.StatusNotFound, "get", ""},
+		{"GET", "/api/v1/sandbox-templates/a%2Fb", http.StatusNotFound, "get", ""},
+		{"GET", "/api/v1/sandbox%2Dtemplates/a", http.StatusNotFound, "get", ""},
+		{"DELETE", "/api/v1/sandbox-templates/build-spec", http.StatusNotFound, "delete", ""},
+		{"GET", "/api/v1/sandbox-templates/a%2Fb/builds", http.StatusNotFound, "list_builds", ""},
+		{"GET", "/api/v1/sandbox-template-builds/b", http.StatusNotFound, "get_build", ""},
 	}
+	want := map[string]int{}
 	for _, tt := range tests {
-		r := e.req(tt.method, tt.path, nil).must(t, tt.status)
+		r := e.req(tt.method, tt.path, "{").must(t, tt.status)
+		want[tt.endpoint]++
 		if r.header.Get("X-Request-ID") == "" {
 			t.Errorf("%s %s: no X-Request-ID", tt.method, tt.path)
 		}
+		if got := r.header.Get("Allow"); got != tt.allow {
+			t.Errorf("%s %s: Allow %q, want %q", tt.method, tt.path, got, tt.allow)
+		}
+		log := e.emu.Requests()
+		if got := log[len(log)-1].Endpoint; got != tt.endpoint {
+			t.Errorf("%s %s: endpoint %q, want %q", tt.method, tt.path, got, tt.endpoint)
+		}
 	}
-	c := e.emu.Counters()
-	want := map[string]int{"method_not_allowed": 2, "unknown": 2, "schema": 1}
-	if diff := cmp.Diff(want, c.Requests); diff != "" {
+	if diff := cmp.Diff(want, e.emu.Counters().Requests); diff != "" {
 		t.Errorf("requests (-want +got):\n%s", diff)
 	}
 }
@@ -600,6 +626,7 @@ func TestShapes(t *testing.T) {
 		"create":      created,
 		"get":         e.req("GET", "/api/v1/sandbox-templates/"+id, nil).must(t, http.StatusOK).obj(t),
 		"list_builds": e.req("GET", "/api/v1/sandbox-templates/"+id+"/builds", nil).must(t, http.StatusOK).obj(t),
+		"list_rows":   pickRows(e.req("GET", "/api/v1/sandbox-templates", nil).must(t, http.StatusOK).list(t), "nextjs", id),
 		"validate":    e.req("POST", "/api/v1/sandbox-templates/validate", map[string]any{"build_spec": map[string]any{"runtime": "node", "version": "20", "packages": []any{"curl"}}}).must(t, http.StatusOK).obj(t),
 	}
 	data, err := json.MarshalIndent(got, "", "  ")
@@ -620,4 +647,17 @@ func TestShapes(t *testing.T) {
 	if diff := cmp.Diff(strings.TrimSpace(string(want)), string(data)); diff != "" {
 		t.Errorf("shapes (-golden +got); refresh with -update:\n%s", diff)
 	}
+}
+
+// pickRows returns the list rows with the given ids, in that order.
+func pickRows(rows []map[string]any, ids ...string) []map[string]any {
+	var out []map[string]any
+	for _, id := range ids {
+		for _, r := range rows {
+			if r["id"] == id {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
 }

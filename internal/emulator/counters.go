@@ -12,6 +12,8 @@ type Counters struct {
 	// Requests counts API requests per endpoint: list, get, create, schema,
 	// validate, list_builds, create_build, get_build, delete, unknown,
 	// method_not_allowed. Every received request counts, faulted or not.
+	// "log" counts fetches of build logs (/__emulator/logs/{id}, where a
+	// log_url points), which need no key and are never faulted or limited.
 	Requests map[string]int `json:"requests"`
 	// RequestsByKey counts authorized API requests per API key fingerprint
 	// ("sha256:" and 12 hex digits of the key's SHA-256; never the key).
@@ -81,6 +83,19 @@ func (s *Server) Counters() Counters {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.counters.clone()
+}
+
+// ResetCounters zeroes the counters and returns what they were, in one
+// step: a test can measure the requests of each phase separately. State,
+// the request log, idempotency memory and fault-rule progress are kept
+// (Reset restores everything). POST /__emulator/counters/reset does the same
+// and answers the counters before the reset.
+func (s *Server) ResetCounters() Counters {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.counters
+	s.counters = newCounters()
+	return old
 }
 
 // BuildsOf returns how many builds were created for the template name.

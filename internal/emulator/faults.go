@@ -194,12 +194,21 @@ type bucket struct {
 	primed bool
 }
 
+// quota is the state of the rate limit after a request, for the
+// X-RateLimit-* headers.
+type quota struct {
+	on        bool // a limit is configured
+	limit     int  // bucket size
+	remaining int  // whole tokens left
+	reset     int  // whole seconds until the bucket is full
+}
+
 // rateLimited takes a token; when none is left it reports the wait until
 // the next one. The caller holds s.mu.
-func (s *Server) rateLimited() (bool, time.Duration) {
+func (s *Server) rateLimited() (bool, time.Duration, quota) {
 	rate := s.opts.RateLimit
 	if rate <= 0 {
-		return false, 0
+		return false, 0, quota{}
 	}
 	burst := float64(s.opts.RateBurst)
 	if burst <= 0 {
@@ -214,10 +223,13 @@ func (s *Server) rateLimited() (bool, time.Duration) {
 		b.tokens = math.Min(burst, b.tokens+elapsed.Seconds()*rate)
 		b.last = now
 	}
+	limited, wait := false, time.Duration(0)
 	if b.tokens >= 1 {
 		b.tokens--
-		return false, 0
+	} else {
+		limited, wait = true, time.Duration((1-b.tokens)/rate*float64(time.Second))
 	}
-	wait := time.Duration((1 - b.tokens) / rate * float64(time.Second))
-	return true, wait
+	q := quota{on: true, limit: int(burst), remaining: int(math.Floor(b.tokens)),
+		reset: int(math.Ceil((burst-b.tokens)/rate - 1e-9))}
+	return limited, wait, q
 }

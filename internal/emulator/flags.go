@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -23,11 +25,21 @@ type Flags struct {
 	AutoBuild         bool          // --auto-build
 	Seed              int64         // --seed
 	FailRate          float64       // --fail-rate
-	RateLimit         float64       // --rate-limit
+	RateLimit         float64       // --rate-limit, in requests per second
 	RateBurst         int           // --rate-burst
+	RateLimitHeaders  bool          // --rate-limit-headers
 	IdempotencyWindow time.Duration // --idempotency-window
-	FailTemplates     []string      // --fail-template NAME=CODE, repeatable
+	FailTemplates     []string      // --fail-template NAME=CODE[:N], repeatable
 	SlowTemplates     []string      // --slow-template NAME=DURATION, repeatable
+	ClientMetadata    bool          // --client-metadata
+	NoValidate        bool          // --no-validate
+	NoSchema          bool          // --no-schema
+	LegacyCollision   bool          // --legacy-collision
+	LogURLs           bool          // --log-urls
+
+	// windowBurst is the burst that --rate-limit N/m implies (N) when
+	// --rate-burst is not given.
+	windowBurst int
 }
 
 // RegisterFlags defines the emulator flags on fs and returns where their
@@ -41,11 +53,32 @@ func RegisterFlags(fs *flag.FlagSet) *Flags {
 	fs.BoolVar(&f.AutoBuild, "auto-build", d.AutoBuild, "queue a build when a template is created, like the real server")
 	fs.Int64Var(&f.Seed, "seed", d.Seed, "seed of fault injection (same seed, same faults for sequential requests)")
 	fs.Float64Var(&f.FailRate, "fail-rate", 0, "probability (0..1) that an API request fails with 503")
-	fs.Float64Var(&f.RateLimit, "rate-limit", 0, "token-bucket rate limit in requests per second (0 = off)")
-	fs.IntVar(&f.RateBurst, "rate-burst", 0, "rate-limit burst (0 = the rate rounded up)")
+	fs.Func("rate-limit", "token-bucket rate limit over all API requests: N/s or a plain N (per second; burst N rounded up)\n"+
+		"or N/m (per minute, like a key's rate_limit_rpm; burst N); 0 = off. 429s carry Retry-After", func(v string) error {
+		rate, window, err := parseRate(v)
+		if err != nil {
+			return err
+		}
+		f.RateLimit, f.windowBurst = rate, window
+		return nil
+	})
+	fs.IntVar(&f.RateBurst, "rate-burst", 0, "rate-limit bucket size (0 = what --rate-limit implies)")
+	fs.BoolVar(&f.RateLimitHeaders, "rate-limit-headers", false, "announce the rate limit: X-RateLimit-Limit, -Remaining and -Reset (seconds until the bucket is full)\n"+
+		"on every authorized API response (default off, as the real server's headers are unknown)")
+	fs.BoolVar(&f.ClientMetadata, "client-metadata", false, "render the metadata a client sent: on templates, and merged into a build's metadata next to events\n"+
+		"(default off: like the real server, templates have no metadata and build metadata holds only events)")
+	fs.BoolVar(&f.NoValidate, "no-validate", false, "serve no POST /sandbox-templates/validate (404 NOT_FOUND), like a deployment that lacks it;\n"+
+		"create and create_build still validate (422 INVALID_BUILDSPEC)")
+	fs.BoolVar(&f.NoSchema, "no-schema", false, "serve no GET /sandbox-templates/build-spec (404 NOT_FOUND)")
+	fs.BoolVar(&f.LegacyCollision, "legacy-collision", false, "answer a create of an existing ready template's name like servers before a fix:\n"+
+		"422 VALIDATION_FAILED with errors {\"tenant_id\": [\"has already been taken\"]} instead of {\"slug\": [...]}")
+	fs.BoolVar(&f.LogURLs, "log-urls", false, "give builds a log_url (http://ADDR/__emulator/logs/BUILD_ID, a plain-text log that honours Range)\n"+
+		"(default off: log_url is null)")
 	fs.DurationVar(&f.IdempotencyWindow, "idempotency-window", d.IdempotencyWindow, "how long an Idempotency-Key is remembered")
-	fs.Func("fail-template", "NAME=CODE: builds of template NAME fail with error_code CODE (repeatable)", func(v string) error {
-		if err := checkPair(v); err != nil {
+	fs.Func("fail-template", "NAME=CODE or NAME=CODE:N: builds of template NAME fail with error_code CODE; with :N only its first N\n"+
+		"builds fail (a transient failure, e.g. app=REGISTRY_TIMEOUT:1). BUILD_STEP_FAILED names the spec's last step;\n"+
+		"BUILDS_TEMPORARILY_UNAVAILABLE fails the build at once and leaves the template draft (repeatable)", func(v string) error {
+		if _, _, _, err := parseFailure(v); err != nil {
 			return err
 		}
 		f.FailTemplates = append(f.FailTemplates, v)
@@ -62,6 +95,40 @@ func RegisterFlags(fs *flag.FlagSet) *Flags {
 		return nil
 	})
 	return f
+}
+
+// parseRate reads --rate-limit: "N", "N/s" or "N/sec" (per second) or
+// "N/m" or "N/min" (per minute). It returns requests per second and, for a
+// per-minute limit, the burst it implies (N, rounded up).
+func parseRate(v string) (perSecond float64, windowBurst int, err error) {
+	num, unit, _ := strings.Cut(strings.TrimSpace(v), "/")
+	n, perr := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if perr != nil || n < 0 || math.IsInf(n, 0) || math.IsNaN(n) {
+		return 0, 0, fmt.Errorf("rate-limit %q: want N, N/s or N/m with N a non-negative number", v)
+	}
+	switch strings.TrimSpace(unit) {
+	case "", "s", "sec":
+		return n, 0, nil
+	case "m", "min":
+		return n / 60, int(math.Ceil(n)), nil
+	}
+	return 0, 0, fmt.Errorf("rate-limit %q: the unit must be /s or /m", v)
+}
+
+// parseFailure reads --fail-template: NAME=CODE or NAME=CODE:N (N >= 1).
+func parseFailure(v string) (name, code string, first int, err error) {
+	if err := checkPair(v); err != nil {
+		return "", "", 0, err
+	}
+	name, code, _ = strings.Cut(v, "=")
+	if c, n, ok := strings.Cut(code, ":"); ok {
+		first, err = strconv.Atoi(n)
+		if err != nil || first < 1 || c == "" {
+			return "", "", 0, fmt.Errorf("fail-template %q: want NAME=CODE or NAME=CODE:N with N >= 1", v)
+		}
+		code = c
+	}
+	return name, code, first, nil
 }
 
 func checkPair(v string) error {
@@ -87,12 +154,23 @@ func (f *Flags) Options() (Options, error) {
 		return Options{}, errors.New("rate-limit and rate-burst must not be negative")
 	}
 	o.RateLimit, o.RateBurst = f.RateLimit, f.RateBurst
+	if o.RateBurst == 0 {
+		o.RateBurst = f.windowBurst
+	}
+	o.RateLimitHeaders = f.RateLimitHeaders
+	o.ClientMetadata = f.ClientMetadata
+	o.NoValidate, o.NoSchema = f.NoValidate, f.NoSchema
+	o.LegacyCollision = f.LegacyCollision
+	o.LogURLs = f.LogURLs
 	o.IdempotencyWindow = f.IdempotencyWindow
 	o.Outcomes = map[string]Outcome{}
 	for _, v := range f.FailTemplates {
-		name, code, _ := strings.Cut(v, "=")
+		name, code, first, err := parseFailure(v)
+		if err != nil {
+			return Options{}, err
+		}
 		oc := o.Outcomes[name]
-		oc.ErrorCode = code
+		oc.ErrorCode, oc.FailFirst = code, first
 		o.Outcomes[name] = oc
 	}
 	for _, v := range f.SlowTemplates {

@@ -32,7 +32,9 @@ func TestParseFlags(t *testing.T) {
 			name: "all",
 			args: []string{"--addr", "127.0.0.1:0", "--latency", "50ms", "--build-duration", "1m", "--auto-build=false",
 				"--seed", "7", "--fail-rate", "0.25", "--rate-limit", "5", "--rate-burst", "9", "--idempotency-window", "1h",
-				"--fail-template", "web=BUILD_STEP_FAILED", "--fail-template", "api=X", "--slow-template", "web=5m"},
+				"--fail-template", "web=BUILD_STEP_FAILED", "--fail-template", "api=X", "--slow-template", "web=5m",
+				"--fail-template", "db=REGISTRY_TIMEOUT:2", "--rate-limit-headers", "--client-metadata", "--no-validate",
+				"--no-schema", "--legacy-collision", "--log-urls"},
 			addr: "127.0.0.1:0",
 			want: func(o *emulator.Options) {
 				o.Faults.Latency = 50 * time.Millisecond
@@ -45,10 +47,27 @@ func TestParseFlags(t *testing.T) {
 				o.Outcomes = map[string]emulator.Outcome{
 					"web": {ErrorCode: "BUILD_STEP_FAILED", Duration: 5 * time.Minute},
 					"api": {ErrorCode: "X"},
+					"db":  {ErrorCode: "REGISTRY_TIMEOUT", FailFirst: 2},
 				}
+				o.RateLimitHeaders, o.ClientMetadata, o.NoValidate, o.NoSchema, o.LegacyCollision, o.LogURLs = true, true, true, true, true, true
 			},
 		},
+		{name: "rate per second", args: []string{"--rate-limit", "2/s"}, addr: emulator.DefaultAddr,
+			want: func(o *emulator.Options) { o.RateLimit = 2 }},
+		{name: "rate per second, long unit", args: []string{"--rate-limit", "2.5/sec"}, addr: emulator.DefaultAddr,
+			want: func(o *emulator.Options) { o.RateLimit = 2.5 }},
+		{name: "rate per minute", args: []string{"--rate-limit", "60/m"}, addr: emulator.DefaultAddr,
+			want: func(o *emulator.Options) { o.RateLimit, o.RateBurst = 1, 60 }},
+		{name: "rate per minute with a burst", args: []string{"--rate-limit", "90/min", "--rate-burst", "5"}, addr: emulator.DefaultAddr,
+			want: func(o *emulator.Options) { o.RateLimit, o.RateBurst = 1.5, 5 }},
+		{name: "rate off", args: []string{"--rate-limit", "0"}, addr: emulator.DefaultAddr},
+		{name: "bad rate unit", args: []string{"--rate-limit", "5/h"}, wantErr: true},
+		{name: "bad rate number", args: []string{"--rate-limit", "fast"}, wantErr: true},
+		{name: "negative rate", args: []string{"--rate-limit", "-1/m"}, wantErr: true},
 		{name: "bad fail-template", args: []string{"--fail-template", "web"}, wantErr: true},
+		{name: "fail-template count zero", args: []string{"--fail-template", "web=X:0"}, wantErr: true},
+		{name: "fail-template count not a number", args: []string{"--fail-template", "web=X:y"}, wantErr: true},
+		{name: "fail-template count without code", args: []string{"--fail-template", "web=:1"}, wantErr: true},
 		{name: "bad slow-template", args: []string{"--slow-template", "web=soon"}, wantErr: true},
 		{name: "bad fail-rate", args: []string{"--fail-rate", "2"}, wantErr: true},
 		{name: "extra argument", args: []string{"extra"}, wantErr: true},
@@ -77,6 +96,36 @@ func TestParseFlags(t *testing.T) {
 	}
 	if _, _, err := emulator.ParseFlags([]string{"-h"}); !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("-h: err = %v", err)
+	}
+}
+
+// TestFlagHelp: every flag is documented in the usage text.
+func TestFlagHelp(t *testing.T) {
+	t.Parallel()
+	fs := flag.NewFlagSet("emulator", flag.ContinueOnError)
+	emulator.RegisterFlags(fs)
+	var out bytes.Buffer
+	fs.SetOutput(&out)
+	fs.PrintDefaults()
+	help := out.String()
+	for flagName, words := range map[string][]string{
+		"client-metadata":    {"metadata", "events"},
+		"no-validate":        {"404 NOT_FOUND", "INVALID_BUILDSPEC"},
+		"no-schema":          {"build-spec", "404"},
+		"legacy-collision":   {"tenant_id", "has already been taken"},
+		"log-urls":           {"/__emulator/logs/", "Range"},
+		"rate-limit":         {"N/m", "N/s", "Retry-After"},
+		"rate-limit-headers": {"X-RateLimit-Limit", "Reset"},
+		"fail-template":      {"NAME=CODE:N", "BUILD_STEP_FAILED", "BUILDS_TEMPORARILY_UNAVAILABLE"},
+	} {
+		if !strings.Contains(help, "-"+flagName+" ") && !strings.Contains(help, "-"+flagName+"\n") {
+			t.Errorf("--%s missing from the help", flagName)
+		}
+		for _, w := range words {
+			if !strings.Contains(help, w) {
+				t.Errorf("--%s: help does not mention %q", flagName, w)
+			}
+		}
 	}
 }
 

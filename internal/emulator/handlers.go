@@ -18,12 +18,12 @@ func (s *Server) list(w *recorder, c *call) {
 		if t.Default && defaultID == "" {
 			defaultID = t.ID
 		}
-		row := listRow(t)
+		row := listRow(t, s.opts.ClientMetadata)
 		if aliases {
 			if c.variant.Aliases == "rows" {
 				rows = append(rows, row)
 				for _, a := range t.Aliases {
-					alias := listRow(t)
+					alias := listRow(t, s.opts.ClientMetadata)
 					alias["id"], alias["name"], alias["alias_of"] = a, a, t.ID
 					rows = append(rows, alias)
 				}
@@ -50,10 +50,10 @@ func (s *Server) get(w *recorder, c *call) {
 		return
 	}
 	if c.variant.Get == "data" {
-		writeJSON(w, http.StatusOK, map[string]any{"data": templateView(t)})
+		writeJSON(w, http.StatusOK, map[string]any{"data": templateView(t, s.opts.ClientMetadata)})
 		return
 	}
-	writeJSON(w, http.StatusOK, templateView(t))
+	writeJSON(w, http.StatusOK, templateView(t, s.opts.ClientMetadata))
 }
 
 // bodyObject decodes a request body that must be a JSON object; an empty
@@ -83,7 +83,7 @@ func (s *Server) specFrom(w *recorder, c *call, body map[string]any, required bo
 			return nil, true
 		}
 		s.writeError(w, c, http.StatusUnprocessableEntity, "INVALID_BUILDSPEC", "build_spec is invalid",
-			[]fieldError{{"required", "build_spec", "is required"}})
+			[]fieldError{{codeRequired, "build_spec", "is required"}})
 		return nil, false
 	}
 	if errs := checkSpec(raw); len(errs) > 0 {
@@ -158,15 +158,21 @@ func (s *Server) create(w *recorder, c *call, now time.Time) {
 		t.Status = statusDraft
 		t.UpdatedAt = now
 		s.counters.TemplatesUpserted++
+	case s.opts.LegacyCollision:
+		s.validationFailed(w, c, "tenant_id", "has already been taken")
+		return
 	default:
 		s.validationFailed(w, c, "slug", "a template with this name already exists")
 		return
 	}
 	s.counters.Writes++
+	// The answer shows the template as inserted, before its build is queued
+	// (current_build_id unchanged, even when that build fails at once).
+	view := templateView(t, s.opts.ClientMetadata)
 	if s.opts.AutoBuild {
 		s.newBuild(c, t, t.BuildSpec, nil, "auto", now)
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"data": templateView(t)})
+	writeJSON(w, http.StatusCreated, map[string]any{"data": view})
 }
 
 // newBuild queues a build of t with spec and client metadata.
@@ -178,12 +184,22 @@ func (s *Server) newBuild(c *call, t *template, spec, md map[string]any, source 
 	}
 	b := &build{
 		ID: id, TemplateID: t.ID, TemplateName: t.Name, SourceType: source, State: stateQueued,
-		LogURL:   "http://" + c.r.Host + inspectPrefix + "builds/" + url.PathEscape(id) + "/log",
 		Metadata: cloneMap(md), Events: []event{{stateQueued, now}},
 		BuildSpec: spec, InsertedAt: now, UpdatedAt: now, seq: s.st.nextBuild,
 	}
-	planBuild(b, t, s.opts)
+	if s.opts.LogURLs {
+		scheme := "http"
+		if c.r.TLS != nil {
+			scheme = "https"
+		}
+		b.LogURL = scheme + "://" + c.r.Host + inspectPrefix + "logs/" + url.PathEscape(id)
+	}
+	s.st.buildsByName[t.Name]++
+	planBuild(b, t, s.opts, s.st.buildsByName[t.Name])
 	s.st.builds = append(s.st.builds, b)
+	if b.immediate {
+		s.st.apply(transition{b, stateFailed, now})
+	}
 	s.counters.BuildsCreated++
 	s.counters.BuildsByTemplate[t.Name]++
 	if source == "auto" {
@@ -192,7 +208,17 @@ func (s *Server) newBuild(c *call, t *template, spec, md map[string]any, source 
 	return b
 }
 
+// missingRoute answers an endpoint that this deployment lacks, as an
+// unknown path is answered.
+func (s *Server) missingRoute(w *recorder, c *call) {
+	s.writeError(w, c, http.StatusNotFound, "NOT_FOUND", "no route found for "+c.r.Method+" "+c.r.URL.Path, nil)
+}
+
 func (s *Server) schema(w *recorder, c *call) {
+	if s.opts.NoSchema {
+		s.missingRoute(w, c)
+		return
+	}
 	doc := schemaDocument()
 	w.header.Set("Content-Type", "application/json; charset=utf-8")
 	if c.variant.Schema == "data" {
@@ -207,6 +233,10 @@ func (s *Server) schema(w *recorder, c *call) {
 }
 
 func (s *Server) validate(w *recorder, c *call) {
+	if s.opts.NoValidate {
+		s.missingRoute(w, c)
+		return
+	}
 	body, ok := bodyObject(c.body)
 	if !ok {
 		s.badBody(w, c)
@@ -215,7 +245,7 @@ func (s *Server) validate(w *recorder, c *call) {
 	raw, present := body["build_spec"]
 	var errs []fieldError
 	if !present || raw == nil {
-		errs = []fieldError{{"required", "build_spec", "is required"}}
+		errs = []fieldError{{codeRequired, "build_spec", "is required"}}
 	} else {
 		errs = checkSpec(raw)
 	}
@@ -264,7 +294,7 @@ func (s *Server) listBuilds(w *recorder, c *call) {
 		if b.SourceType == "auto" && now.Before(b.InsertedAt.Add(s.opts.AutoBuildLag)) {
 			continue
 		}
-		out = append(out, buildView(b, c.variant.States, c.plan.unknownState))
+		out = append(out, buildView(b, c.variant.States, c.plan.unknownState, s.opts.ClientMetadata))
 	}
 	if c.variant.ListBuilds == "bare" {
 		writeJSON(w, http.StatusOK, out)
@@ -302,7 +332,7 @@ func (s *Server) createBuild(w *recorder, c *call, now time.Time) {
 	}
 	s.counters.Writes++
 	b := s.newBuild(c, t, spec, md, "api", now)
-	writeJSON(w, http.StatusCreated, map[string]any{"data": buildView(b, c.variant.States, c.plan.unknownState)})
+	writeJSON(w, http.StatusCreated, map[string]any{"data": buildView(b, c.variant.States, c.plan.unknownState, s.opts.ClientMetadata)})
 }
 
 func (s *Server) getBuild(w *recorder, c *call) {
@@ -311,7 +341,7 @@ func (s *Server) getBuild(w *recorder, c *call) {
 		s.writeError(w, c, http.StatusNotFound, "BUILD_NOT_FOUND", "build not found", nil)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"data": buildView(b, c.variant.States, c.plan.unknownState)})
+	writeJSON(w, http.StatusOK, map[string]any{"data": buildView(b, c.variant.States, c.plan.unknownState, s.opts.ClientMetadata)})
 }
 
 func (s *Server) deleteTemplate(w *recorder, c *call) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -219,4 +220,27 @@ func (e *env) config(cfg string) {
 		b, _ := io.ReadAll(r.Body)
 		e.t.Fatalf("config: %d %s", r.StatusCode, b)
 	}
+}
+
+// The exact keys of the server's renderings (API page, last section).
+var (
+	templateKeys = []string{"artifact_paths", "build_spec", "built_in", "category", "cpu_count", "current_build_id",
+		"default", "description", "disk_mb", "id", "image_id", "inserted_at", "install_command", "memory_mb", "name",
+		"preview_port", "public", "readiness_probe", "runtimes", "slug", "start_command", "status", "updated_at", "workdir"}
+	catalogKeys = []string{"artifact_paths", "built_in", "categories", "default", "default_cpu", "default_memory_mb",
+		"description", "disk_mb", "id", "image_id", "install_command", "name", "preview_port", "readiness_probe",
+		"runtimes", "start_command", "status", "tags", "workdir"}
+	buildKeys = []string{"build_spec", "certification", "duration_ms", "error_code", "error_message", "finished_at",
+		"id", "image_id", "inserted_at", "log_url", "metadata", "rootfs_path", "sandbox_template_id",
+		"snapshot_manifest", "source_type", "started_at", "state", "updated_at"}
+)
+
+// keysOf returns the sorted keys of a JSON object.
+func keysOf(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

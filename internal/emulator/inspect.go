@@ -1,11 +1,9 @@
 package emulator
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"reflect"
 	"slices"
 	"strings"
@@ -99,9 +97,12 @@ func (s *Server) Configure(f func(*Options)) {
 
 func (s *Server) serveInspect(w http.ResponseWriter, r *http.Request) {
 	what := strings.TrimPrefix(r.URL.Path, inspectPrefix)
+	escaped := strings.TrimPrefix(r.URL.EscapedPath(), inspectPrefix)
 	switch {
 	case what == "counters" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, s.Counters())
+	case what == "counters/reset" && r.Method == http.MethodPost:
+		writeJSON(w, http.StatusOK, s.ResetCounters())
 	case what == "state" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, s.State())
 	case what == "requests" && r.Method == http.MethodGet:
@@ -131,39 +132,14 @@ func (s *Server) serveInspect(w http.ResponseWriter, r *http.Request) {
 		out := configOf(s.opts)
 		s.mu.Unlock()
 		writeJSON(w, http.StatusOK, out)
-	case strings.HasPrefix(what, "builds/") && strings.HasSuffix(what, "/log") && r.Method == http.MethodGet:
-		s.buildLog(w, r)
+	case strings.HasPrefix(escaped, "logs/") && !strings.Contains(escaped[len("logs/"):], "/") && r.Method == http.MethodGet:
+		s.serveBuildLog(w, r, escaped[len("logs/"):])
+	case strings.HasPrefix(escaped, "builds/") && strings.HasSuffix(escaped, "/log") && r.Method == http.MethodGet:
+		// The older address of the same log.
+		s.serveBuildLog(w, r, strings.TrimSuffix(strings.TrimPrefix(escaped, "builds/"), "/log"))
 	default:
 		writeJSON(w, http.StatusNotFound, map[string]any{"error": map[string]any{"code": "NOT_FOUND", "message": "no such emulator endpoint"}})
 	}
-}
-
-// buildLog serves the plain-text log that a build's log_url points to.
-func (s *Server) buildLog(w http.ResponseWriter, r *http.Request) {
-	escaped := strings.TrimSuffix(strings.TrimPrefix(r.URL.EscapedPath(), inspectPrefix+"builds/"), "/log")
-	id, err := url.PathUnescape(escaped)
-	s.mu.Lock()
-	s.st.advance(s.opts.Clock())
-	var b *build
-	if err == nil {
-		b = s.st.findBuild(id)
-	}
-	var buf bytes.Buffer
-	if b != nil {
-		for _, e := range b.Events {
-			fmt.Fprintf(&buf, "%s %s\n", e.At.UTC().Format(time.RFC3339), e.Event)
-		}
-		if b.ErrorCode != "" {
-			fmt.Fprintf(&buf, "error %s: %s\n", b.ErrorCode, b.ErrorMessage)
-		}
-	}
-	s.mu.Unlock()
-	if b == nil {
-		http.Error(w, "build not found", http.StatusNotFound)
-		return
-	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = w.Write(buf.Bytes())
 }
 
 // Config is the JSON body of POST /__emulator/config (and the answer of
@@ -171,6 +147,12 @@ func (s *Server) buildLog(w http.ResponseWriter, r *http.Request) {
 // option. Durations are Go duration strings ("2s") or numbers of seconds.
 type Config struct {
 	AutoBuild         *bool                    `json:"auto_build,omitempty"`
+	ClientMetadata    *bool                    `json:"client_metadata,omitempty"`
+	NoValidate        *bool                    `json:"no_validate,omitempty"`
+	NoSchema          *bool                    `json:"no_schema,omitempty"`
+	LegacyCollision   *bool                    `json:"legacy_collision,omitempty"`
+	LogURLs           *bool                    `json:"log_urls,omitempty"`
+	RateLimitHeaders  *bool                    `json:"rate_limit_headers,omitempty"`
 	BuildDuration     *Duration                `json:"build_duration,omitempty"`
 	Outcomes          map[string]OutcomeConfig `json:"outcomes,omitempty"`
 	Variant           *Variant                 `json:"variant,omitempty"`
@@ -185,6 +167,8 @@ type Config struct {
 type OutcomeConfig struct {
 	ErrorCode    string   `json:"error_code,omitempty"`
 	ErrorMessage string   `json:"error_message,omitempty"`
+	FailFirst    int      `json:"fail_first,omitempty"`
+	FailStep     int      `json:"fail_step,omitempty"`
 	Duration     Duration `json:"duration,omitempty"`
 }
 
@@ -290,10 +274,22 @@ func (cfg Config) apply(o *Options) {
 	if cfg.BuildDuration != nil {
 		o.BuildDuration = time.Duration(*cfg.BuildDuration)
 	}
+	for _, sw := range []struct {
+		from *bool
+		to   *bool
+	}{
+		{cfg.ClientMetadata, &o.ClientMetadata}, {cfg.NoValidate, &o.NoValidate}, {cfg.NoSchema, &o.NoSchema},
+		{cfg.LegacyCollision, &o.LegacyCollision}, {cfg.LogURLs, &o.LogURLs}, {cfg.RateLimitHeaders, &o.RateLimitHeaders},
+	} {
+		if sw.from != nil {
+			*sw.to = *sw.from
+		}
+	}
 	if cfg.Outcomes != nil {
 		o.Outcomes = map[string]Outcome{}
 		for name, oc := range cfg.Outcomes {
-			o.Outcomes[name] = Outcome{ErrorCode: oc.ErrorCode, ErrorMessage: oc.ErrorMessage, Duration: time.Duration(oc.Duration)}
+			o.Outcomes[name] = Outcome{ErrorCode: oc.ErrorCode, ErrorMessage: oc.ErrorMessage, FailFirst: oc.FailFirst,
+				FailStep: oc.FailStep, Duration: time.Duration(oc.Duration)}
 		}
 	}
 	if cfg.Variant != nil {
@@ -328,13 +324,16 @@ func (cfg Config) apply(o *Options) {
 func configOf(o Options) Config {
 	bd, iw := Duration(o.BuildDuration), Duration(o.IdempotencyWindow)
 	cfg := Config{
-		AutoBuild: &o.AutoBuild, BuildDuration: &bd, Variant: &o.Variant, RateLimit: &o.RateLimit,
+		AutoBuild: &o.AutoBuild, ClientMetadata: &o.ClientMetadata, NoValidate: &o.NoValidate, NoSchema: &o.NoSchema,
+		LegacyCollision: &o.LegacyCollision, LogURLs: &o.LogURLs, RateLimitHeaders: &o.RateLimitHeaders,
+		BuildDuration: &bd, Variant: &o.Variant, RateLimit: &o.RateLimit,
 		RateBurst: &o.RateBurst, IdempotencyWindow: &iw, Seed: &o.Seed,
 		Outcomes: map[string]OutcomeConfig{},
 		Faults:   &FaultsConfig{Latency: Duration(o.Faults.Latency), ErrorRate: o.Faults.ErrorRate},
 	}
 	for name, oc := range o.Outcomes {
-		cfg.Outcomes[name] = OutcomeConfig{ErrorCode: oc.ErrorCode, ErrorMessage: oc.ErrorMessage, Duration: Duration(oc.Duration)}
+		cfg.Outcomes[name] = OutcomeConfig{ErrorCode: oc.ErrorCode, ErrorMessage: oc.ErrorMessage, FailFirst: oc.FailFirst,
+			FailStep: oc.FailStep, Duration: Duration(oc.Duration)}
 	}
 	for _, r := range o.Faults.Rules {
 		cfg.Faults.Rules = append(cfg.Faults.Rules, RuleConfig{

@@ -6,7 +6,10 @@ import (
 
 // Options configures a Server. The zero value is usable but differs from the
 // real server in one way: AutoBuild is false. NewOptions returns the faithful
-// defaults (AutoBuild true).
+// defaults (AutoBuild true). Every other bool defaults to false, and false is
+// the behaviour the API page describes for the real server (pessimistic where
+// it says UNKNOWN): the switches turn on older or kinder behaviours, or
+// emulator-only conveniences, for tests that need them.
 type Options struct {
 	// AutoBuild makes a create (or an upsert of a draft/failed template) queue
 	// a build by itself, as the real server does.
@@ -32,12 +35,47 @@ type Options struct {
 	// Variant selects the response envelope forms.
 	Variant Variant
 	// RateLimit is a token-bucket limit in requests per second over all API
-	// requests; zero disables it.
+	// requests (authorized ones; a 401 takes no token); zero disables it.
+	// Beyond it the answer is 429 RATE_LIMITED with Retry-After (header and
+	// body) naming the whole seconds until the next token. The flag form
+	// --rate-limit N/m sets N/60 per second and, unless RateBurst is given, a
+	// burst of N, like a key with rate_limit_rpm N.
 	RateLimit float64
 	// RateBurst is the bucket size; zero means max(1, ceil(RateLimit)).
 	RateBurst int
 	// RequestLogSize bounds the request log; zero means 1000 entries.
 	RequestLogSize int
+	// RateLimitHeaders makes every authorized API response carry
+	// X-RateLimit-Limit (the bucket size), X-RateLimit-Remaining (whole
+	// tokens left after this request) and X-RateLimit-Reset (whole seconds
+	// until the bucket is full again, 0 when it is full) while RateLimit is
+	// set. Off, the limit is not announced: the real server's headers are
+	// unknown. A 429 of the rate limit carries Retry-After either way.
+	RateLimitHeaders bool
+	// ClientMetadata renders the metadata a client sent: templates (get,
+	// create, list rows) get a "metadata" member, and a build's "metadata"
+	// holds the client's keys next to the server's "events". Off (the
+	// default, like the real server) templates have no "metadata" member and
+	// a build's metadata is only {"events": [...]}. The metadata is stored
+	// either way (State shows it, and EMULATOR_FAIL markers in it work).
+	ClientMetadata bool
+	// NoValidate removes POST /sandbox-templates/validate, as on a
+	// deployment that lacks it: it answers 404 {"error":{"code":"NOT_FOUND"}}
+	// (after the key check, like every unknown path). Create and
+	// create_build still validate the spec (422 INVALID_BUILDSPEC).
+	NoValidate bool
+	// NoSchema removes GET /sandbox-templates/build-spec likewise (404 NOT_FOUND).
+	NoSchema bool
+	// LegacyCollision answers a create that meets a ready (or building or
+	// archived) template of the same name the way servers did before a fix:
+	// 422 VALIDATION_FAILED with errors {"tenant_id": ["has already been
+	// taken"]} instead of {"slug": ["a template with this name already exists"]}.
+	LegacyCollision bool
+	// LogURLs gives each new build a log_url,
+	// <scheme>://<Host of the request>/__emulator/logs/<build id>, where the
+	// emulator serves the build's plain-text log (see Server docs). Off, log_url
+	// is null, which the API page allows.
+	LogURLs bool
 	// OnHandled, when set, is called for every API request that reached its
 	// handler (faults that answer first skip it), after the handler ran, so
 	// any mutation is committed and remembered for its Idempotency-Key, and
@@ -60,10 +98,31 @@ func NewOptions() Options {
 
 // Outcome is the scripted result of the builds of one template.
 type Outcome struct {
-	// ErrorCode, when set, fails every build of the template with this code.
+	// ErrorCode, when set, fails the builds of the template with this code
+	// (all of them, or the first FailFirst). The generated error_message
+	// depends on the code:
+	//   - BUILD_STEP_FAILED names a step of the build's spec, 1-based, in
+	//     Miosa's form: "step 3 `npm ci` exited 1: ENOENT package-lock.json"
+	//     (the step is FailStep, by default the last one; a spec without
+	//     steps fails with "image build exited 1: emulated failure").
+	//   - BUILDS_TEMPORARILY_UNAVAILABLE fails the build at once, at creation
+	//     (no building states), with Miosa's message "Template builds are
+	//     being upgraded. Your template was saved as a draft and will build
+	//     once this ships."; the template's status does not change (a new
+	//     template stays draft) but its current_build_id names the failed
+	//     build. Later builds of the template run normally unless they fail too.
+	//   - any other code: "build failed with CODE (emulated failure)".
 	ErrorCode string
 	// ErrorMessage overrides the generated error message.
 	ErrorMessage string
+	// FailFirst, when positive, fails only the first FailFirst builds of the
+	// template (counted per template name since New or Reset, not reset by
+	// ResetCounters), as with a transient cause such as REGISTRY_TIMEOUT;
+	// later builds succeed. Zero fails every build.
+	FailFirst int
+	// FailStep picks the failing step of BUILD_STEP_FAILED, 1-based; zero,
+	// or a number past the last step, means the last step.
+	FailStep int
 	// Duration overrides Options.BuildDuration for this template (0 = default).
 	Duration time.Duration
 }

@@ -3,6 +3,7 @@ package emulator
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -12,7 +13,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -54,7 +54,7 @@ func New(opts Options) *Server {
 func (s *Server) reset() {
 	s.opts = s.initial.withDefaults()
 	now := s.opts.Clock()
-	s.st = &store{templates: builtIns(now), seed: s.opts.Seed}
+	s.st = &store{templates: builtIns(now), seed: s.opts.Seed, buildsByName: map[string]int{}}
 	s.rng = newRand(s.opts.Seed)
 	s.rules = newRuleStates(s.opts.Faults.Rules)
 	s.bucket = bucket{}
@@ -69,51 +69,72 @@ func newRand(seed int64) *rand.Rand {
 	return rand.New(rand.NewPCG(uint64(seed), 0x6d696f7361))
 }
 
-// route is a parsed API request path.
+// route is a routed API request.
 type route struct {
 	endpoint string // counter name
 	id       string // template id/slug or build id
 	allow    string // allowed methods when the method does not match
 }
 
-// parseRoute maps method and escaped path to an endpoint. Path segments are
-// unescaped one by one, so ids may hold any character except "/".
-func parseRoute(method, escapedPath string) route {
-	rest, ok := strings.CutPrefix(escapedPath, apiPrefix)
-	if !ok {
-		return route{endpoint: "unknown"}
+// routeSlot is where a router handler leaves its route (a context value).
+type routeSlot struct{}
+
+// router maps method and path to an endpoint with Go 1.22 patterns. Its
+// handlers only name the endpoint; routeOf runs it against a discarding
+// writer. A pattern without a method catches the other methods of a path
+// (method_not_allowed); anything else, including the mux's own redirects of
+// unclean paths, is "unknown".
+var router = func() *http.ServeMux {
+	m := http.NewServeMux()
+	add := func(pattern, endpoint, allow string) {
+		m.HandleFunc(pattern, func(_ http.ResponseWriter, r *http.Request) {
+			rt := route{endpoint: endpoint, allow: allow}
+			if allow == "" {
+				rt.id = r.PathValue("id")
+			}
+			*r.Context().Value(routeSlot{}).(*route) = rt
+		})
 	}
-	raw := strings.Split(rest, "/")
-	seg := make([]string, len(raw))
-	for i, p := range raw {
-		u, err := url.PathUnescape(p)
-		if err != nil {
-			return route{endpoint: "unknown"}
-		}
-		seg[i] = u
+	const t = apiPrefix + "sandbox-templates"
+	add("GET "+t, "list", "")
+	add("POST "+t, "create", "")
+	add(t, "method_not_allowed", "GET, POST")
+	add("GET "+t+"/build-spec", "schema", "")
+	add("POST "+t+"/validate", "validate", "")
+	add("GET "+t+"/{id}", "get", "")
+	add("DELETE "+t+"/{id}", "delete", "")
+	add(t+"/{id}", "method_not_allowed", "GET, DELETE")
+	add("GET "+t+"/{id}/builds", "list_builds", "")
+	add("POST "+t+"/{id}/builds", "create_build", "")
+	add(t+"/{id}/builds", "method_not_allowed", "GET, POST")
+	add("GET "+apiPrefix+"sandbox-template-builds/{id}", "get_build", "")
+	add(apiPrefix+"sandbox-template-builds/{id}", "method_not_allowed", "GET")
+	return m
+}()
+
+// routeOf routes a request. Wildcards match one escaped path segment and
+// are unescaped, so ids may hold any character except "/" (even "%2F").
+// Methods other than GET, POST and DELETE are routed as one that no
+// pattern names: a GET pattern would also take HEAD, and the mux treats
+// CONNECT apart.
+func routeOf(r *http.Request) route {
+	rt := route{endpoint: "unknown"}
+	rr := r.WithContext(context.WithValue(r.Context(), routeSlot{}, &rt))
+	switch r.Method {
+	case http.MethodGet, http.MethodPost, http.MethodDelete:
+	default:
+		rr.Method = "OTHER"
 	}
-	pick := func(byMethod map[string]string, allow string, id string) route {
-		if e, ok := byMethod[method]; ok {
-			return route{endpoint: e, id: id}
-		}
-		return route{endpoint: "method_not_allowed", allow: allow}
-	}
-	switch {
-	case len(seg) == 1 && seg[0] == "sandbox-templates":
-		return pick(map[string]string{"GET": "list", "POST": "create"}, "GET, POST", "")
-	case len(seg) == 2 && seg[0] == "sandbox-templates" && seg[1] == "build-spec" && method == "GET":
-		return route{endpoint: "schema"}
-	case len(seg) == 2 && seg[0] == "sandbox-templates" && seg[1] == "validate" && method == "POST":
-		return route{endpoint: "validate"}
-	case len(seg) == 2 && seg[0] == "sandbox-templates" && seg[1] != "":
-		return pick(map[string]string{"GET": "get", "DELETE": "delete"}, "GET, DELETE", seg[1])
-	case len(seg) == 3 && seg[0] == "sandbox-templates" && seg[1] != "" && seg[2] == "builds":
-		return pick(map[string]string{"GET": "list_builds", "POST": "create_build"}, "GET, POST", seg[1])
-	case len(seg) == 2 && seg[0] == "sandbox-template-builds" && seg[1] != "":
-		return pick(map[string]string{"GET": "get_build"}, "GET", seg[1])
-	}
-	return route{endpoint: "unknown"}
+	router.ServeHTTP(discard{}, rr)
+	return rt
 }
+
+// discard is a ResponseWriter that drops everything.
+type discard struct{}
+
+func (discard) Header() http.Header         { return http.Header{} }
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+func (discard) WriteHeader(int)             {}
 
 // call is one API request in flight.
 type call struct {
@@ -125,7 +146,6 @@ type call struct {
 	plan    faultPlan
 	variant Variant
 	record  *RequestRecord
-	dropped bool // the connection was closed without a response
 }
 
 // ServeHTTP serves the API under /api/v1 and the inspection endpoints under /__emulator/.
@@ -135,7 +155,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, readErr := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
-	c := &call{r: r, rt: parseRoute(r.Method, r.URL.EscapedPath()), body: body}
+	c := &call{r: r, rt: routeOf(r), body: body}
 
 	s.mu.Lock()
 	s.reqSeq++
@@ -145,19 +165,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.counters.Requests[c.rt.endpoint]++
 	s.mu.Unlock()
 
-	sw := &statusWriter{ResponseWriter: w}
-	defer func() {
-		// Deferred: drop may abort the handler with a panic.
+	// The status is recorded before the response goes out, so a client that
+	// has its answer finds it in the request log.
+	sw := &statusWriter{ResponseWriter: w, onStatus: func(status int) {
 		s.mu.Lock()
-		defer s.mu.Unlock()
-		c.record.Status = sw.status
-		if c.dropped {
-			c.record.Dropped = true
-			s.counters.Dropped++
-		}
-	}()
+		c.record.Status = status
+		s.mu.Unlock()
+	}}
 	sw.Header().Set("X-Request-ID", c.reqID)
 	s.serve(sw, c, readErr)
+}
+
+// drop closes the connection without a response, after counting the drop:
+// the client sees the closed connection only once the counters show it.
+func (s *Server) drop(w http.ResponseWriter, c *call) {
+	s.mu.Lock()
+	c.record.Dropped = true
+	s.counters.Dropped++
+	s.mu.Unlock()
+	drop(w)
 }
 
 // serve runs the request pipeline: auth, rate limit, faults before the
@@ -176,7 +202,13 @@ func (s *Server) serve(w *statusWriter, c *call, readErr error) {
 
 	s.mu.Lock()
 	s.counters.RequestsByKey[c.key]++
-	limited, wait := s.rateLimited()
+	limited, wait, quota := s.rateLimited()
+	if quota.on && s.opts.RateLimitHeaders {
+		h := w.Header()
+		h.Set("X-RateLimit-Limit", strconv.Itoa(quota.limit))
+		h.Set("X-RateLimit-Remaining", strconv.Itoa(quota.remaining))
+		h.Set("X-RateLimit-Reset", strconv.Itoa(quota.reset))
+	}
 	if limited {
 		s.counters.RateLimited++
 	} else {
@@ -196,8 +228,7 @@ func (s *Server) serve(w *statusWriter, c *call, readErr error) {
 	}
 	switch {
 	case c.plan.dropBefore:
-		c.dropped = true
-		drop(w)
+		s.drop(w, c)
 		return
 	case c.plan.redirect != "":
 		w.Header().Set("Location", c.plan.redirect)
@@ -239,8 +270,7 @@ func (s *Server) serve(w *statusWriter, c *call, readErr error) {
 
 	switch {
 	case c.plan.dropAfter:
-		c.dropped = true
-		drop(w)
+		s.drop(w, c)
 		return
 	case c.plan.huge > 0:
 		rec.body.Reset()
@@ -262,23 +292,25 @@ func (s *Server) serve(w *statusWriter, c *call, readErr error) {
 	_, _ = w.Write(rec.body.Bytes())
 }
 
-// statusWriter remembers the status written; 0 means nothing was written
-// (the connection was dropped).
+// statusWriter reports the status to onStatus before it is written; no
+// call means nothing was written (the connection was dropped).
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	status   int
+	onStatus func(int)
 }
 
 func (w *statusWriter) WriteHeader(status int) {
 	if w.status == 0 {
 		w.status = status
+		w.onStatus(status)
 	}
 	w.ResponseWriter.WriteHeader(status)
 }
 
 func (w *statusWriter) Write(p []byte) (int, error) {
 	if w.status == 0 {
-		w.status = http.StatusOK
+		w.WriteHeader(http.StatusOK)
 	}
 	return w.ResponseWriter.Write(p)
 }

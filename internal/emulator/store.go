@@ -51,11 +51,15 @@ type template struct {
 	DiskMB         int
 	Workdir        string
 	PreviewPort    int
+	InstallCommand string
+	StartCommand   string
+	ReadinessProbe string
 	Runtimes       []string
 	ArtifactPaths  []string
+	Tags           []string
 	BuildSpec      map[string]any
 	CurrentBuildID string
-	Metadata       map[string]any
+	Metadata       map[string]any // client metadata, rendered only with Options.ClientMetadata
 	Aliases        []string
 	InsertedAt     time.Time
 	UpdatedAt      time.Time
@@ -84,10 +88,12 @@ type build struct {
 	StartedAt    time.Time
 	FinishedAt   time.Time
 	// plan, fixed at creation
-	duration time.Duration
-	failCode string
-	failMsg  string
-	seq      int
+	duration  time.Duration
+	failCode  string
+	failMsg   string
+	failStep  int  // 1-based step that BUILD_STEP_FAILED blames; 0 = none
+	immediate bool // failed at creation (BUILDS_TEMPORARILY_UNAVAILABLE)
+	seq       int
 }
 
 func (b *build) terminal() bool {
@@ -112,27 +118,66 @@ type store struct {
 	nextTmpl  int
 	nextBuild int
 	seed      int64
+	// buildsByName counts builds per template name for Outcome.FailFirst;
+	// unlike Counters it survives ResetCounters.
+	buildsByName map[string]int
+}
+
+// builtIn is one platform template of the catalogue every tenant sees.
+type builtIn struct {
+	id, name, desc, category string
+	cpu, mem, preview        int
+	runtimes, aliases, tags  []string
+	install, start, ready    string
+}
+
+// catalogue lists the 22 built-ins a real tenant sees (the ids and
+// contents are plausible, not Miosa's).
+var catalogue = []builtIn{
+	{"base", "Base", "Debian 12 with common tools", "general", 2, 2048, 0, nil, []string{"default"}, []string{"debian"}, "", "", ""},
+	{"nextjs", "Next.js", "Next.js on Node 22", "web", 2, 4096, 3000, []string{"node"}, []string{"next"}, []string{"react", "ssr"}, "npm install", "npm run dev", "curl -fsS http://localhost:3000"},
+	{"node", "Node.js", "Node 22 with npm and pnpm", "language", 2, 2048, 3000, []string{"node"}, []string{"nodejs"}, []string{"javascript"}, "npm install", "npm start", ""},
+	{"python", "Python", "Python 3.12 with pip and uv", "language", 2, 2048, 8000, []string{"python"}, []string{"py", "python3"}, []string{"python"}, "pip install -r requirements.txt", "python main.py", ""},
+	{"react", "React", "React with Vite on Node 22", "web", 2, 4096, 5173, []string{"node"}, nil, []string{"react", "vite"}, "npm install", "npm run dev -- --host", "curl -fsS http://localhost:5173"},
+	{"vue", "Vue", "Vue 3 with Vite", "web", 2, 4096, 5173, []string{"node"}, nil, []string{"vue", "vite"}, "npm install", "npm run dev -- --host", "curl -fsS http://localhost:5173"},
+	{"svelte", "SvelteKit", "SvelteKit on Node 22", "web", 2, 4096, 5173, []string{"node"}, []string{"sveltekit"}, []string{"svelte", "vite"}, "npm install", "npm run dev -- --host", "curl -fsS http://localhost:5173"},
+	{"astro", "Astro", "Astro static and SSR sites", "web", 2, 4096, 4321, []string{"node"}, nil, []string{"static"}, "npm install", "npm run dev -- --host", "curl -fsS http://localhost:4321"},
+	{"remix", "Remix", "Remix on Node 22", "web", 2, 4096, 3000, []string{"node"}, nil, []string{"react", "ssr"}, "npm install", "npm run dev", "curl -fsS http://localhost:3000"},
+	{"nuxt", "Nuxt", "Nuxt 3 on Node 22", "web", 2, 4096, 3000, []string{"node"}, nil, []string{"vue", "ssr"}, "npm install", "npm run dev", "curl -fsS http://localhost:3000"},
+	{"angular", "Angular", "Angular CLI on Node 22", "web", 2, 4096, 4200, []string{"node"}, nil, []string{"typescript"}, "npm install", "npx ng serve --host 0.0.0.0", "curl -fsS http://localhost:4200"},
+	{"express", "Express", "Express API on Node 22", "api", 2, 2048, 3000, []string{"node"}, nil, []string{"javascript", "api"}, "npm install", "node server.js", "curl -fsS http://localhost:3000"},
+	{"bun", "Bun", "Bun 1.x runtime", "language", 2, 2048, 3000, []string{"bun"}, nil, []string{"javascript"}, "bun install", "bun run dev", ""},
+	{"deno", "Deno", "Deno 2 runtime", "language", 2, 2048, 8000, []string{"deno"}, nil, []string{"typescript"}, "", "deno task dev", ""},
+	{"fastapi", "FastAPI", "FastAPI with uvicorn", "api", 2, 2048, 8000, []string{"python"}, nil, []string{"python", "api"}, "pip install -r requirements.txt", "uvicorn main:app --host 0.0.0.0", "curl -fsS http://localhost:8000/docs"},
+	{"django", "Django", "Django 5 on Python 3.12", "web", 2, 4096, 8000, []string{"python"}, nil, []string{"python"}, "pip install -r requirements.txt", "python manage.py runserver 0.0.0.0:8000", "curl -fsS http://localhost:8000"},
+	{"flask", "Flask", "Flask on Python 3.12", "api", 2, 2048, 5000, []string{"python"}, nil, []string{"python", "api"}, "pip install -r requirements.txt", "flask run --host 0.0.0.0", "curl -fsS http://localhost:5000"},
+	{"go", "Go", "Go 1.26 toolchain", "language", 2, 4096, 8080, []string{"go"}, []string{"golang"}, []string{"go"}, "go mod download", "go run .", ""},
+	{"rust", "Rust", "Rust stable with cargo", "language", 4, 8192, 8080, []string{"rust"}, nil, []string{"rust"}, "cargo fetch", "cargo run", ""},
+	{"rails", "Ruby on Rails", "Rails 8 on Ruby 3.3", "web", 2, 4096, 3000, []string{"ruby"}, []string{"ruby"}, []string{"ruby"}, "bundle install", "bin/rails server -b 0.0.0.0", "curl -fsS http://localhost:3000"},
+	{"laravel", "Laravel", "Laravel 11 on PHP 8.3", "web", 2, 4096, 8000, []string{"php"}, []string{"php"}, []string{"php"}, "composer install", "php artisan serve --host 0.0.0.0", "curl -fsS http://localhost:8000"},
+	{"java", "Java", "Temurin 21 with Maven and Gradle", "language", 4, 8192, 8080, []string{"java"}, []string{"spring"}, []string{"java", "jvm"}, "mvn -q dependency:go-offline", "mvn spring-boot:run", ""},
 }
 
 func builtIns(now time.Time) []*template {
-	mk := func(id, name, desc, category string, cpu, mem int, preview int, runtimes []string, aliases []string) *template {
-		return &template{
-			ID: id, Name: name, Slug: id, Description: desc, ImageID: "img_builtin_" + id,
-			Category: category, BuiltIn: true, Public: true, Status: statusActive,
-			CPUCount: cpu, MemoryMB: mem, DiskMB: 10240, Workdir: "/workspace", PreviewPort: preview,
-			Runtimes: runtimes, ArtifactPaths: []string{}, Aliases: aliases,
+	out := make([]*template, 0, len(catalogue))
+	for _, c := range catalogue {
+		t := &template{
+			ID: c.id, Name: c.name, Slug: c.id, Description: c.desc, ImageID: "img_builtin_" + c.id,
+			Category: c.category, BuiltIn: true, Public: true, Status: statusActive,
+			CPUCount: c.cpu, MemoryMB: c.mem, DiskMB: 10240, Workdir: "/workspace", PreviewPort: c.preview,
+			InstallCommand: c.install, StartCommand: c.start, ReadinessProbe: c.ready,
+			Runtimes: orEmpty(c.runtimes), ArtifactPaths: []string{}, Aliases: orEmpty(c.aliases), Tags: orEmpty(c.tags),
 			BuildSpec: map[string]any{}, Metadata: map[string]any{},
 			InsertedAt: now, UpdatedAt: now,
 		}
+		t.Default = c.id == "base"
+		out = append(out, t)
 	}
-	base := mk("base", "Base", "Debian with common tools", "general", 2, 2048, 0, []string{}, []string{"default"})
-	base.Default = true
-	return []*template{
-		base,
-		mk("nextjs", "Next.js", "Next.js on Node 22", "web", 2, 4096, 3000, []string{"node"}, []string{"next"}),
-		mk("node", "Node.js", "Node 22 with npm and pnpm", "language", 2, 2048, 3000, []string{"node"}, []string{"nodejs"}),
-		mk("python", "Python", "Python 3.12 with pip and uv", "language", 2, 2048, 8000, []string{"python"}, []string{"py", "python3"}),
-	}
+	return out
+}
+
+func orEmpty(s []string) []string {
+	return append([]string{}, s...)
 }
 
 // uuidFor derives a deterministic RFC 4122 version-5-style UUID from the
@@ -241,6 +286,8 @@ func (t *template) applySpec(spec map[string]any) {
 	t.DiskMB = intOr(spec["diskMib"], 10240)
 	t.Workdir, _ = spec["workdir"].(string)
 	t.PreviewPort = intOr(spec["previewPort"], 0)
+	t.StartCommand, _ = spec["startCmd"].(string)
+	t.ReadinessProbe, _ = spec["readyCmd"].(string)
 	t.Runtimes = []string{}
 	if rt, ok := spec["runtime"].(string); ok {
 		t.Runtimes = []string{rt}
@@ -263,16 +310,28 @@ func sizeResources(size string) (cpu, memMB int) {
 	}
 }
 
+// Error codes with their own behaviour.
+const (
+	codeStepFailed      = "BUILD_STEP_FAILED"
+	codeTemporarilyDown = "BUILDS_TEMPORARILY_UNAVAILABLE"
+)
+
+// temporarilyDownMessage is the platform's message for BUILDS_TEMPORARILY_UNAVAILABLE.
+const temporarilyDownMessage = "Template builds are being upgraded. Your template was saved as a draft and will build once this ships."
+
 // planBuild fixes a new build's duration and outcome from, in order of
 // precedence: the spec's env marker, the build's metadata marker, the
-// template's metadata marker, and the per-template Outcome.
-func planBuild(b *build, t *template, opts Options) {
+// template's metadata marker, and the per-template Outcome. n is the
+// build's ordinal among the builds of its template name (1 = first).
+func planBuild(b *build, t *template, opts Options, n int) {
 	o := opts.Outcomes[t.Name]
 	b.duration = opts.BuildDuration
 	if o.Duration > 0 {
 		b.duration = o.Duration
 	}
-	b.failCode, b.failMsg = o.ErrorCode, o.ErrorMessage
+	if o.ErrorCode != "" && (o.FailFirst <= 0 || n <= o.FailFirst) {
+		b.failCode, b.failMsg = o.ErrorCode, o.ErrorMessage
+	}
 	env, _ := b.BuildSpec["env"].(map[string]any)
 	for _, src := range []map[string]any{t.Metadata, b.Metadata, env} {
 		if v, ok := src[durationMarker].(string); ok {
@@ -284,13 +343,57 @@ func planBuild(b *build, t *template, opts Options) {
 			b.failCode, b.failMsg = v, ""
 		}
 	}
-	if b.failCode != "" && b.failMsg == "" {
-		switch b.failCode {
-		case "BUILD_STEP_FAILED":
-			b.failMsg = "step 1 exited with status 1 (emulated failure)"
-		default:
+	switch b.failCode {
+	case "":
+		return
+	case codeStepFailed:
+		steps := stepRuns(b.BuildSpec)
+		msg := "image build exited 1: emulated failure"
+		if len(steps) > 0 {
+			k := o.FailStep
+			if k <= 0 || k > len(steps) {
+				k = len(steps)
+			}
+			b.failStep = k
+			msg = fmt.Sprintf("step %d `%s` exited 1: %s", k, steps[k-1], stepFailure(steps[k-1]))
+		}
+		if b.failMsg == "" {
+			b.failMsg = msg
+		}
+	case codeTemporarilyDown:
+		b.immediate = true
+		if b.failMsg == "" {
+			b.failMsg = temporarilyDownMessage
+		}
+	default:
+		if b.failMsg == "" {
 			b.failMsg = "build failed with " + b.failCode + " (emulated failure)"
 		}
+	}
+}
+
+// stepRuns returns the first line of each step's run command.
+func stepRuns(spec map[string]any) []string {
+	list, _ := spec["steps"].([]any)
+	var out []string
+	for _, s := range list {
+		m, _ := s.(map[string]any)
+		run, _ := m["run"].(string)
+		line, _, _ := strings.Cut(strings.TrimSpace(run), "\n")
+		out = append(out, line)
+	}
+	return out
+}
+
+// stepFailure is the emulated stderr of a failing step.
+func stepFailure(run string) string {
+	switch {
+	case strings.Contains(run, "npm"):
+		return "ENOENT package-lock.json"
+	case strings.Contains(run, "pip"):
+		return "No matching distribution found"
+	default:
+		return "emulated failure"
 	}
 }
 
@@ -360,7 +463,7 @@ func (st *store) apply(tr transition) {
 	if !b.terminal() {
 		return
 	}
-	if b.StartedAt.IsZero() {
+	if b.StartedAt.IsZero() && !b.immediate {
 		b.StartedAt = tr.at
 	}
 	b.FinishedAt = tr.at
@@ -370,18 +473,27 @@ func (st *store) apply(tr transition) {
 	}
 	switch tr.state {
 	case stateReady:
-		sum := sha256.Sum256([]byte(b.ID))
-		b.ImageID = "img_" + hex.EncodeToString(sum[:8])
+		b.ImageID = "img_" + imageSuffix(b.ID)
 		t.Status = statusReady
 		t.ImageID = b.ImageID
 		t.CurrentBuildID = b.ID
 	case stateFailed:
+		// The template points at its newest finished build, failed or not,
+		// and keeps the image of its last ready build. A build that fails at
+		// once (BUILDS_TEMPORARILY_UNAVAILABLE) leaves the status alone.
 		b.ErrorCode, b.ErrorMessage = b.failCode, b.failMsg
-		if t.Status != statusReady {
+		t.CurrentBuildID = b.ID
+		if !b.immediate {
 			t.Status = statusFailed
 		}
 	}
 	t.UpdatedAt = tr.at
+}
+
+// imageSuffix derives the image id of a ready build from its id.
+func imageSuffix(buildID string) string {
+	sum := sha256.Sum256([]byte(buildID))
+	return hex.EncodeToString(sum[:8])
 }
 
 func intOr(v any, def int) int {

@@ -2,10 +2,14 @@ package emulator
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/schema"
 )
@@ -24,21 +28,88 @@ func schemaDocument() []byte {
 	return schema.Embedded()
 }
 
-// noPosition is a schema.Locator for specs that did not come from a file.
-type noPosition struct{}
+// Codes of build-spec problems, in Miosa's form.
+const (
+	codeRequired   = "REQUIRED"
+	codeUnknownKey = "UNKNOWN_KEY"
+	codeInvalid    = "INVALID"
+)
 
-func (noPosition) Locate(string) (line, col int) { return 0, 0 }
+// pointerLog is a schema.Locator that gives every located problem its own
+// line and remembers the JSON pointer located for it, so that a diagnostic
+// can be traced back to the exact place (for a missing key: the key).
+type pointerLog struct{ pointers []string }
+
+func (p *pointerLog) Locate(pointer string) (line, col int) {
+	p.pointers = append(p.pointers, pointer)
+	return len(p.pointers), 0
+}
 
 // checkSpec validates a build spec (a decoded JSON value) against the
-// embedded schema and returns its problems; fields look like
-// "build_spec.steps[0].run" and codes are the schema package's rules
-// ("schema", "unknown-key").
+// embedded schema and returns its problems the way Miosa's server lists
+// them: {code: "REQUIRED", field: "from", message: "is required"}. Fields
+// are relative to build_spec ("steps[0].run"); a problem with the spec as a
+// whole has field "build_spec". Codes: REQUIRED, UNKNOWN_KEY, INVALID.
 func checkSpec(spec any) []fieldError {
 	var errs []fieldError
-	for _, d := range schema.Default().Check("", noPosition{}, spec) {
-		errs = append(errs, fieldError{Code: d.Rule, Field: d.Field, Message: d.Message})
+	loc := &pointerLog{}
+	for _, d := range schema.Default().Check("", loc, spec) {
+		field := strings.TrimPrefix(strings.TrimPrefix(d.Field, "build_spec"), ".")
+		if d.Line > 0 && d.Line <= len(loc.pointers) {
+			field = fieldPath(spec, loc.pointers[d.Line-1])
+		}
+		if field == "" {
+			field = "build_spec"
+		}
+		fe := fieldError{Code: codeInvalid, Field: field, Message: d.Message}
+		switch {
+		case d.Rule == "unknown-key":
+			fe.Code = codeUnknownKey
+		case strings.HasPrefix(d.Message, "missing "):
+			fe.Code, fe.Message = codeRequired, "is required"
+		}
+		errs = append(errs, fe)
 	}
-	return errs
+	// Each problem got its own line, so the schema package's order and
+	// de-duplication no longer apply: sort and compact here.
+	slices.SortFunc(errs, func(x, y fieldError) int {
+		return cmp.Or(strings.Compare(x.Field, y.Field), strings.Compare(x.Code, y.Code), strings.Compare(x.Message, y.Message))
+	})
+	return slices.Compact(errs)
+}
+
+// fieldPath turns a JSON pointer into spec into a field path such as
+// "steps[0].run": list indexes in brackets, keys joined by dots.
+func fieldPath(spec any, pointer string) string {
+	if pointer == "" {
+		return ""
+	}
+	var b strings.Builder
+	v := spec
+	for _, tok := range strings.Split(strings.TrimPrefix(pointer, "/"), "/") {
+		tok = strings.NewReplacer("~1", "/", "~0", "~").Replace(tok)
+		switch cur := v.(type) {
+		case []any:
+			if i, err := strconv.Atoi(tok); err == nil && i >= 0 {
+				fmt.Fprintf(&b, "[%d]", i)
+				v = nil
+				if i < len(cur) {
+					v = cur[i]
+				}
+				continue
+			}
+			v = nil
+		case map[string]any:
+			v = cur[tok]
+		default:
+			v = nil
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(tok)
+	}
+	return b.String()
 }
 
 // normalize returns a copy of a valid spec with null values and empty maps

@@ -34,13 +34,13 @@ func TestVariants(t *testing.T) {
 		}},
 		{"aliases array", emulator.Variant{}, "GET", "/sandbox-templates?include_aliases=true", nil, 200, func(t *testing.T, v any) {
 			rows := isArray(t, v)
-			equal(t, len(rows), 4+2)
+			equal(t, len(rows), 22+2)
 			equal(t, member(t, rows[1], "aliases"), []any{"next"})
-			equal(t, member(t, rows[4], "aliases"), []any{})
+			equal(t, member(t, rows[22], "aliases"), []any{})
 		}},
 		{"aliases rows", emulator.Variant{Aliases: "rows"}, "GET", "/sandbox-templates?include_aliases=true", nil, 200, func(t *testing.T, v any) {
 			rows := isArray(t, v)
-			equal(t, len(rows), 4+2+5)
+			equal(t, len(rows), 22+2+10)
 			equal(t, member(t, rows[1], "id"), "default")
 			equal(t, member(t, rows[1], "alias_of"), "base")
 		}},
@@ -66,9 +66,9 @@ func TestVariants(t *testing.T) {
 		{"validate invalid 200", emulator.Variant{}, "POST", "/sandbox-templates/validate", invalid, 200, func(t *testing.T, v any) {
 			equal(t, member(t, v, "valid"), false)
 			errs := isArray(t, member(t, v, "errors"))
-			equal(t, member(t, errs[0], "code"), "schema")
-			equal(t, member(t, errs[0], "field"), "build_spec")
-			equal(t, member(t, errs[1], "field"), "build_spec.steps")
+			equal(t, errs[0], map[string]any{"code": "REQUIRED", "field": "from", "message": "is required"})
+			equal(t, member(t, errs[1], "code"), "INVALID")
+			equal(t, member(t, errs[1], "field"), "steps")
 			if msg, _ := member(t, errs[1], "message").(string); msg == "" {
 				t.Errorf("empty message")
 			}
@@ -79,7 +79,7 @@ func TestVariants(t *testing.T) {
 		}},
 		{"validate invalid strings", emulator.Variant{Validate: "strings"}, "POST", "/sandbox-templates/validate", invalid, 200, func(t *testing.T, v any) {
 			errs := isArray(t, member(t, v, "errors"))
-			if s, _ := errs[1].(string); !strings.HasPrefix(s, "build_spec.steps: must be a list") {
+			if s, _ := errs[1].(string); !strings.HasPrefix(s, "steps: must be a list") {
 				t.Errorf("errors[1] = %v", errs[1])
 			}
 		}},

@@ -28,9 +28,10 @@ func nullableInt(n int) any {
 	return n
 }
 
-// templateView is the full template object of GET and create.
-func templateView(t *template) map[string]any {
-	return map[string]any{
+// templateView is the full template object of GET and create: exactly the
+// keys of the server's render_template, plus "metadata" when clientMD.
+func templateView(t *template, clientMD bool) map[string]any {
+	v := map[string]any{
 		"id":               t.ID,
 		"name":             t.Name,
 		"slug":             t.Slug,
@@ -46,23 +47,34 @@ func templateView(t *template) map[string]any {
 		"disk_mb":          t.DiskMB,
 		"workdir":          t.Workdir,
 		"preview_port":     nullableInt(t.PreviewPort),
+		"install_command":  nullable(t.InstallCommand),
+		"start_command":    nullable(t.StartCommand),
+		"readiness_probe":  nullable(t.ReadinessProbe),
 		"runtimes":         t.Runtimes,
 		"artifact_paths":   t.ArtifactPaths,
 		"build_spec":       t.BuildSpec,
 		"current_build_id": nullable(t.CurrentBuildID),
-		"metadata":         cloneMap(t.Metadata),
 		"inserted_at":      ts(t.InsertedAt),
 		"updated_at":       ts(t.UpdatedAt),
 	}
+	if clientMD {
+		v["metadata"] = cloneMap(t.Metadata)
+	}
+	return v
 }
 
-// listRow is the reduced catalog view of GET /sandbox-templates.
-func listRow(t *template) map[string]any {
+// listRow is the reduced catalog view of GET /sandbox-templates: exactly
+// the keys of the server's render_for_catalog, plus "metadata" when clientMD.
+func listRow(t *template, clientMD bool) map[string]any {
 	categories := []string{}
 	if t.Category != "" {
 		categories = []string{t.Category}
 	}
-	return map[string]any{
+	tags := t.Tags
+	if tags == nil {
+		tags = []string{}
+	}
+	v := map[string]any{
 		"id":                t.ID,
 		"name":              t.Name,
 		"description":       t.Description,
@@ -70,17 +82,23 @@ func listRow(t *template) map[string]any {
 		"categories":        categories,
 		"default":           t.Default,
 		"built_in":          t.BuiltIn,
-		"public":            t.Public,
 		"status":            t.Status,
 		"default_cpu":       t.CPUCount,
 		"default_memory_mb": t.MemoryMB,
 		"disk_mb":           t.DiskMB,
 		"workdir":           t.Workdir,
 		"preview_port":      nullableInt(t.PreviewPort),
+		"install_command":   nullable(t.InstallCommand),
+		"start_command":     nullable(t.StartCommand),
+		"readiness_probe":   nullable(t.ReadinessProbe),
 		"runtimes":          t.Runtimes,
 		"artifact_paths":    t.ArtifactPaths,
-		"metadata":          cloneMap(t.Metadata),
+		"tags":              tags,
 	}
+	if clientMD {
+		v["metadata"] = cloneMap(t.Metadata)
+	}
+	return v
 }
 
 // legacyStates maps modern build states to the older vocabulary.
@@ -93,9 +111,11 @@ var legacyStates = map[string]string{
 	stateFailed:       "error",
 }
 
-// buildView renders a build; states selects the state vocabulary and
-// override, when set, replaces the state (unknown-state fault).
-func buildView(b *build, states, override string) map[string]any {
+// buildView renders a build with the server's build keys; states selects
+// the state vocabulary and override, when set, replaces the state
+// (unknown-state fault). The metadata is the server's {"events": [...]},
+// with the client's keys merged in (events win) when clientMD.
+func buildView(b *build, states, override string, clientMD bool) map[string]any {
 	state := b.State
 	switch states {
 	case "legacy", "legacy-complete":
@@ -109,15 +129,33 @@ func buildView(b *build, states, override string) map[string]any {
 	if override != "" {
 		state = override
 	}
-	md := cloneMap(b.Metadata)
+	md := map[string]any{}
+	if clientMD {
+		md = cloneMap(b.Metadata)
+	}
 	events := make([]map[string]any, 0, len(b.Events))
+	var certifiedAt time.Time
 	for _, e := range b.Events {
 		events = append(events, map[string]any{"event": e.Event, "at": ts(e.At)})
+		if e.Event == stateSnapshotting {
+			certifiedAt = e.At
+		}
 	}
 	md["events"] = events
 	var durationMS any
 	if !b.FinishedAt.IsZero() {
-		durationMS = b.FinishedAt.Sub(b.StartedAt).Milliseconds()
+		durationMS = int64(0)
+		if !b.StartedAt.IsZero() {
+			durationMS = b.FinishedAt.Sub(b.StartedAt).Milliseconds()
+		}
+	}
+	var rootfs, manifest, certification any
+	if b.State == stateReady {
+		rootfs = "/var/lib/miosa/templates/" + b.TemplateID + "/builds/" + b.ID + "/rootfs.ext4"
+		manifest = map[string]any{"version": 1, "image_id": b.ImageID, "files": []string{"rootfs.ext4", "memory.snap", "vmstate.snap"}}
+	}
+	if !certifiedAt.IsZero() {
+		certification = map[string]any{"status": "passed", "checks": []string{"boot", "exec", "network"}, "at": ts(certifiedAt)}
 	}
 	return map[string]any{
 		"id":                  b.ID,
@@ -125,10 +163,13 @@ func buildView(b *build, states, override string) map[string]any {
 		"source_type":         b.SourceType,
 		"state":               state,
 		"image_id":            nullable(b.ImageID),
+		"rootfs_path":         rootfs,
+		"snapshot_manifest":   manifest,
 		"log_url":             nullable(b.LogURL),
 		"error_code":          nullable(b.ErrorCode),
 		"error_message":       nullable(b.ErrorMessage),
 		"metadata":            md,
+		"certification":       certification,
 		"started_at":          ts(b.StartedAt),
 		"finished_at":         ts(b.FinishedAt),
 		"duration_ms":         durationMS,
