@@ -17,7 +17,8 @@ func runEmulator(ctx context.Context, env *Env, args []string) int {
 	f := emulator.RegisterFlags(fs)
 	about := "Serves a local emulator of the Miosa sandbox-templates API at http://ADDR/api/v1, for trying\n" +
 		"the action without credentials and for tests. Any key starting with msk_ works. Inspection endpoints:\n" +
-		"/__emulator/counters, /__emulator/state, /__emulator/requests, /__emulator/config, /__emulator/reset.\n" +
+		"/__emulator/counters, /__emulator/counters/reset, /__emulator/state, /__emulator/requests,\n" +
+		"/__emulator/config, /__emulator/reset, /__emulator/logs/{build_id} (with --log-urls).\n" +
 		"Stops on Ctrl-C."
 	if code, ok := parse(env, fs, "[flags]", about, args); !ok {
 		return code

@@ -22,6 +22,9 @@ func startEmulator(t *testing.T, mod func(*emulator.Options), copts func(*miosa.
 	t.Helper()
 	opts := emulator.NewOptions()
 	opts.BuildDuration = 0 // builds are terminal on the next request
+	// The contract tests check that client metadata round-trips when a
+	// server keeps it; the emulator's default drops it, as Miosa's does.
+	opts.ClientMetadata = true
 	if mod != nil {
 		mod(&opts)
 	}
