@@ -133,29 +133,6 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 	fmt.Fprintf(w, `{"error":{"code":%q,"message":%q}}`, code, msg)
 }
 
-// without answers 404 NOT_FOUND, as a deployment without the endpoint does,
-// for method and path; everything else goes to next.
-func without(method, path string, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == method && r.URL.Path == path {
-			w.Header().Set("X-Request-ID", "req_missing")
-			writeError(w, http.StatusNotFound, "NOT_FOUND", "no such endpoint")
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// withHeaders adds headers to every answer of next.
-func withHeaders(h map[string]string, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for k, v := range h {
-			w.Header().Set(k, v)
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
 // onlyKey refuses every key but good with 401, as the real server does.
 func onlyKey(good string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -179,7 +156,6 @@ func TestGolden(t *testing.T) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprint(w, "<!DOCTYPE html>\n<html><head><title>Miosa</title></head><body>Sandboxes for agents</body></html>\n")
 	})
-	rateHeaders := map[string]string{"X-RateLimit-Limit": "60", "X-RateLimit-Remaining": "57", "X-RateLimit-Reset": "42"}
 	tests := []struct {
 		name string
 		url  string // API base URL
@@ -187,13 +163,13 @@ func TestGolden(t *testing.T) {
 		ok   bool
 	}{
 		{"healthy", serve(t, emulatorHandler(nil)) + "/api/v1", testKey, true},
-		{"no-validate", serve(t, without("POST", "/api/v1/sandbox-templates/validate", emulatorHandler(nil))) + "/api/v1", testKey, true},
-		{"no-schema", serve(t, without("GET", "/api/v1/sandbox-templates/build-spec", emulatorHandler(nil))) + "/api/v1", testKey, true},
+		{"no-validate", serve(t, emulatorHandler(func(o *emulator.Options) { o.NoValidate = true })) + "/api/v1", testKey, true},
+		{"no-schema", serve(t, emulatorHandler(func(o *emulator.Options) { o.NoSchema = true })) + "/api/v1", testKey, true},
 		{"wrong-path", serve(t, emulatorHandler(nil)), testKey, false},
 		{"bad-key", serve(t, onlyKey("msk_another_key_entirely", emulatorHandler(nil))) + "/api/v1", testKey, false},
 		{"tls-failure", tls.URL + "/api/v1", testKey, false},
 		{"html", serve(t, html), testKey, false},
-		{"rate-limit-headers", serve(t, withHeaders(rateHeaders, emulatorHandler(nil))) + "/api/v1", testKey, true},
+		{"rate-limit-headers", serve(t, emulatorHandler(func(o *emulator.Options) { o.RateLimit, o.RateLimitHeaders = 1000, true })) + "/api/v1", testKey, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -262,9 +238,9 @@ func TestSettings(t *testing.T) {
 		message map[string]string        // substrings of these checks' message + hint
 	}{
 		{name: "list {data}", url: api(emulatorHandler(func(o *emulator.Options) { o.Variant.List = "data" })), ok: true,
-			message: map[string]string{"list": "{data} of 4 rows: 4 built-in, 0 of your own"}},
+			message: map[string]string{"list": "{data} of "}},
 		{name: "list {default_template_id, data}", url: api(emulatorHandler(func(o *emulator.Options) { o.Variant.List = "default" })), ok: true,
-			message: map[string]string{"list": "{default_template_id, data} of 4 rows"}},
+			message: map[string]string{"list": "{default_template_id, data} of "}},
 		{name: "schema in {data}", url: api(emulatorHandler(func(o *emulator.Options) { o.Variant.Schema = "data" })), ok: true,
 			want: map[string]doctor.Status{"schema": doctor.OK}},
 		{name: "validate answers 422 for invalid specs", url: api(emulatorHandler(func(o *emulator.Options) { o.Variant.Validate = "422" })), ok: true,
