@@ -12,6 +12,7 @@ import (
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/apply"
 	"github.com/miosa-dev/sandbox-templates-action/internal/ghaction"
+	"github.com/miosa-dev/sandbox-templates-action/internal/settings"
 )
 
 // actionYAML is the part of action.yml this test checks.
@@ -83,17 +84,36 @@ func TestActionYAMLAndReadmeMatchTheCode(t *testing.T) {
 	if a.Runs.Using != "docker" || a.Runs.Image != "Dockerfile" {
 		t.Errorf("runs = %+v, want docker with image Dockerfile", a.Runs)
 	}
-	wantInputs := []string{"allow-rollback", "api-key", "api-url", "build", "commit-sha", "concurrency", "fail-on-changes", "mode", "path",
-		"poll-interval", "summary", "templates", "timeout", "wait"}
-	if diff := cmp.Diff(wantInputs, keys(a.Inputs)); diff != "" {
-		t.Errorf("action.yml inputs (-code +action.yml):\n%s", diff)
+	// The inputs come from the settings table: action.yml's inputs block
+	// and the README's Inputs table are generated from it.
+	raw, err := os.ReadFile("../action.yml")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if diff := cmp.Diff(wantInputs, readmeTable(t, "## Inputs")); diff != "" {
-		t.Errorf("README inputs (-code +README):\n%s", diff)
+	if want, err := settings.Splice(string(raw), "inputs:", "outputs:", settings.ActionInputs()+"\n"); err != nil || want != string(raw) {
+		t.Errorf("action.yml's inputs are not the settings table's (%v): run go generate ./internal/settings", err)
+	}
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, err := settings.Splice(string(readme), "| input | default | meaning |", "", settings.ReadmeInputs()); err != nil || want != string(readme) {
+		t.Errorf("the README's Inputs table is not the settings table's (%v): run go generate ./internal/settings", err)
+	}
+	var names []string
+	for _, st := range settings.All {
+		names = append(names, st.Name)
+	}
+	slices.Sort(names)
+	if diff := cmp.Diff(names, keys(a.Inputs)); diff != "" {
+		t.Errorf("action.yml inputs (-table +action.yml):\n%s", diff)
 	}
 	for name, in := range a.Inputs {
 		if strings.TrimSpace(in.Description) == "" {
 			t.Errorf("input %s has no description", name)
+		}
+		if st, _ := settings.Lookup(name); strings.TrimSuffix(in.Default, "\n") != st.Default {
+			t.Errorf("input %s: action.yml's default %q, the table's %q", name, in.Default, st.Default)
 		}
 	}
 	var wantOutputs []string

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,13 +14,13 @@ import (
 	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
 	"github.com/miosa-dev/sandbox-templates-action/internal/miosa"
 	"github.com/miosa-dev/sandbox-templates-action/internal/plan"
+	"github.com/miosa-dev/sandbox-templates-action/internal/settings"
 	"github.com/miosa-dev/sandbox-templates-action/internal/spec"
 	"github.com/miosa-dev/sandbox-templates-action/internal/textsafe"
 )
 
 // Modes of a run.
 const (
-	ModeAuto     = "auto"
 	ModeValidate = "validate"
 	ModePlan     = "plan"
 	ModeApply    = "apply"
@@ -34,15 +35,12 @@ const (
 	StatusCancelled = "cancelled"
 )
 
-// DefaultAPIURL is the Miosa API's base URL.
-const DefaultAPIURL = "https://api.miosa.ai/api/v1"
-
 // Config is everything a run needs, read from action inputs or CLI flags.
 type Config struct {
 	Root         string   // repository root; reported paths are relative to it
 	Patterns     []string // globs relative to Root; empty means spec.DefaultPatterns
 	Templates    []string // only these names; empty means all
-	Mode         string   // validate, plan, apply or auto
+	Mode         string   // validate, plan or apply (the adapters resolve the action's auto)
 	Event        string   // GITHUB_EVENT_NAME, for auto mode
 	APIKey       string
 	APIURL       string
@@ -127,6 +125,7 @@ type BuildResult struct {
 // Result is what a run did, for outputs, the summary and the exit code.
 type Result struct {
 	Mode        string
+	Commit      string // the commit the run's keys derive from
 	Status      string
 	Online      bool
 	Files       int
@@ -164,67 +163,79 @@ func usagef(format string, args ...any) error {
 	return fmt.Errorf(format, args...)
 }
 
-// ResolveMode turns auto into validate, plan or apply.
-func ResolveMode(mode, event string, hasKey bool) (string, error) {
-	switch mode {
-	case "", ModeAuto:
-		switch {
-		case !hasKey:
-			return ModeValidate, nil
-		case readOnlyEvent(event):
-			return ModePlan, nil
-		default:
-			return ModeApply, nil
-		}
-	case ModeValidate:
-		return mode, nil
-	case ModePlan, ModeApply:
-		if !hasKey && mode == ModePlan && readOnlyEvent(event) {
-			// A fork's pull request has no secrets: the check still runs,
-			// offline, and the notice says what was skipped.
-			return ModeValidate, nil
-		}
-		if !hasKey {
-			return "", usagef("mode %s needs an API key (api-key input or MIOSA_API_KEY); without one use mode validate or auto", mode)
-		}
-		return mode, nil
+// FromSettings is the part of a run's Config that the settings table holds,
+// for both adapters; each adds what it owns (mode, commit, root, repository).
+func FromSettings(v settings.Values) Config {
+	return Config{
+		APIKey: v.String(settings.APIKey), APIURL: v.String(settings.APIURL),
+		Patterns: v.Lines(settings.Path), Templates: v.Lines(settings.Templates),
+		BuildMode: plan.BuildMode(v.String(settings.Build)), Wait: v.Bool(settings.Wait),
+		Timeout: v.Duration(settings.Timeout), PollInterval: v.Duration(settings.PollInterval),
+		Concurrency: v.Int(settings.Concurrency), FailOnChanges: v.Bool(settings.FailOnChanges),
+		AllowRollback: v.Bool(settings.AllowRollback),
 	}
-	return "", usagef("mode %q is not one of validate, plan, apply, auto", mode)
 }
 
-// readOnlyEvent reports a pull request, or a merge queue's temporary commit
-// that may never land: events that read, never write.
-func readOnlyEvent(event string) bool {
-	return strings.HasPrefix(event, "pull_request") || event == "merge_group"
-}
-
+// check is the one validation of a Config: a field left zero takes the
+// settings table's default, a set one must pass the table's checks, and a
+// run that writes needs a commit and a key.
 func (c *Config) check() error {
-	switch c.BuildMode {
-	case "":
-		c.BuildMode = plan.BuildChanged
-	case plan.BuildChanged, plan.BuildAlways, plan.BuildNever:
-	default:
-		return usagef("build %q is not one of changed, always, never", c.BuildMode)
+	text := func(name, v string) string {
+		if v != "" {
+			return v
+		}
+		s, _ := settings.Lookup(name)
+		return s.Default
 	}
-	if c.Concurrency <= 0 {
-		c.Concurrency = 8
+	given := map[string]string{
+		settings.Build: text(settings.Build, string(c.BuildMode)), settings.APIURL: text(settings.APIURL, c.APIURL),
+		settings.Concurrency:  text(settings.Concurrency, intText(c.Concurrency)),
+		settings.PollInterval: text(settings.PollInterval, durText(c.PollInterval)),
 	}
-	if c.Concurrency > 64 {
-		return usagef("concurrency %d is above the limit of 64", c.Concurrency)
+	var list []settings.Setting
+	for name := range given {
+		s, _ := settings.Lookup(name)
+		list = append(list, s)
 	}
-	if c.PollInterval <= 0 {
-		c.PollInterval = 10 * time.Second
+	v, err := settings.Parse(list, func(name string) (string, bool) { return given[name], true }, func(name string) string { return name })
+	if err != nil {
+		return err
 	}
-	if c.APIURL == "" {
-		c.APIURL = DefaultAPIURL
-	}
+	c.BuildMode, c.APIURL = plan.BuildMode(v.String(settings.Build)), v.String(settings.APIURL)
+	c.Concurrency, c.PollInterval = v.Int(settings.Concurrency), v.Duration(settings.PollInterval)
 	if c.AdoptGrace == 0 {
 		c.AdoptGrace = 5 * time.Second
 	}
 	if c.Timeout < 0 {
 		return usagef("timeout must not be negative")
 	}
+	switch c.Mode {
+	case ModeValidate:
+	case ModePlan, ModeApply:
+		if c.APIKey == "" {
+			return usagef("mode %s needs an API key (api-key input or MIOSA_API_KEY); without one use mode validate", c.Mode)
+		}
+		if c.Mode == ModeApply && c.Commit == "" {
+			return usagef("apply needs a commit to derive idempotency keys from")
+		}
+	default:
+		return usagef("mode %q is not one of validate, plan, apply", c.Mode)
+	}
 	return nil
+}
+
+func intText(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
+}
+
+func durText(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return d.String()
 }
 
 // AdoptGraceEnv reads SANDBOX_TEMPLATES_ADOPT_GRACE, a duration: how long a
@@ -283,11 +294,7 @@ func Run(parent context.Context, cfg Config, rep Reporter) (*Result, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	mode, err := ResolveMode(cfg.Mode, cfg.Event, cfg.APIKey != "")
-	if err != nil {
-		return nil, err
-	}
-	r := &run{cfg: cfg, rep: &serialReporter{r: rep}, res: &Result{Mode: mode, TemplateIDs: map[string]string{}, Builds: []BuildResult{}}}
+	r := &run{cfg: cfg, rep: &serialReporter{r: rep}, res: &Result{Mode: cfg.Mode, Commit: cfg.Commit, TemplateIDs: map[string]string{}, Builds: []BuildResult{}}}
 	if cfg.APIKey != "" {
 		c, err := miosa.New(miosa.Options{BaseURL: cfg.APIURL, APIKey: cfg.APIKey, UserAgent: cfg.UserAgent,
 			// Retries and 429 pauses show in the run's log.

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -78,30 +79,27 @@ func TestFieldPointer(t *testing.T) {
 	}
 }
 
-func TestResolveMode(t *testing.T) {
+// A run that writes needs a key and a commit; a mode outside the three is
+// refused. These are usage errors, before any work.
+func TestConfigCheck(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		mode, event string
-		key         bool
-		want        string
-		usage       bool
+		cfg  Config
+		want string
 	}{
-		{"auto", "push", true, ModeApply, false},
-		{"auto", "pull_request", true, ModePlan, false},
-		{"auto", "pull_request_target", true, ModePlan, false},
-		{"auto", "push", false, ModeValidate, false},
-		{"", "workflow_dispatch", true, ModeApply, false},
-		{"plan", "pull_request", false, ModeValidate, false},
-		{"apply", "push", false, "", true},
-		{"plan", "push", false, "", true},
-		{"plan", "merge_group", false, ModeValidate, false},
-		{"apply", "push", true, ModeApply, false},
-		{"deploy", "push", true, "", true},
+		{Config{Mode: ModeApply, Commit: "c1"}, "mode apply needs an API key"},
+		{Config{Mode: ModePlan}, "mode plan needs an API key"},
+		{Config{Mode: ModeApply, APIKey: "msk_x"}, "apply needs a commit"},
+		{Config{Mode: "auto", APIKey: "msk_x"}, `mode "auto" is not one of validate, plan, apply`},
+		{Config{Mode: ModeValidate, Concurrency: 65}, `concurrency: "65" is not a whole number from 1 to 64`},
+		{Config{Mode: ModeValidate, PollInterval: 100 * time.Millisecond}, "poll-interval: 100ms is below the 1s minimum"},
+		{Config{Mode: ModeValidate, BuildMode: "sometimes"}, `build: "sometimes" is not one of changed, always, never`},
+		{Config{Mode: ModeValidate}, ""},
 	}
 	for _, tt := range tests {
-		got, err := ResolveMode(tt.mode, tt.event, tt.key)
-		if got != tt.want || (err != nil) != tt.usage {
-			t.Errorf("ResolveMode(%q, %q, %v) = %q, %v", tt.mode, tt.event, tt.key, got, err)
+		err := tt.cfg.check()
+		if (err == nil) != (tt.want == "") || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("check(%+v) = %v, want %q", tt.cfg, err, tt.want)
 		}
 	}
 }

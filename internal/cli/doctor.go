@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/miosa-dev/sandbox-templates-action/internal/apply"
+	"github.com/miosa-dev/sandbox-templates-action/internal/settings"
 	"github.com/miosa-dev/sandbox-templates-action/internal/doctor"
 )
 
@@ -14,7 +14,7 @@ func runDoctor(ctx context.Context, env *Env, args []string) int {
 	fs := flagSet("doctor")
 	apiURL := env.Getenv("MIOSA_API_URL")
 	if apiURL == "" {
-		apiURL = apply.DefaultAPIURL
+		apiURL = settings.DefaultAPIURL
 	}
 	fs.StringVar(&apiURL, "api-url", apiURL, "Miosa API base URL (default $MIOSA_API_URL, else the public API)")
 	jsonOut := fs.Bool("json", false, "print one JSON object with every check instead of text")

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -13,47 +14,111 @@ import (
 	"github.com/miosa-dev/sandbox-templates-action/internal/apply"
 	"github.com/miosa-dev/sandbox-templates-action/internal/ghaction"
 	"github.com/miosa-dev/sandbox-templates-action/internal/gitinfo"
-	"github.com/miosa-dev/sandbox-templates-action/internal/plan"
+	"github.com/miosa-dev/sandbox-templates-action/internal/settings"
 	"github.com/miosa-dev/sandbox-templates-action/internal/textsafe"
 )
 
-// syncFlags are the flags plan and apply share; they are named like the
-// action's inputs.
+// syncFlags are the flags plan and apply share: the settings table's CLI
+// settings, named like the action's inputs, and the CLI's own.
 type syncFlags struct {
-	dir, apiURL, build, commit, repository, summaryFile string
-	paths, names                                        *listFlag
-	wait, failOnChanges, jsonOut, allowRollback         bool
-	timeout, pollInterval                               time.Duration
-	concurrency                                         int
-	emulator                                            bool
+	raw                          map[string]string // table settings given on the command line
+	dir, repository, summaryFile string
+	jsonOut, emulator            bool
 }
 
-func registerSync(fs *flag.FlagSet, mode string, getenv func(string) string) *syncFlags {
-	f := &syncFlags{paths: &listFlag{}, names: &listFlag{comma: true}}
-	fs.StringVar(&f.dir, "dir", "", "repository root (default $GITHUB_WORKSPACE, else the working directory)")
-	fs.Var(f.paths, "path", "glob of template files, relative to the root (repeatable; default sandbox-templates/*.yaml and *.yml)")
-	fs.Var(f.names, "templates", "only these template names (repeatable or comma-separated; default all)")
-	apiURL := getenv("MIOSA_API_URL")
-	if apiURL == "" {
-		apiURL = apply.DefaultAPIURL
+// settingFlag is one table setting as a flag: repeatable for lines (and
+// comma-separated for templates), valueless for booleans.
+type settingFlag struct {
+	s   settings.Setting
+	raw map[string]string
+}
+
+func (f settingFlag) String() string {
+	if f.raw == nil {
+		return ""
 	}
-	fs.StringVar(&f.apiURL, "api-url", apiURL, "Miosa API base URL (default $MIOSA_API_URL, else the public API)")
-	fs.StringVar(&f.build, "build", string(plan.BuildChanged), "when to build existing templates: changed, always or never")
-	fs.StringVar(&f.commit, "commit-sha", "", "commit that idempotency keys derive from (default $GITHUB_SHA, else git rev-parse HEAD in the root)")
-	fs.StringVar(&f.repository, "repository", getenv("GITHUB_REPOSITORY"), "owner/name that idempotency keys derive from (default $GITHUB_REPOSITORY, else \"local\")")
-	fs.IntVar(&f.concurrency, "concurrency", 8, "parallel API calls (1 to 64)")
-	fs.DurationVar(&f.timeout, "timeout", 30*time.Minute, "deadline for the whole run (0: none)")
+	return f.raw[f.s.Name]
+}
+
+func (f settingFlag) Set(v string) error {
+	if f.s.Kind != settings.Lines {
+		f.raw[f.s.Name] = v
+		return nil
+	}
+	if f.s.Name == settings.Templates {
+		v = strings.ReplaceAll(v, ",", "\n")
+	}
+	if old, ok := f.raw[f.s.Name]; ok {
+		v = old + "\n" + v
+	}
+	f.raw[f.s.Name] = v
+	return nil
+}
+
+func (f settingFlag) IsBoolFlag() bool { return f.s.Kind == settings.Bool }
+
+func registerSync(fs *flag.FlagSet, mode string) *syncFlags {
+	f := &syncFlags{raw: map[string]string{}}
+	fs.StringVar(&f.dir, "dir", "", "repository root (default $GITHUB_WORKSPACE, else the working directory)")
+	for _, s := range settings.ForCLI(mode) {
+		usage := strings.ReplaceAll(s.Usage, "`", "")
+		switch {
+		case s.Name == settings.APIURL:
+			usage += " (default $MIOSA_API_URL, else " + s.Default + ")"
+		case s.Name == settings.CommitSHA:
+			usage = "commit that idempotency keys derive from (default git rev-parse HEAD in the root)"
+		case s.Kind == settings.Lines:
+			usage += "; repeatable"
+			if s.Name == settings.Templates {
+				usage += " or comma-separated"
+			}
+			if s.Default != "" {
+				usage += " (default " + strings.ReplaceAll(s.Default, "\n", " and ") + ")"
+			}
+		case s.Default != "" && s.Kind != settings.Bool:
+			usage += " (default " + s.Default + ")"
+		}
+		fs.Var(settingFlag{s: s, raw: f.raw}, s.Name, usage)
+	}
+	fs.StringVar(&f.repository, "repository", "", "owner/name that idempotency keys derive from (default $GITHUB_REPOSITORY, else \"local\")")
 	fs.BoolVar(&f.jsonOut, "json", false, "print the result as one JSON object instead of text")
 	fs.StringVar(&f.summaryFile, "summary-file", "", "also write the Markdown job summary to this file")
 	fs.BoolVar(&f.emulator, "emulator", false, "run against a built-in emulator of the Miosa API on 127.0.0.1 (no credentials needed)")
-	fs.BoolVar(&f.allowRollback, "allow-rollback", false, "let a build replace a served build made after this commit (a newer commit's, or one made by hand)")
-	if mode == apply.ModeApply {
-		fs.BoolVar(&f.wait, "wait", false, "wait for this run's builds; fail if one fails or the timeout passes")
-		fs.DurationVar(&f.pollInterval, "poll-interval", 10*time.Second, "time between build status checks while waiting")
-	} else {
-		fs.BoolVar(&f.failOnChanges, "fail-on-changes", false, "exit 1 when changes are pending (a drift check)")
-	}
 	return f
+}
+
+// values reads the table's settings for mode: flags first, then the
+// environment for the API's URL and key (never a flag: a key on a command
+// line ends up in shell history), then the table's defaults.
+func (f *syncFlags) values(mode string, getenv func(string) string) (settings.Values, error) {
+	list := append(settings.ForCLI(mode), mustLookup(settings.APIKey))
+	return settings.Parse(list, func(name string) (string, bool) {
+		if v, ok := f.raw[name]; ok {
+			return v, true
+		}
+		switch name {
+		case settings.APIURL:
+			v := getenv("MIOSA_API_URL")
+			return v, v != ""
+		case settings.APIKey:
+			v := getenv("MIOSA_API_KEY")
+			return v, v != ""
+		}
+		return "", false
+	}, func(name string) string {
+		if name == settings.APIKey {
+			return "MIOSA_API_KEY"
+		}
+		return "--" + name
+	})
+}
+
+func mustLookup(name string) settings.Setting {
+	s, ok := settings.Lookup(name)
+	if !ok {
+		panic("cli: no setting " + name)
+	}
+	return s
 }
 
 func runPlan(ctx context.Context, env *Env, args []string) int {
@@ -74,7 +139,7 @@ func runApply(ctx context.Context, env *Env, args []string) int {
 
 func runSync(ctx context.Context, env *Env, args []string, mode, about string) int {
 	fs := flagSet(mode)
-	f := registerSync(fs, mode, env.Getenv)
+	f := registerSync(fs, mode)
 	if code, ok := parse(env, fs, "[flags]", about, args); !ok {
 		return code
 	}
@@ -83,11 +148,12 @@ func runSync(ctx context.Context, env *Env, args []string, mode, about string) i
 		fmt.Fprintf(env.Stderr, "%s: %v\n", mode, err)
 		return ExitUsage
 	}
-	if f.concurrency < 1 || f.concurrency > 64 {
-		fmt.Fprintf(env.Stderr, "%s: --concurrency %d is not from 1 to 64\n", mode, f.concurrency)
+	v, err := f.values(mode, env.Getenv)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "%s: %v\n", mode, err)
 		return ExitUsage
 	}
-	key := env.Getenv("MIOSA_API_KEY")
+	cfg := apply.FromSettings(v)
 	if f.emulator {
 		url, stop, err := startEmulator()
 		if err != nil {
@@ -95,18 +161,17 @@ func runSync(ctx context.Context, env *Env, args []string, mode, about string) i
 			return ExitProblems
 		}
 		defer stop()
-		f.apiURL, key = url, emulatorKey
+		cfg.APIURL, cfg.APIKey = url, emulatorKey
 		fmt.Fprintf(env.Stderr, "Using the built-in emulator at %s (nothing leaves this machine)\n", url)
 	}
-	if key == "" {
+	if cfg.APIKey == "" {
 		fmt.Fprintf(env.Stderr, "%s: set MIOSA_API_KEY (for a local try: run `sandbox-templates emulator` and use any key starting with msk_)\n", mode)
 		return ExitUsage
 	}
-	commit := f.commit
-	if commit == "" {
-		commit = env.Getenv("GITHUB_SHA")
-	}
+	// The CLI's own rules: git HEAD is the commit, the repository name comes
+	// from the flag or GITHUB_REPOSITORY.
 	repo := gitinfo.Repo{Root: root}
+	commit := v.String(settings.CommitSHA)
 	if commit == "" {
 		commit = repo.Head(ctx)
 	}
@@ -117,19 +182,12 @@ func runSync(ctx context.Context, env *Env, args []string, mode, about string) i
 		fmt.Fprintf(env.Stderr, "%s: no commit to derive idempotency keys from: pass --commit-sha or run inside a git checkout\n", mode)
 		return ExitUsage
 	}
-	cfg := apply.Config{
-		Root: root, Patterns: f.paths.values, Templates: f.names.values, Mode: mode,
-		APIKey: key, APIURL: f.apiURL, BuildMode: plan.BuildMode(f.build),
-		Wait: f.wait, Timeout: f.timeout, PollInterval: f.pollInterval, Concurrency: f.concurrency,
-		Commit: commit, Repository: f.repository, FailOnChanges: f.failOnChanges, UserAgent: UserAgent(),
-		AllowRollback: f.allowRollback, AdoptGrace: apply.AdoptGraceEnv(env.Getenv),
-	}
+	cfg.Root, cfg.Mode, cfg.Commit, cfg.UserAgent = root, mode, commit, UserAgent()
+	cfg.Repository = cmp.Or(f.repository, env.Getenv("GITHUB_REPOSITORY"), "local")
+	cfg.AdoptGrace = apply.AdoptGraceEnv(env.Getenv)
 	if t, ok := repo.CommitTime(ctx, commit); ok {
 		cfg.CommitTime = t
 		cfg.History = func(ctx context.Context, file string) []string { return repo.SpecDigests(ctx, commit, file) }
-	}
-	if cfg.Repository == "" {
-		cfg.Repository = "local"
 	}
 	res, err := apply.Run(ctx, cfg, textReporter{env: env})
 	if err != nil {
@@ -160,8 +218,10 @@ func (r textReporter) Info(msg string) {
 		fmt.Fprintln(r.env.Stderr, textsafe.LogLine(l))
 	}
 }
-func (r textReporter) Warn(msg string)   { fmt.Fprintln(r.env.Stderr, textsafe.LogLine("warning: "+msg)) }
-func (r textReporter) Notice(msg string) { fmt.Fprintln(r.env.Stderr, textsafe.LogLine("notice: "+msg)) }
+func (r textReporter) Warn(msg string) { fmt.Fprintln(r.env.Stderr, textsafe.LogLine("warning: "+msg)) }
+func (r textReporter) Notice(msg string) {
+	fmt.Fprintln(r.env.Stderr, textsafe.LogLine("notice: "+msg))
+}
 
 func printText(env *Env, res *apply.Result) {
 	w := env.Stdout

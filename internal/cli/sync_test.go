@@ -47,7 +47,7 @@ func TestSyncUsageErrors(t *testing.T) {
 	}{
 		{"apply without a key", []string{"apply", "--dir", "../../testdata/good"}, nil, "set MIOSA_API_KEY"},
 		{"plan without a key", []string{"plan", "--dir", "../../testdata/good"}, nil, "set MIOSA_API_KEY"},
-		{"bad build mode", []string{"apply", "--emulator", "--dir", "../../testdata/good", "--build", "sometimes"}, nil, `build "sometimes" is not one of`},
+		{"bad build mode", []string{"apply", "--emulator", "--dir", "../../testdata/good", "--build", "sometimes"}, nil, `--build: "sometimes" is not one of changed, always, never`},
 		{"key without msk_", []string{"plan", "--dir", "../../testdata/good"}, map[string]string{"MIOSA_API_KEY": "sk_live_nope"}, "api client"},
 	}
 	for _, tt := range tests {

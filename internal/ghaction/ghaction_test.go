@@ -209,24 +209,24 @@ func TestConfigFromInputs(t *testing.T) {
 		name    string
 		inputs  map[string]string
 		wantErr string
-		check   func(settings) bool
+		check   func(runSettings) bool
 	}{
-		{"defaults", map[string]string{}, "", func(s settings) bool { return s.Summary && s.Timeout == 30*time.Minute && !s.Wait }},
+		{"defaults", map[string]string{}, "", func(s runSettings) bool { return s.Summary && s.Timeout == 30*time.Minute && !s.Wait }},
 		{"bad bool", map[string]string{"wait": "yes"}, `input wait: "yes" is not true or false`, nil},
 		{"summary no", map[string]string{"summary": "no"}, `input summary: "no" is not true or false`, nil},
-		{"summary off", map[string]string{"summary": "False"}, "", func(s settings) bool { return !s.Summary }},
+		{"summary off", map[string]string{"summary": "False"}, "", func(s runSettings) bool { return !s.Summary }},
 		{"summary 0", map[string]string{"summary": "0"}, `input summary: "0" is not true or false`, nil},
 		{"fail-on-changes on", map[string]string{"fail-on-changes": "yes"}, `input fail-on-changes: "yes"`, nil},
 		{"allow-rollback y", map[string]string{"allow-rollback": "y"}, `input allow-rollback: "y"`, nil},
-		{"wait TRUE", map[string]string{"wait": "TRUE"}, "", func(s settings) bool { return s.Wait }},
+		{"wait TRUE", map[string]string{"wait": "TRUE"}, "", func(s runSettings) bool { return s.Wait }},
 		{"bad duration", map[string]string{"timeout": "soon"}, `input timeout: "soon" is not a duration`, nil},
 		{"no unit", map[string]string{"timeout": "90"}, `input timeout: "90" has no unit: write 90s for seconds or 90m for minutes`, nil},
 		{"no unit, overflows", map[string]string{"timeout": "9300000000"}, `input timeout: "9300000000" has no unit, and is too large even as seconds (the most is 2562047h0m0s)`, nil},
 		{"overflows", map[string]string{"timeout": "9300000000s"}, `input timeout: "9300000000s" is too large for a duration; the most is 2562047h0m0s`, nil},
 		{"overflows in hours", map[string]string{"poll-interval": "3000000h"}, `input poll-interval: "3000000h" is too large`, nil},
 		{"negative", map[string]string{"timeout": "-5m"}, `input timeout: "-5m" is negative`, nil},
-		{"zero", map[string]string{"timeout": "0"}, "", func(s settings) bool { return s.Timeout == 0 }},
-		{"minutes", map[string]string{"timeout": "45m"}, "", func(s settings) bool { return s.Timeout == 45*time.Minute }},
+		{"zero", map[string]string{"timeout": "0"}, "", func(s runSettings) bool { return s.Timeout == 0 }},
+		{"minutes", map[string]string{"timeout": "45m"}, "", func(s runSettings) bool { return s.Timeout == 45*time.Minute }},
 		{"poll too fast", map[string]string{"poll-interval": "100ms"}, "below the 1s minimum", nil},
 		{"poll without unit", map[string]string{"poll-interval": "10"}, `input poll-interval: "10" has no unit`, nil},
 		{"bad concurrency", map[string]string{"concurrency": "0"}, "not a whole number from 1 to 64", nil},
@@ -271,6 +271,31 @@ func TestMainRefusesBadInputs(t *testing.T) {
 		}
 		if _, err := os.Stat(env["GITHUB_STEP_SUMMARY"]); err == nil {
 			t.Errorf("%v: a summary was written", in)
+		}
+	}
+}
+
+func TestResolveMode(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		mode, event string
+		key         bool
+		want        string
+	}{
+		{"auto", "push", true, apply.ModeApply},
+		{"auto", "pull_request", true, apply.ModePlan},
+		{"auto", "pull_request_target", true, apply.ModePlan},
+		{"auto", "push", false, apply.ModeValidate},
+		{"auto", "workflow_dispatch", true, apply.ModeApply},
+		{"plan", "pull_request", false, apply.ModeValidate},
+		{"plan", "merge_group", false, apply.ModeValidate},
+		{"plan", "push", false, apply.ModePlan}, // refused by the run: plan needs a key here
+		{"apply", "push", false, apply.ModeApply},
+		{"apply", "push", true, apply.ModeApply},
+	}
+	for _, tt := range tests {
+		if got := resolveMode(tt.mode, tt.event, tt.key); got != tt.want {
+			t.Errorf("resolveMode(%q, %q, %v) = %q, want %q", tt.mode, tt.event, tt.key, got, tt.want)
 		}
 	}
 }

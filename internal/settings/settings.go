@@ -1,0 +1,294 @@
+// Package settings is the one table of the run's settings: each one's name,
+// kind, default, bounds and documentation. The Actions adapter reads them as
+// inputs, the CLI as flags; action.yml's inputs and the README's Inputs table
+// are generated from it (go generate ./internal/settings) and a test keeps
+// them equal.
+package settings
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+//go:generate go run ./gen -root ../..
+
+// Kind is how a setting's value is read.
+type Kind int
+
+// Kinds of settings.
+const (
+	Text     Kind = iota // any string
+	Secret               // a string never printed
+	Bool                 // YAML 1.2 core booleans
+	Duration             // a Go duration with a unit, or 0
+	Int                  // a whole number within Min..Max
+	Lines                // one value per line; # starts a comment
+	Choice               // one of Choices
+)
+
+// Setting is one input of the action, and (when CLI is set) one flag of
+// the CLI's plan and apply commands.
+type Setting struct {
+	Name    string // kebab-case: the input's and the flag's name
+	Kind    Kind
+	Default string // the value when none is given, as action.yml writes it
+	// DefaultDoc is the README's default column when it is not Default
+	// itself, e.g. "`GITHUB_SHA`".
+	DefaultDoc string
+	Choices    []string      // Choice
+	Min, Max   int           // Int
+	MinDur     time.Duration // Duration, when above zero
+	// CLI makes the setting a flag of plan and apply; Modes narrows that to
+	// these commands.
+	CLI   bool
+	Modes []string
+	// Usage is one line: the README's meaning column and the flag's help.
+	Usage string
+	// Description is action.yml's description; empty means Usage.
+	Description string
+}
+
+// Names of the settings that code reads by name.
+const (
+	APIKey        = "api-key"
+	APIURL        = "api-url"
+	Path          = "path"
+	Mode          = "mode"
+	Build         = "build"
+	Wait          = "wait"
+	Timeout       = "timeout"
+	PollInterval  = "poll-interval"
+	Concurrency   = "concurrency"
+	CommitSHA     = "commit-sha"
+	Templates     = "templates"
+	FailOnChanges = "fail-on-changes"
+	AllowRollback = "allow-rollback"
+	Summary       = "summary"
+)
+
+// DefaultAPIURL is the Miosa API's base URL.
+const DefaultAPIURL = "https://api.miosa.ai/api/v1"
+
+// All is the table, in the order the docs list it.
+var All = []Setting{
+	{Name: APIKey, Kind: Secret, DefaultDoc: "(empty)",
+		Usage: "Miosa API key (`msk_...`). Empty: offline validation only, with one notice saying so.",
+		Description: "Miosa API key (starts with msk_). Pass it from a secret. Empty: offline validation only, with one notice saying " +
+			"remote checks were skipped; this is what fork pull requests get, and it still checks every file."},
+	{Name: APIURL, Kind: Text, Default: DefaultAPIURL, CLI: true,
+		Usage:       "API base URL",
+		Description: "Miosa API base URL. Point it at a local emulator for tests."},
+	{Name: Path, Kind: Lines, Default: "sandbox-templates/*.yaml\nsandbox-templates/*.yml", CLI: true,
+		DefaultDoc: "`sandbox-templates/*.yaml` and `sandbox-templates/*.yml`",
+		Usage:      "glob patterns, one per line, relative to the workspace (`**` matches any depth)",
+		Description: "Glob patterns of template files, one per line, relative to the workspace. ** matches any number of " +
+			"directories; patterns cannot leave the workspace."},
+	{Name: Mode, Kind: Choice, Default: "auto", Choices: []string{"auto", "validate", "plan", "apply"},
+		Usage: "`validate`, `plan`, `apply`, or `auto`: `plan` on pull_request and merge_group events, `apply` otherwise. " +
+			"Without a key, `auto` validates offline, and so does `plan` on pull_request and merge_group events; otherwise it fails",
+		Description: "validate (files only, no writes), plan (read the remote state, no writes), apply (create and build), or auto: " +
+			"plan on pull_request and merge_group events, apply otherwise. Without an api-key, auto validates offline, and so does " +
+			"plan on pull_request and merge_group events (fork pull requests get no secrets); apply fails."},
+	{Name: Build, Kind: Choice, Default: "changed", Choices: []string{"changed", "always", "never"}, CLI: true,
+		Usage: "`changed`, `always`, `never`: when to build templates that already exist",
+		Description: "When to trigger builds of existing templates: changed (when the served build is of another spec, failed, " +
+			"or missing), always, or never."},
+	{Name: Wait, Kind: Bool, Default: "false", CLI: true, Modes: []string{"apply"},
+		Usage: "wait for this run's builds to finish; fail if one fails",
+		Description: "Wait for the builds of this commit's specs to finish; the step fails if a build fails (status failed) or " +
+			"the timeout passes first (status timeout)."},
+	{Name: Timeout, Kind: Duration, Default: "30m", CLI: true,
+		Usage:       "deadline for the whole run (`90s`, `30m`, `1h`; `0` for none; a number needs a unit)",
+		Description: "Deadline for the whole run, as a duration such as 30m or 1h (0 for none)."},
+	{Name: PollInterval, Kind: Duration, Default: "10s", MinDur: time.Second, CLI: true, Modes: []string{"apply"},
+		Usage:       "between build status checks while waiting (at least `1s`)",
+		Description: "Time between build status checks while waiting (at least 1s)."},
+	{Name: Concurrency, Kind: Int, Default: "8", Min: 1, Max: 64, CLI: true,
+		Usage:       "parallel API calls (1 to 64)",
+		Description: "Parallel API calls, 1 to 64."},
+	{Name: CommitSHA, Kind: Text, DefaultDoc: "`GITHUB_SHA`", CLI: true,
+		Usage:       "the commit that idempotency keys derive from",
+		Description: "The commit that idempotency keys derive from. Empty: GITHUB_SHA (the CLI: git HEAD)."},
+	{Name: Templates, Kind: Lines, DefaultDoc: "(all)", CLI: true,
+		Usage:       "only these names, one per line",
+		Description: "Only sync these template names, one per line. Empty: all."},
+	{Name: FailOnChanges, Kind: Bool, Default: "false", CLI: true, Modes: []string{"plan"},
+		Usage:       "in plan mode, fail when changes are pending: writes, refused builds, description changes (drift check)",
+		Description: "In plan mode, fail when changes are pending (a drift check): writes, refused builds, description changes."},
+	{Name: AllowRollback, Kind: Bool, Default: "false", CLI: true,
+		Usage: "let a build replace a served build made after this run's commit (see the rollback guard)",
+		Description: "Let a build replace a served build that was made after this run's commit (a newer commit's build, or one " +
+			"made by hand): without it, such a template is refused and the step fails, so a re-run of an old commit cannot " +
+			"roll a template back silently. The commit's time comes from the push payload."},
+	{Name: Summary, Kind: Bool, Default: "true",
+		Usage:       "write the job summary",
+		Description: "Write the job summary (plan, builds, problems)."},
+}
+
+// Lookup returns the setting named name.
+func Lookup(name string) (Setting, bool) {
+	i := slices.IndexFunc(All, func(s Setting) bool { return s.Name == name })
+	if i < 0 {
+		return Setting{}, false
+	}
+	return All[i], true
+}
+
+// ForCLI are the settings that are flags of the CLI command cmd.
+func ForCLI(cmd string) []Setting {
+	var out []Setting
+	for _, s := range All {
+		if s.CLI && (len(s.Modes) == 0 || slices.Contains(s.Modes, cmd)) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Values are parsed settings. A setting that was not read holds its zero
+// value.
+type Values struct{ m map[string]any }
+
+// Parse reads every setting in list with get, which returns a raw value and
+// whether one was given; a setting not given takes its Default. label names
+// a setting in errors ("input wait", "--wait"). Every value is checked: the
+// first bad one is an error that names it and says what is wanted.
+func Parse(list []Setting, get func(name string) (string, bool), label func(name string) string) (Values, error) {
+	v := Values{m: map[string]any{}}
+	for _, s := range list {
+		raw, ok := get(s.Name)
+		if !ok {
+			raw = s.Default
+		}
+		val, err := s.parse(raw)
+		if err != nil {
+			return v, fmt.Errorf("%s: %w", label(s.Name), err)
+		}
+		v.m[s.Name] = val
+	}
+	return v, nil
+}
+
+func (s Setting) parse(raw string) (any, error) {
+	switch s.Kind {
+	case Bool:
+		return parseBool(raw, s.Default)
+	case Duration:
+		d, err := parseDuration(raw, s.Default)
+		if err == nil && s.MinDur > 0 && d < s.MinDur {
+			err = fmt.Errorf("%s is below the %s minimum", d, s.MinDur)
+		}
+		return d, err
+	case Int:
+		if raw == "" {
+			raw = s.Default
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(raw))
+		if err != nil || n < s.Min || n > s.Max {
+			return 0, fmt.Errorf("%q is not a whole number from %d to %d", raw, s.Min, s.Max)
+		}
+		return n, nil
+	case Lines:
+		return lines(raw), nil
+	case Choice:
+		if raw == "" {
+			raw = s.Default
+		}
+		if !slices.Contains(s.Choices, raw) {
+			return "", fmt.Errorf("%q is not one of %s", raw, strings.Join(s.Choices, ", "))
+		}
+		return raw, nil
+	}
+	return raw, nil
+}
+
+// String is a Text, Secret or Choice setting's value.
+func (v Values) String(name string) string { s, _ := v.m[name].(string); return s }
+
+// Bool is a Bool setting's value.
+func (v Values) Bool(name string) bool { b, _ := v.m[name].(bool); return b }
+
+// Duration is a Duration setting's value.
+func (v Values) Duration(name string) time.Duration { d, _ := v.m[name].(time.Duration); return d }
+
+// Int is an Int setting's value.
+func (v Values) Int(name string) int { n, _ := v.m[name].(int); return n }
+
+// Lines is a Lines setting's value.
+func (v Values) Lines(name string) []string { l, _ := v.m[name].([]string); return l }
+
+// lines splits a multi-line value into its non-empty lines, dropping
+// comments that start with #.
+func lines(v string) []string {
+	var out []string
+	for _, l := range strings.Split(v, "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// parseBool reads a boolean the way actions/toolkit's getBooleanInput does,
+// by the YAML 1.2 core schema: true, True, TRUE, false, False, FALSE.
+// Anything else is an error, so a typo never turns a feature off silently.
+func parseBool(v, def string) (bool, error) {
+	if v == "" {
+		v = def
+	}
+	switch v {
+	case "true", "True", "TRUE":
+		return true, nil
+	case "false", "False", "FALSE", "":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not true or false (YAML 1.2 booleans: true, True, TRUE, false, False, FALSE)", v)
+}
+
+// maxDuration is the longest duration a setting can hold.
+const maxDuration = time.Duration(math.MaxInt64)
+
+var (
+	// bareNumber is a number without a unit.
+	bareNumber = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
+	// durationSyntax is what time.ParseDuration reads when the value fits.
+	durationSyntax = regexp.MustCompile(`^[-+]?(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$`)
+)
+
+// parseDuration reads a Go duration such as 90s, 30m or 1h30m; "0" is zero.
+// A number without a unit is refused rather than guessed at (seconds? the
+// minutes of timeout-minutes?), and so is one too large for a duration.
+func parseDuration(v, def string) (time.Duration, error) {
+	if v == "" {
+		v = def
+	}
+	switch {
+	case v == "":
+		return 0, nil
+	case bareNumber.MatchString(v):
+		if f, _ := strconv.ParseFloat(v, 64); f == 0 {
+			return 0, nil
+		}
+		if _, err := time.ParseDuration(v + "s"); err != nil {
+			return 0, fmt.Errorf("%q has no unit, and is too large even as seconds (the most is %s); write a duration such as 30m or 1h", v, maxDuration.Truncate(time.Hour))
+		}
+		return 0, fmt.Errorf("%q has no unit: write %ss for seconds or %sm for minutes", v, v, v)
+	}
+	d, err := time.ParseDuration(v)
+	switch {
+	case err != nil && durationSyntax.MatchString(v):
+		return 0, fmt.Errorf("%q is too large for a duration; the most is %s", v, maxDuration.Truncate(time.Hour))
+	case err != nil:
+		return 0, fmt.Errorf("%q is not a duration such as 30s, 10m or 1h", v)
+	case d < 0:
+		return 0, fmt.Errorf("%q is negative", v)
+	}
+	return d, nil
+}
