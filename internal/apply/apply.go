@@ -11,9 +11,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/miosa-dev/sandbox-templates-action/internal/check"
 	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
 	"github.com/miosa-dev/sandbox-templates-action/internal/miosa"
 	"github.com/miosa-dev/sandbox-templates-action/internal/plan"
+	"github.com/miosa-dev/sandbox-templates-action/internal/schema"
 	"github.com/miosa-dev/sandbox-templates-action/internal/settings"
 	"github.com/miosa-dev/sandbox-templates-action/internal/spec"
 	"github.com/miosa-dev/sandbox-templates-action/internal/textsafe"
@@ -324,12 +326,9 @@ func Run(parent context.Context, cfg Config, rep Reporter) (*Result, error) {
 }
 
 func (r *run) execute(ctx context.Context) {
-	if !r.load() {
-		return
-	}
 	r.phase = "validating the template files"
-	r.checkSchema(ctx)
-	if ctx.Err() != nil {
+	sch := r.schema(ctx)
+	if ctx.Err() != nil || !r.load(sch) {
 		return
 	}
 	if r.res.Mode == ModeValidate {
@@ -477,43 +476,23 @@ func (r *run) warn(msg string) {
 }
 
 // load reads the template files; it reports whether there is anything to do.
-func (r *run) load() bool {
-	tpls, diags, err := spec.Load(spec.Options{Root: r.cfg.Root, Patterns: r.cfg.Patterns})
+func (r *run) load(sch *schema.Schema) bool {
+	c, err := check.Files(spec.Options{Root: r.cfg.Root, Patterns: r.cfg.Patterns}, r.cfg.Templates, sch)
 	if err != nil {
 		r.problem(fmt.Sprintf("load templates: %v", err))
 		return false
 	}
-	r.res.Diagnostics = append(r.res.Diagnostics, diags...)
-	r.res.Files = countFiles(tpls, diags)
-	for _, t := range tpls {
-		r.names = append(r.names, t.Name)
-	}
-	if len(r.cfg.Templates) > 0 {
-		var more diag.List
-		tpls, more = spec.Filter(tpls, r.cfg.Templates)
-		r.res.Diagnostics = append(r.res.Diagnostics, more...)
-	}
-	r.tpls = tpls
-	r.byName = make(map[string]*spec.Template, len(tpls))
-	for _, t := range tpls {
+	r.res.Diagnostics = append(r.res.Diagnostics, c.Diagnostics...)
+	r.res.Files = len(c.Files)
+	r.names, r.tpls = c.Names, c.Templates
+	r.byName = make(map[string]*spec.Template, len(r.tpls))
+	r.digests = make(map[string][]string, len(r.tpls))
+	r.validated = make(map[string]bool, len(r.tpls))
+	for _, t := range r.tpls {
 		r.byName[t.Name] = t
+		r.digests[t.Name] = []string{t.Digest()}
 	}
 	return r.res.Files > 0 || r.res.Diagnostics.HasErrors()
-}
-
-func countFiles(tpls []*spec.Template, diags diag.List) int {
-	files := map[string]bool{}
-	for _, t := range tpls {
-		files[t.File] = true
-	}
-	for _, d := range diags {
-		switch d.Rule {
-		case "pattern", "too-many-files", "no-files": // about a pattern, not a file
-		default:
-			files[d.Path] = true
-		}
-	}
-	return len(files)
 }
 
 // invalidOnlyPlan lists the invalid templates, the only plan validate mode can

@@ -16,21 +16,14 @@ import (
 	"github.com/miosa-dev/sandbox-templates-action/internal/spec"
 )
 
-// checkSchema checks every template against the schema (the server's when
-// it can be had, else the embedded one) and records each template's local
-// digest.
-func (r *run) checkSchema(ctx context.Context) {
-	sch := schema.Default()
+// schema is the schema the files are checked against: the server's when
+// it can be had, else the embedded one.
+func (r *run) schema(ctx context.Context) *schema.Schema {
 	r.schemaName = "embedded schema"
-	if r.api != nil {
-		sch = r.serverSchema(ctx)
+	if r.api == nil {
+		return schema.Default()
 	}
-	r.digests = make(map[string][]string, len(r.tpls))
-	r.validated = make(map[string]bool, len(r.tpls))
-	for _, t := range r.tpls {
-		r.res.Diagnostics = append(r.res.Diagnostics, sch.Check(t.File, t, t.BuildSpec)...)
-		r.digests[t.Name] = []string{t.Digest()}
-	}
+	return r.serverSchema(ctx)
 }
 
 // validateOnline asks the server's validate endpoint about each of tpls

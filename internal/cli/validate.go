@@ -12,58 +12,13 @@ import (
 	"text/tabwriter"
 	"unicode"
 
+	"github.com/miosa-dev/sandbox-templates-action/internal/check"
 	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
-	"github.com/miosa-dev/sandbox-templates-action/internal/schema"
 	"github.com/miosa-dev/sandbox-templates-action/internal/spec"
 )
 
 // validation is the outcome of reading and checking the templates offline.
-type validation struct {
-	files     []string         // files looked at (as displayed)
-	templates []*spec.Template // selected templates, sorted by name
-	problems  diag.List        // sorted
-	bad       map[string]bool  // displayed paths with at least one error
-}
-
-// validateTemplates loads the templates under opts, keeps those named in
-// names (all when empty) and checks each build_spec against sch. Problems in
-// any matched file are reported, selected or not.
-func validateTemplates(opts spec.Options, names []string, sch *schema.Schema) (*validation, error) {
-	ts, problems, err := spec.Load(opts)
-	if err != nil {
-		return nil, err
-	}
-	v := &validation{bad: map[string]bool{}}
-	files := map[string]bool{}
-	for _, t := range ts {
-		files[t.File] = true
-	}
-	for _, d := range problems {
-		switch d.Rule {
-		case "pattern", "too-many-files", "no-files":
-		default:
-			files[d.Path] = true
-		}
-	}
-	selected, unknown := spec.Filter(ts, names)
-	problems = append(problems, unknown...)
-	for _, t := range selected {
-		problems = append(problems, sch.Check(t.File, t, t.BuildSpec)...)
-	}
-	problems.Sort()
-	for _, d := range problems {
-		if d.Severity != diag.Warning && files[d.Path] {
-			v.bad[d.Path] = true
-		}
-	}
-	v.files = make([]string, 0, len(files))
-	for f := range files {
-		v.files = append(v.files, f)
-	}
-	slices.Sort(v.files)
-	v.templates, v.problems = selected, problems
-	return v, nil
-}
+type validation = check.Result
 
 // runValidate is the validate subcommand.
 func runValidate(_ context.Context, env *Env, args []string) int {
@@ -85,7 +40,7 @@ func runValidate(_ context.Context, env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "validate: %v\n", err)
 		return ExitProblems
 	}
-	v, err := validateTemplates(spec.Options{Root: root, Patterns: paths.values}, names.values, schema.Default())
+	v, err := check.Files(spec.Options{Root: root, Patterns: paths.values}, names.values, nil)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "validate: %v\n", err)
 		return ExitProblems
@@ -99,7 +54,7 @@ func runValidate(_ context.Context, env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "validate: write output: %v\n", err)
 		return ExitProblems
 	}
-	if v.problems.HasErrors() {
+	if v.Diagnostics.HasErrors() {
 		return ExitProblems
 	}
 	return ExitOK
@@ -109,18 +64,18 @@ func runValidate(_ context.Context, env *Env, args []string) int {
 // errors, one line per template.
 func writeText(w io.Writer, v *validation) error {
 	var b strings.Builder
-	b.WriteString(v.problems.Text())
-	errs := v.problems.Errors()
+	b.WriteString(v.Diagnostics.Text())
+	errs := v.Diagnostics.Errors()
 	if errs > 0 {
-		if len(v.bad) > 0 {
-			fmt.Fprintf(&b, "%s in %d of %s\n", plural(errs, "problem"), len(v.bad), plural(len(v.files), "file"))
+		if len(v.Bad) > 0 {
+			fmt.Fprintf(&b, "%s in %d of %s\n", plural(errs, "problem"), len(v.Bad), plural(len(v.Files), "file"))
 		} else {
-			fmt.Fprintf(&b, "%s; %s checked\n", plural(errs, "problem"), plural(len(v.files), "file"))
+			fmt.Fprintf(&b, "%s; %s checked\n", plural(errs, "problem"), plural(len(v.Files), "file"))
 		}
 		_, err := io.WriteString(w, b.String())
 		return err
 	}
-	byFile := slices.Clone(v.templates)
+	byFile := slices.Clone(v.Templates)
 	slices.SortFunc(byFile, func(a, b *spec.Template) int { return cmp.Compare(a.File, b.File) })
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	for _, t := range byFile {
@@ -129,7 +84,7 @@ func writeText(w io.Writer, v *validation) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(&b, "%s valid in %s\n", plural(len(v.templates), "template"), plural(len(v.files), "file"))
+	fmt.Fprintf(&b, "%s valid in %s\n", plural(len(v.Templates), "template"), plural(len(v.Files), "file"))
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -200,14 +155,14 @@ type jsonReport struct {
 
 // writeJSON prints the validation as one JSON object.
 func writeJSON(w io.Writer, v *validation) error {
-	r := jsonReport{Files: len(v.files), Templates: []jsonTemplate{}, Problems: v.problems}
+	r := jsonReport{Files: len(v.Files), Templates: []jsonTemplate{}, Problems: v.Diagnostics}
 	if r.Problems == nil {
 		r.Problems = diag.List{}
 	}
-	for _, t := range v.templates {
+	for _, t := range v.Templates {
 		r.Templates = append(r.Templates, jsonTemplate{
 			Name: t.Name, File: t.File, Line: t.Line, Col: t.Col, Description: t.Description,
-			Metadata: t.Metadata, BuildSpec: t.BuildSpec, Digest: t.Digest(), Valid: !v.bad[t.File],
+			Metadata: t.Metadata, BuildSpec: t.BuildSpec, Digest: t.Digest(), Valid: !v.Bad[t.File],
 		})
 	}
 	enc := json.NewEncoder(w)

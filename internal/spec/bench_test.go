@@ -42,7 +42,7 @@ build_spec:
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		ts, diags := check(b, spec.Options{Root: root})
+		ts, diags := load(b, spec.Options{Root: root})
 		if len(ts) != 1000 || len(diags) != 0 {
 			b.Fatalf("got %d templates, %d problems", len(ts), len(diags))
 		}

@@ -9,25 +9,22 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/miosa-dev/sandbox-templates-action/internal/check"
 	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
-	"github.com/miosa-dev/sandbox-templates-action/internal/schema"
 	"github.com/miosa-dev/sandbox-templates-action/internal/spec"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-// check loads root and schema-checks every template, as validate does.
-func check(t testing.TB, opts spec.Options) ([]*spec.Template, diag.List) {
+// load reads and checks root through the one validation path that validate,
+// the action and apply share.
+func load(t testing.TB, opts spec.Options) ([]*spec.Template, diag.List) {
 	t.Helper()
-	ts, diags, err := spec.Load(opts)
+	r, err := check.Files(opts, nil, nil)
 	if err != nil {
-		t.Fatalf("Load: %v", err)
+		t.Fatalf("check.Files: %v", err)
 	}
-	for _, tm := range ts {
-		diags = append(diags, schema.Default().Check(tm.File, tm, tm.BuildSpec)...)
-	}
-	diags.Sort()
-	return ts, diags
+	return r.Templates, r.Diagnostics
 }
 
 // golden compares got with the golden file, or rewrites it with -update.
@@ -61,7 +58,7 @@ func TestBadGolden(t *testing.T) {
 		n++
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			t.Parallel()
-			_, diags := check(t, spec.Options{Root: dir})
+			_, diags := load(t, spec.Options{Root: dir})
 			if !diags.HasErrors() {
 				t.Errorf("no errors reported for a bad case")
 			}
@@ -79,7 +76,7 @@ func TestBadGolden(t *testing.T) {
 }
 
 func TestGood(t *testing.T) {
-	ts, diags := check(t, spec.Options{Root: filepath.Join("..", "..", "testdata", "good")})
+	ts, diags := load(t, spec.Options{Root: filepath.Join("..", "..", "testdata", "good")})
 	if len(diags) != 0 {
 		t.Fatalf("unexpected problems:\n%s", diags.Text())
 	}
