@@ -70,7 +70,9 @@ func TestFidelityLegacyCollision(t *testing.T) {
 		if rec.Endpoint != "list" || !strings.Contains(rec.Path, "sandbox-templates") {
 			return
 		}
-		once.Do(func() { createByHand(t, base, "python-3-12", map[string]any{"from": "python:3.12-slim", "steps": []any{map[string]any{"run": "pip install uv"}}}) })
+		once.Do(func() {
+			createByHand(t, base, "python-3-12", map[string]any{"from": "python:3.12-slim", "steps": []any{map[string]any{"run": "pip install uv"}}})
+		})
 	}
 	e := startEmulator(t, func(o *emulator.Options) { o.LegacyCollision = true; o.OnHandled = hook })
 	base = e.URL

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/miosa-dev/sandbox-templates-action/internal/settings"
 	"github.com/miosa-dev/sandbox-templates-action/internal/doctor"
+	"github.com/miosa-dev/sandbox-templates-action/internal/settings"
 )
 
 // runDoctor checks what the server supports with the key, read-only.
