@@ -1,0 +1,74 @@
+package prcomment
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestNextLink(t *testing.T) {
+	t.Parallel()
+	for h, want := range map[string]string{
+		`<https://api.github.com/repositories/1/issues/7/comments?page=2>; rel="next", <https://api.github.com/repositories/1/issues/7/comments?page=9>; rel="last"`: "https://api.github.com/repositories/1/issues/7/comments?page=2",
+		`<https://x/?page=1>; rel="prev", <https://x/?page=3>; rel="next"`:                                                                                           "https://x/?page=3",
+		`<https://x/?page=1>; rel="first"`:                "",
+		`<https://x/?page=2>;rel=next`:                    "https://x/?page=2",
+		`<https://x/?page=2>; title="a"; REL="prev next"`: "https://x/?page=2",
+		``:          "",
+		`garbage`:   "",
+		`<unclosed`: "",
+	} {
+		if got := nextLink(h); got != want {
+			t.Errorf("nextLink(%q) = %q, want %q", h, got, want)
+		}
+	}
+}
+
+func FuzzNextLink(f *testing.F) {
+	f.Add(`<https://api.github.com/x?page=2>; rel="next", <https://api.github.com/x?page=3>; rel="last"`)
+	f.Add(`<a>; rel="next"<b>`)
+	f.Add(`<<>>;;rel=,`)
+	f.Fuzz(func(t *testing.T, h string) {
+		if got := nextLink(h); !strings.Contains(h, got) || strings.ContainsAny(got, "<>") {
+			t.Errorf("nextLink(%q) = %q", h, got)
+		}
+	})
+}
+
+func FuzzBody(f *testing.F) {
+	f.Add("w/j", "## Plan\n```diff\n+ a\n", 70000, "https://github.com/o/r/actions/runs/1")
+	f.Add("a-->b", "<details>\n~~~\nx\n", 65536, "")
+	f.Add("", "é", 40000, "javascript:alert(1)")
+	f.Fuzz(func(t *testing.T, marker, chunk string, size int, runURL string) {
+		if chunk == "" || size < 0 || size > 1<<18 {
+			return
+		}
+		md := strings.Repeat(chunk, size/len(chunk)+1)
+		body, cut := truncate(marker, md, runURL)
+		first, _, _ := strings.Cut(body, "\n")
+		switch {
+		case len(body) > MaxLen:
+			t.Fatalf("%d bytes", len(body))
+		case first != markerLine(marker) || strings.Count(first, "-->") != 1:
+			t.Fatalf("first line %q", first)
+		case cut != strings.Contains(body, "**Cut to fit"):
+			t.Fatalf("cut %v, body ends %q", cut, body[max(len(body)-200, 0):])
+		case cut && utf8.ValidString(md) && !utf8.ValidString(body):
+			t.Fatal("cut inside a character")
+		}
+		if cut && strings.Contains(body, "job summary](<") && !strings.HasPrefix(runURL, "http") {
+			t.Fatalf("linked %q", runURL)
+		}
+	})
+}
+
+func FuzzPRNumber(f *testing.F) {
+	f.Add(`{"pull_request":{"number":7}}`)
+	f.Add(`{"pull_request":null}`)
+	f.Add(`[1,2]`)
+	f.Fuzz(func(t *testing.T, payload string) {
+		if n := prNumber(strings.NewReader(payload)); n < 0 {
+			t.Fatalf("%d", n)
+		}
+	})
+}

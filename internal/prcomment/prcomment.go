@@ -1,0 +1,174 @@
+package prcomment
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+)
+
+// Modes of Config.Mode, as the pr-comment input spells them.
+const (
+	ModeAuto   = "auto"   // comment when the token can write; a read-only token is a notice
+	ModeAlways = "always" // comment, or fail
+	ModeNever  = "never"  // send nothing
+)
+
+// CheckMode reports whether mode is a valid pr-comment value; "" is auto.
+func CheckMode(mode string) error {
+	switch mode {
+	case "", ModeAuto, ModeAlways, ModeNever:
+		return nil
+	}
+	return fmt.Errorf("pr-comment: %q is not one of %q, %q, %q", mode, ModeAuto, ModeAlways, ModeNever)
+}
+
+// Config says where to comment and how.
+type Config struct {
+	APIURL     string        // GitHub REST API base (GITHUB_API_URL): https://api.github.com, or https://HOST/api/v3
+	Token      string        // github-token; sent only to APIURL
+	Repository string        // owner/name (GITHUB_REPOSITORY)
+	PR         int           // pull request number; 0 when the event has none (see PRNumber)
+	Marker     string        // which comment is this job's (see Marker)
+	Mode       string        // ModeAuto (also ""), ModeAlways or ModeNever
+	RunURL     string        // the run's page, where the job summary is, named when the body is cut; may be empty
+	HTTPClient *http.Client  // nil: a client with a 30 s timeout; its redirect policy is replaced, never followed
+	UserAgent  string        // "" means "sandbox-templates-action"
+	RetryWait  time.Duration // before the first retry of a transient failure, doubled after; 0 means 1 s; GitHub's Retry-After wins
+}
+
+// Format prints c with the token redacted, under every verb.
+func (c Config) Format(f fmt.State, _ rune) {
+	tok := ""
+	if c.Token != "" {
+		tok = "[REDACTED]"
+	}
+	_, _ = fmt.Fprintf(f, "{APIURL:%s Token:%s Repository:%s PR:%d Marker:%s Mode:%s RunURL:%s}",
+		c.APIURL, tok, c.Repository, c.PR, c.Marker, c.Mode, c.RunURL)
+}
+
+// Outcome is what Post did.
+type Outcome int
+
+// Outcomes of Post.
+const (
+	Skipped  Outcome = iota // nothing sent: mode never, no pull request, or no token in auto mode
+	Created                 // a new comment
+	Updated                 // this job's comment, edited in place
+	ReadOnly                // the token may not comment (403, or 404 for a private repository)
+)
+
+// String returns the outcome in lower case: "skipped", "created", ...
+func (o Outcome) String() string {
+	switch o {
+	case Created:
+		return "created"
+	case Updated:
+		return "updated"
+	case ReadOnly:
+		return "read-only"
+	}
+	return "skipped"
+}
+
+// Result is what Post did, with one line for the log.
+type Result struct {
+	Outcome   Outcome
+	CommentID int64  // the comment created or updated
+	URL       string // its html_url
+	Truncated bool   // the body was cut to fit
+	Message   string // one line saying what happened; never holds the token
+}
+
+// Post creates or updates this job's comment on cfg.PR with markdown as its
+// text (see Body). It returns an error for a bad Config, for anything GitHub
+// refuses and, in always mode, when nothing could be posted; in auto mode a
+// read-only token is Result.Outcome ReadOnly with a nil error. Errors never
+// contain the token.
+func Post(ctx context.Context, cfg Config, markdown string) (Result, error) {
+	if err := CheckMode(cfg.Mode); err != nil {
+		return Result{}, err
+	}
+	always := cfg.Mode == ModeAlways
+	switch {
+	case cfg.Mode == ModeNever:
+		return Result{Outcome: Skipped, Message: "no pull request comment: pr-comment is never"}, nil
+	case cfg.PR <= 0:
+		return Result{Outcome: Skipped, Message: "no pull request comment: the event is not a pull request"}, nil
+	case cfg.Token == "" && always:
+		return Result{}, errors.New("pr-comment: always needs a github-token, and it is empty")
+	case cfg.Token == "":
+		return Result{Outcome: Skipped, Message: "no pull request comment: github-token is empty"}, nil
+	case cfg.Marker == "":
+		return Result{}, errors.New("pr-comment: no marker to find the comment by")
+	}
+	c, err := newClient(cfg)
+	if err != nil {
+		return Result{}, err
+	}
+	body, cut := truncate(cfg.Marker, markdown, cfg.RunURL)
+	res, err := c.post(ctx, body)
+	if err == nil && cut {
+		res.Truncated = true
+		res.Message += "; the text was cut to fit GitHub's limit, the job summary has all of it"
+	}
+	var ge *Error
+	if errors.As(err, &ge) && ge.readOnly() {
+		res = Result{Outcome: ReadOnly, Truncated: cut, Message: c.readOnlyMessage(ge)}
+		if always {
+			return res, err
+		}
+		return res, nil
+	}
+	return res, err
+}
+
+// readOnlyMessage explains a refused comment in one line.
+func (c *client) readOnlyMessage(e *Error) string {
+	return fmt.Sprintf("no pull request comment: the token may not comment on pull request #%d (%s); "+
+		"fork pull requests get a read-only token; elsewhere give the job \"permissions: pull-requests: write\", "+
+		"or set pr-comment: never", c.pr, e.brief())
+}
+
+// Marker returns the marker of a workflow's job: the workflow name
+// (GITHUB_WORKFLOW) and job id (GITHUB_JOB), escaped so that any two
+// different pairs give different markers and none can end the HTML comment.
+func Marker(workflow, job string) string {
+	return url.PathEscape(workflow) + "/" + url.PathEscape(job)
+}
+
+// maxEventSize bounds how much of the event payload PRNumber reads.
+const maxEventSize = 16 << 20
+
+// PRNumber returns pull_request.number from the event payload at eventPath
+// (GITHUB_EVENT_PATH), or 0 when there is none: another event, no file, or a
+// payload that is not JSON.
+func PRNumber(eventPath string) int {
+	if eventPath == "" {
+		return 0
+	}
+	f, err := os.Open(eventPath)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	return prNumber(io.LimitReader(f, maxEventSize))
+}
+
+// prNumber reads pull_request.number from an event payload.
+func prNumber(r io.Reader) int {
+	var ev struct {
+		PullRequest *struct {
+			Number int `json:"number"`
+		} `json:"pull_request"`
+	}
+	if err := json.NewDecoder(r).Decode(&ev); err != nil || ev.PullRequest == nil || ev.PullRequest.Number <= 0 {
+		return 0
+	}
+	return ev.PullRequest.Number
+}
