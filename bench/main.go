@@ -243,7 +243,7 @@ func (b *bench) validation(ctx context.Context) error {
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	start := time.Now()
-	b.valCode = cli.Main(ctx, []string{"validate", "--dir", dir}, nil, io.Discard, io.Discard, func(string) string { return "" })
+	b.valCode = cli.Main(ctx, []string{"validate", "--dir", dir}, io.Discard, io.Discard, func(string) string { return "" })
 	b.valInProc = time.Since(start)
 	runtime.ReadMemStats(&after)
 	b.valMallocs, b.valBytes = after.Mallocs-before.Mallocs, after.TotalAlloc-before.TotalAlloc

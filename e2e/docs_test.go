@@ -11,7 +11,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/apply"
-	"github.com/miosa-dev/sandbox-templates-action/internal/ghaction"
+	"github.com/miosa-dev/sandbox-templates-action/internal/report"
 	"github.com/miosa-dev/sandbox-templates-action/internal/settings"
 )
 
@@ -117,7 +117,7 @@ func TestActionYAMLAndReadmeMatchTheCode(t *testing.T) {
 		}
 	}
 	var wantOutputs []string
-	for _, kv := range ghaction.Outputs(&apply.Result{}) {
+	for _, kv := range report.Outputs(&apply.Result{}) {
 		wantOutputs = append(wantOutputs, kv[0])
 	}
 	slices.Sort(wantOutputs)

@@ -25,6 +25,7 @@ import (
 	gocmp "github.com/google/go-cmp/cmp"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/emulator"
+	goldenfile "github.com/miosa-dev/sandbox-templates-action/internal/golden"
 	"github.com/miosa-dev/sandbox-templates-action/internal/miosa"
 )
 
@@ -89,8 +90,9 @@ func TestLiveScenarioOnEmulator(t *testing.T) {
 				return
 			}
 			got := shapeFixture{Source: "emulator", Conditions: res.conditions, Shapes: res.shapes}
-			if *update {
+			if goldenfile.Update() {
 				writeShapes(t, got)
+				t.Logf("golden: rewrote %s", liveShapes)
 				return
 			}
 			want := readShapes(t)

@@ -89,6 +89,8 @@ type Reporter interface {
 	Info(msg string)
 	Warn(msg string)
 	Notice(msg string)
+	// Plan shows the plan before any write.
+	Plan(p plan.Plan)
 }
 
 // serialReporter lets concurrent workers report without interleaving lines.
@@ -100,6 +102,7 @@ type serialReporter struct {
 func (s *serialReporter) Info(msg string)   { s.mu.Lock(); defer s.mu.Unlock(); s.r.Info(msg) }
 func (s *serialReporter) Warn(msg string)   { s.mu.Lock(); defer s.mu.Unlock(); s.r.Warn(msg) }
 func (s *serialReporter) Notice(msg string) { s.mu.Lock(); defer s.mu.Unlock(); s.r.Notice(msg) }
+func (s *serialReporter) Plan(p plan.Plan)  { s.mu.Lock(); defer s.mu.Unlock(); s.r.Plan(p) }
 
 // BuildResult is one build created or adopted by this run: an element of the
 // `builds` output.
@@ -369,7 +372,7 @@ func (r *run) execute(ctx context.Context) {
 	r.gatherHistory(ctx)
 	r.sayValidated(online)
 	r.noteDefaults()
-	r.rep.Info("Plan:\n" + r.res.Plan.Text())
+	r.rep.Plan(r.res.Plan)
 	if r.res.Diagnostics.HasErrors() {
 		if r.res.Mode == ModeApply {
 			r.problem("validation failed: nothing was written to the API")

@@ -14,14 +14,16 @@ import (
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
 	"github.com/miosa-dev/sandbox-templates-action/internal/emulator"
+	_ "github.com/miosa-dev/sandbox-templates-action/internal/golden" // defines -update for go test ./... -update
 	"github.com/miosa-dev/sandbox-templates-action/internal/plan"
 )
 
 type quiet struct{}
 
-func (quiet) Info(string)   {}
-func (quiet) Warn(string)   {}
-func (quiet) Notice(string) {}
+func (quiet) Info(string)    {}
+func (quiet) Warn(string)    {}
+func (quiet) Notice(string)  {}
+func (quiet) Plan(plan.Plan) {}
 
 func writeFiles(t *testing.T, files map[string]string) string {
 	t.Helper()

@@ -8,8 +8,6 @@ import (
 	"io"
 	"os"
 	"strings"
-
-	"github.com/miosa-dev/sandbox-templates-action/internal/ghaction"
 )
 
 // Exit codes of Main.
@@ -21,7 +19,6 @@ const (
 
 // Env is what a subcommand may use of the outside world.
 type Env struct {
-	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
 	Getenv func(string) string
@@ -49,16 +46,12 @@ func commands() []Command {
 }
 
 // Main runs the command line args (without the program name) and returns the
-// exit code. Inside GitHub Actions (GITHUB_ACTIONS=true) with no arguments it
-// runs as the action, reading INPUT_* variables.
-func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+// exit code.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
-	env := &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: getenv}
-	if len(args) == 0 && getenv("GITHUB_ACTIONS") == "true" {
-		return ghaction.Main(ctx, getenv, stdout, UserAgent())
-	}
+	env := &Env{Stdout: stdout, Stderr: stderr, Getenv: getenv}
 	if len(args) == 0 {
 		usage(stderr)
 		return ExitUsage

@@ -3,17 +3,15 @@ package cli
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"strings"
-	"text/tabwriter"
-	"time"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/apply"
-	"github.com/miosa-dev/sandbox-templates-action/internal/ghaction"
 	"github.com/miosa-dev/sandbox-templates-action/internal/gitinfo"
+	"github.com/miosa-dev/sandbox-templates-action/internal/plan"
+	"github.com/miosa-dev/sandbox-templates-action/internal/report"
 	"github.com/miosa-dev/sandbox-templates-action/internal/settings"
 	"github.com/miosa-dev/sandbox-templates-action/internal/textsafe"
 )
@@ -195,14 +193,14 @@ func runSync(ctx context.Context, env *Env, args []string, mode, about string) i
 		return ExitUsage
 	}
 	if f.summaryFile != "" {
-		if err := os.WriteFile(f.summaryFile, []byte(ghaction.Summary(res, commit)), 0o644); err != nil {
+		if err := os.WriteFile(f.summaryFile, []byte(report.Summary(res)), 0o644); err != nil {
 			fmt.Fprintf(env.Stderr, "%s: write summary: %v\n", mode, err)
 		}
 	}
 	if f.jsonOut {
-		printJSON(env, res)
+		report.JSON(env.Stdout, res)
 	} else {
-		printText(env, res)
+		report.Text(env.Stdout, res)
 	}
 	if res.OK() {
 		return ExitOK
@@ -222,69 +220,4 @@ func (r textReporter) Warn(msg string) { fmt.Fprintln(r.env.Stderr, textsafe.Log
 func (r textReporter) Notice(msg string) {
 	fmt.Fprintln(r.env.Stderr, textsafe.LogLine("notice: "+msg))
 }
-
-func printText(env *Env, res *apply.Result) {
-	w := env.Stdout
-	for _, d := range res.Diagnostics {
-		fmt.Fprintln(w, textsafe.LogLine(d.String()))
-	}
-	for _, p := range res.Problems {
-		fmt.Fprintln(w, textsafe.LogLine("error: "+p))
-	}
-	if len(res.Builds) > 0 {
-		fmt.Fprintln(w, "\nBuilds:")
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "TEMPLATE\tACTION\tBUILD\tSTATE\tDETAILS")
-		for _, b := range res.Builds {
-			details := strings.TrimSpace(b.ErrorCode + " " + b.ErrorMessage)
-			switch {
-			case b.Replayed:
-				details = strings.TrimSpace("made by an earlier attempt " + details)
-			case !b.Made:
-				details = strings.TrimSpace("already there " + details)
-			}
-			// Each cell is a log line's worth: the first one starts the line.
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", textsafe.LogLine(b.Name), b.Action, textsafe.LogLine(b.BuildID), textsafe.LogLine(b.State), textsafe.LogLine(details))
-		}
-		tw.Flush()
-	}
-	fmt.Fprintln(w, "\nOutputs:")
-	for _, kv := range ghaction.Outputs(res) {
-		fmt.Fprintln(w, textsafe.LogLine("  "+kv[0]+"="+kv[1]))
-	}
-	fmt.Fprintf(w, "\nStatus: %s (%s, %s)\n", res.Status, res.Plan.Summary(), res.Duration.Round(time.Millisecond))
-}
-
-func printJSON(env *Env, res *apply.Result) {
-	outputs := map[string]string{}
-	for _, kv := range ghaction.Outputs(res) {
-		outputs[kv[0]] = kv[1]
-	}
-	doc := map[string]any{
-		"status":       res.Status,
-		"mode":         res.Mode,
-		"plan":         res.Plan,
-		"builds":       res.Builds,
-		"template_ids": res.TemplateIDs,
-		"problems":     nonNil(res.Problems),
-		"diagnostics":  nonNilDiags(res),
-		"outputs":      outputs,
-	}
-	enc := json.NewEncoder(env.Stdout)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(doc)
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
-func nonNilDiags(res *apply.Result) any {
-	if res.Diagnostics == nil {
-		return []any{}
-	}
-	return res.Diagnostics
-}
+func (r textReporter) Plan(p plan.Plan) { r.Info("Plan:\n" + report.PlanText(p)) }

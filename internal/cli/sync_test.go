@@ -14,7 +14,7 @@ func TestApplyWithBuiltInEmulator(t *testing.T) {
 	t.Parallel()
 	var stdout, stderr bytes.Buffer
 	code := Main(context.Background(), []string{"apply", "--emulator", "--dir", "../../testdata/good", "--json"},
-		nil, &stdout, &stderr, func(string) string { return "" })
+		&stdout, &stderr, func(string) string { return "" })
 	if code != ExitOK {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
 	}
@@ -54,7 +54,7 @@ func TestSyncUsageErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var stdout, stderr bytes.Buffer
-			code := Main(context.Background(), tt.args, nil, &stdout, &stderr, func(k string) string { return tt.env[k] })
+			code := Main(context.Background(), tt.args, &stdout, &stderr, func(k string) string { return tt.env[k] })
 			if code != ExitUsage || !strings.Contains(stderr.String(), tt.want) {
 				t.Errorf("exit %d, stderr %q; want %d and %q", code, stderr.String(), ExitUsage, tt.want)
 			}
@@ -71,7 +71,7 @@ func TestBuiltInEmulatorKeyIsNotRedactedFromAnswers(t *testing.T) {
 	t.Parallel()
 	var stdout, stderr bytes.Buffer
 	code := Main(context.Background(), []string{"apply", "--emulator", "--dir", "../../testdata/good"},
-		nil, &stdout, &stderr, func(string) string { return "" })
+		&stdout, &stderr, func(string) string { return "" })
 	if code != ExitOK || strings.Contains(stdout.String(), "REDACTED") {
 		t.Fatalf("exit %d, output has a redaction:\n%s", code, stdout.String())
 	}

@@ -3,27 +3,22 @@ package doctor_test
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/miosa-dev/sandbox-templates-action/internal/doctor"
 	"github.com/miosa-dev/sandbox-templates-action/internal/emulator"
+	goldenfile "github.com/miosa-dev/sandbox-templates-action/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // testKey shares no 8-character run with anything the emulator sends.
 const testKey = "msk_doc_Zq8Wm3Kp5Jr2Tx7N"
@@ -89,22 +84,8 @@ func golden(t *testing.T, name string, r *doctor.Report) {
 	t.Helper()
 	for ext, got := range map[string]string{".txt": stable(r.Text()), ".json": stable(string(r.JSON()))} {
 		file := filepath.Join("..", "..", "testdata", "doctor", name+ext)
-		if *update {
-			if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		want, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatalf("%v (run with -update to create it)", err)
-		}
-		if diff := cmp.Diff(string(want), got); diff != "" {
-			t.Errorf("%s (-want +got):\n%s", file, diff)
-		}
+		goldenfile.Check(t, file, got)
+
 	}
 }
 

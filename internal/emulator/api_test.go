@@ -3,7 +3,6 @@ package emulator_test
 import (
 	"encoding/json"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/miosa-dev/sandbox-templates-action/internal/emulator"
+	goldenfile "github.com/miosa-dev/sandbox-templates-action/internal/golden"
 )
 
 func TestAuth(t *testing.T) {
@@ -634,19 +634,7 @@ func TestShapes(t *testing.T) {
 		t.Fatal(err)
 	}
 	data = []byte(strings.ReplaceAll(string(data), e.srv.URL, "http://EMULATOR"))
-	golden := filepath.Join("testdata", "shapes.golden.json")
-	if *update {
-		if err := os.WriteFile(golden, append(data, '\n'), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(strings.TrimSpace(string(want)), string(data)); diff != "" {
-		t.Errorf("shapes (-golden +got); refresh with -update:\n%s", diff)
-	}
+	goldenfile.Check(t, filepath.Join("testdata", "shapes.golden.json"), string(data)+"\n")
 }
 
 // pickRows returns the list rows with the given ids, in that order.

@@ -3,7 +3,6 @@ package emulator_test
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,8 +14,6 @@ import (
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/emulator"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 const testKey = "msk_test_0123456789abcdef"
 

@@ -2,7 +2,6 @@ package ghaction
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,8 @@ import (
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/apply"
 	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
+	"github.com/miosa-dev/sandbox-templates-action/internal/plan"
+	"github.com/miosa-dev/sandbox-templates-action/internal/report"
 	"github.com/miosa-dev/sandbox-templates-action/internal/textsafe"
 )
 
@@ -68,7 +69,7 @@ func Main(ctx context.Context, getenv func(string) string, stdout io.Writer, use
 	}
 	writeOutputs(a, log, res)
 	if in.Summary && getenv("GITHUB_STEP_SUMMARY") != "" {
-		a.AddStepSummary(Summary(res, in.Commit))
+		a.AddStepSummary(report.Summary(res))
 	}
 	if res.OK() {
 		return exitOK
@@ -98,6 +99,9 @@ type reporter struct{ log stepLog }
 func (r reporter) Info(msg string)   { r.log.info(strings.TrimRight(msg, "\n")) }
 func (r reporter) Warn(msg string)   { r.log.command("warning", nil, msg) }
 func (r reporter) Notice(msg string) { r.log.command("notice", nil, msg) }
+func (r reporter) Plan(p plan.Plan) {
+	r.log.info("Plan:\n" + strings.TrimRight(report.PlanText(p), "\n"))
+}
 
 // inputRules maps the rules of diagnostics that are about an input rather
 // than a file to that input. Their Path holds the input's value (a pattern,
@@ -150,31 +154,10 @@ func annotate(log stepLog, diags diag.List) {
 	}
 }
 
-// Outputs computes the step outputs of a run: single-line JSON or plain words.
-func Outputs(res *apply.Result) [][2]string {
-	buildID := ""
-	if ids := res.BuildIDs(); len(ids) == 1 {
-		for _, id := range ids {
-			buildID = id
-		}
-	}
-	return [][2]string{
-		{"status", res.Status},
-		{"has-changes", strconv.FormatBool(res.Plan.Changes() > 0)},
-		{"changes-count", strconv.Itoa(res.Plan.Changes())},
-		{"plan", res.Plan.JSON()},
-		{"template-ids", mustJSON(res.TemplateIDs)},
-		{"build-ids", mustJSON(res.BuildIDs())},
-		{"builds", mustJSON(res.Builds)},
-		{"build-id", buildID},
-		{"changed-templates", mustJSON(res.Plan.Changed())},
-	}
-}
-
 // writeOutputs writes the step outputs and prints them, in a group.
 func writeOutputs(a *githubactions.Action, log stepLog, res *apply.Result) {
 	log.command("group", nil, "Outputs")
-	for _, kv := range Outputs(res) {
+	for _, kv := range report.Outputs(res) {
 		setOutput(a, kv[0], kv[1])
 		log.info(kv[0] + "=" + textsafe.Line(kv[1]))
 	}
@@ -185,12 +168,4 @@ func writeOutputs(a *githubactions.Action, log stepLog, res *apply.Result) {
 // so no value can end the entry or add another output.
 func setOutput(a *githubactions.Action, name, value string) {
 	a.IssueFileCommand(&githubactions.Command{Name: "output", Message: name + "=" + textsafe.Line(value)})
-}
-
-func mustJSON(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("ghaction: marshal output: %v", err)) // maps, slices and strings only
-	}
-	return string(b)
 }

@@ -3,7 +3,6 @@ package ghaction
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"maps"
 	"os"
@@ -19,11 +18,10 @@ import (
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/apply"
 	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
+	goldenfile "github.com/miosa-dev/sandbox-templates-action/internal/golden"
 	"github.com/miosa-dev/sandbox-templates-action/internal/plan"
 	"github.com/miosa-dev/sandbox-templates-action/internal/textsafe"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // hostile is a result whose every server- or repository-controlled string
 // tries to break out of its place.
@@ -158,49 +156,7 @@ func TestAnnotateCapsAtTen(t *testing.T) {
 // golden compares got with testdata/file, or rewrites it with -update.
 func golden(t *testing.T, file, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", file)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", file, diff)
-	}
-}
-
-func TestSummaryGolden(t *testing.T) {
-	t.Parallel()
-	got := Summary(hostile(), "0123456789abcdef0123")
-	for _, line := range strings.Split(got, "\n") {
-		if strings.HasPrefix(line, "::") {
-			t.Errorf("summary line starts a workflow command: %q", line)
-		}
-	}
-	if strings.Contains(got, "javascript:") && strings.Contains(got, "](javascript") {
-		t.Error("a javascript: link made it into the summary")
-	}
-	golden(t, "summary-hostile.md", got)
-}
-
-func TestSummaryStaysUnderGitHubsLimit(t *testing.T) {
-	t.Parallel()
-	res := &apply.Result{Mode: apply.ModeValidate, Status: apply.StatusFailed, Files: 1000}
-	for i := range 20000 {
-		res.Diagnostics = append(res.Diagnostics, diag.Diagnostic{Path: fmt.Sprintf("sandbox-templates/t%04d.yaml", i%1000), Line: i, Col: 1,
-			Message: strings.Repeat("m", 200), Rule: "schema"})
-	}
-	got := Summary(res, "")
-	if len(got) >= 1<<20 {
-		t.Fatalf("summary is %d bytes, GitHub's limit is 1 MiB", len(got))
-	}
-	if !strings.Contains(got, "more problem(s) are in the step log") {
-		t.Error("the cut is not said")
-	}
+	goldenfile.Check(t, filepath.Join("testdata", file), got)
 }
 
 func TestConfigFromInputs(t *testing.T) {

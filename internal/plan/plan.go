@@ -162,6 +162,9 @@ type Item struct {
 	Base string `json:"-"`
 	// Always marks a build made only because of `build: always`.
 	Always bool `json:"-"`
+	// Changes are the fields this item's write changes (or, refused, would
+	// change), from the served spec to the wanted one, both normalized.
+	Changes []Change `json:"changes,omitempty"`
 	// DefaultsOnly lists the keys in which the served spec differs from the
 	// file only where the file sets nothing: a server default, or a field
 	// the file no longer sets. The server's normalized form decides, when
@@ -257,6 +260,16 @@ func Compute(desired []Desired, remote []Remote, opts Options) Plan {
 			managed[r] = true
 		}
 		it := decide(d, r, opts)
+		switch it.Action {
+		case Create:
+			it.Changes = Diff(nil, d.Written)
+		case Build, Refused:
+			if r != nil {
+				if served, ok := Served(r.Builds); ok {
+					it.Changes = Diff(served.Spec, d.Written)
+				}
+			}
+		}
 		p.Items = append(p.Items, it)
 		if r != nil && d.Problem == "" && d.Description != r.Description {
 			p.Items = append(p.Items, describe(d, r))

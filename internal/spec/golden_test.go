@@ -1,7 +1,6 @@
 package spec_test
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,10 +10,9 @@ import (
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/check"
 	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
+	goldenfile "github.com/miosa-dev/sandbox-templates-action/internal/golden"
 	"github.com/miosa-dev/sandbox-templates-action/internal/spec"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // load reads and checks root through the one validation path that validate,
 // the action and apply share.
@@ -30,19 +28,7 @@ func load(t testing.TB, opts spec.Options) ([]*spec.Template, diag.List) {
 // golden compares got with the golden file, or rewrites it with -update.
 func golden(t *testing.T, file, got string) {
 	t.Helper()
-	if *update {
-		if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s", file, diff)
-	}
+	goldenfile.Check(t, file, got)
 }
 
 func TestBadGolden(t *testing.T) {

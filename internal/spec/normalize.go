@@ -40,6 +40,13 @@ func Normalize(buildSpec map[string]any) map[string]any {
 	return out
 }
 
+// Prune returns a copy of buildSpec with null values and empty maps and
+// lists dropped, and no defaults filled in: the spec as its file says it.
+func Prune(buildSpec map[string]any) map[string]any {
+	out, _ := normalize(buildSpec).(map[string]any)
+	return out
+}
+
 // SizeDefaults are the resources the server fills in for a `size`, as far as
 // the API page shows them (only "small" is documented). A size missing here
 // is left as written: the server's normalized form, or DefaultsOnly, decides.

@@ -1,6 +1,10 @@
 package textsafe
 
-import "testing"
+import (
+	"testing"
+
+	_ "github.com/miosa-dev/sandbox-templates-action/internal/golden" // defines -update for go test ./... -update
+)
 
 func TestLine(t *testing.T) {
 	t.Parallel()

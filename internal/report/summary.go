@@ -1,4 +1,4 @@
-package ghaction
+package report
 
 import (
 	"fmt"
@@ -20,9 +20,11 @@ var statusIcon = map[string]string{
 	apply.StatusCancelled: "🛑",
 }
 
-// Summary renders the job summary of a run as Markdown: status, plan,
-// builds and every problem, with untrusted text escaped.
-func Summary(res *apply.Result, commit string) string {
+// Summary renders the job summary of a run as Markdown: status, plan (with
+// each item's changes), builds and every problem, with untrusted text
+// escaped.
+func Summary(res *apply.Result) string {
+	commit := res.Commit
 	var b strings.Builder
 	fmt.Fprintf(&b, "## %s Sandbox templates: %s\n\n", statusIcon[res.Status], res.Status)
 	facts := []string{fmt.Sprintf("mode **%s**", res.Mode), fmt.Sprintf("%d file(s)", res.Files)}
@@ -42,24 +44,15 @@ func Summary(res *apply.Result, commit string) string {
 
 	if len(res.Plan.Items) > 0 || res.Planned {
 		b.WriteString("### Plan\n\n")
-		b.WriteString(res.Plan.Markdown())
+		b.WriteString(PlanMarkdown(res.Plan))
 		b.WriteString("\n")
 	}
 	if len(res.Builds) > 0 {
 		b.WriteString("### Builds\n\n| Template | Build | State | Action | Details |\n|---|---|---|---|---|\n")
 		for _, bd := range res.Builds {
 			details := []string{}
-			if bd.Replayed {
-				details = append(details, "made earlier at this commit")
-			}
-			if bd.ErrorCode != "" {
-				details = append(details, "`"+textsafe.Code(bd.ErrorCode)+"`")
-			}
-			if bd.ErrorMessage != "" {
-				details = append(details, textsafe.Cell(textsafe.Truncate(bd.ErrorMessage, 500)))
-			}
-			if link := safeLink(bd.LogURL); link != "" {
-				details = append(details, "[log]("+link+")")
+			for _, d := range buildDetails(bd) {
+				details = append(details, d.markdown())
 			}
 			fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s |\n", textsafe.Cell(bd.Name), textsafe.Code(bd.BuildID),
 				textsafe.Cell(bd.State), bd.Action, strings.Join(details, " · "))
@@ -107,4 +100,47 @@ func safeLink(raw string) string {
 	// Characters that could end the link or the table cell are escaped.
 	return strings.NewReplacer("|", "%7C", "`", "%60", "(", "%28", ")", "%29", "[", "%5B", "]", "%5D",
 		"<", "%3C", ">", "%3E", " ", "%20").Replace(u.String())
+}
+
+// detail is one fact about a build, for the text table and the summary.
+type detail struct {
+	kind string // "note", "code", "message", "log"
+	text string
+}
+
+func (d detail) markdown() string {
+	switch d.kind {
+	case "code":
+		return "`" + textsafe.Code(d.text) + "`"
+	case "message":
+		return textsafe.Cell(textsafe.Truncate(d.text, 500))
+	case "log":
+		if link := safeLink(d.text); link != "" {
+			return "[log](" + link + ")"
+		}
+		return ""
+	}
+	return textsafe.Cell(d.text)
+}
+
+// buildDetails are what the tables say of a build beyond its id and state:
+// who made it, its error and its log.
+func buildDetails(b apply.BuildResult) []detail {
+	var out []detail
+	switch {
+	case b.Replayed:
+		out = append(out, detail{"note", "made by an earlier attempt"})
+	case !b.Made:
+		out = append(out, detail{"note", "already there"})
+	}
+	if b.ErrorCode != "" {
+		out = append(out, detail{"code", b.ErrorCode})
+	}
+	if b.ErrorMessage != "" {
+		out = append(out, detail{"message", b.ErrorMessage})
+	}
+	if safeLink(b.LogURL) != "" {
+		out = append(out, detail{"log", b.LogURL})
+	}
+	return out
 }

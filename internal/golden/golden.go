@@ -1,0 +1,43 @@
+// Package golden is the one golden-file helper of the tests. Importing it
+// defines the -update flag, so `go test ./... -update` rewrites every golden
+// file; every package with tests imports it, so the flag is defined
+// everywhere.
+package golden
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files instead of comparing with them")
+
+// Update reports whether this run rewrites golden files.
+func Update() bool { return *update }
+
+// Check compares got with the file at path. With -update it writes got
+// there instead, says so in the test log and compares nothing: a rewrite is
+// not a passing comparison.
+func Check(t testing.TB, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("golden: rewrote %s", path)
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", path, diff)
+	}
+}

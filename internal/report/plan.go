@@ -1,0 +1,151 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/miosa-dev/sandbox-templates-action/internal/plan"
+	"github.com/miosa-dev/sandbox-templates-action/internal/textsafe"
+)
+
+// PlanText renders the plan as an aligned table for a terminal or a log,
+// each item's changes indented below it.
+func PlanText(p plan.Plan) string {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TEMPLATE\tACTION\tREASON\tFILE")
+	for _, it := range p.Items {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n",
+			textsafe.Line(it.Name), it.Action, textsafe.Line(it.Reason), textsafe.Line(it.File))
+	}
+	tw.Flush()
+	for _, it := range p.Items {
+		if len(it.Changes) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "%s (%s):\n", textsafe.Line(it.Name), it.Action)
+		for _, c := range it.Changes {
+			fmt.Fprintf(&b, "    %s\n", textsafe.Line(c.Render()))
+		}
+	}
+	fmt.Fprintf(&b, "Plan: %s.\n", p.Summary())
+	if len(p.Unmanaged) > 0 {
+		fmt.Fprintf(&b, "Not managed by this repository (left alone): %s\n", textsafe.Line(strings.Join(p.Unmanaged, ", ")))
+	}
+	return b.String()
+}
+
+// PlanMarkdown renders the plan as a Markdown table, then each item's
+// changes as a diff block.
+func PlanMarkdown(p plan.Plan) string {
+	var b strings.Builder
+	b.WriteString("| Template | Action | Reason | File |\n|---|---|---|---|\n")
+	for _, it := range p.Items {
+		fmt.Fprintf(&b, "| %s | %s %s | %s | %s |\n",
+			textsafe.Cell(it.Name), actionIcon(it.Action), it.Action, textsafe.Cell(it.Reason), fileCell(it.File))
+	}
+	fmt.Fprintf(&b, "\n**Plan:** %s.\n", p.Summary())
+	for _, it := range p.Items {
+		if len(it.Changes) == 0 {
+			continue
+		}
+		var lines []string
+		for _, c := range it.Changes {
+			lines = append(lines, diffLines(c)...)
+		}
+		fmt.Fprintf(&b, "\n**%s** (%s):\n\n%s", textsafe.Cell(it.Name), it.Action, fenced("diff", lines))
+	}
+	if len(p.Unmanaged) > 0 {
+		cells := make([]string, len(p.Unmanaged))
+		for i, n := range p.Unmanaged {
+			cells[i] = textsafe.Cell(n)
+		}
+		fmt.Fprintf(&b, "\nNot managed by this repository (left alone): %s\n", strings.Join(cells, ", "))
+	}
+	return b.String()
+}
+
+// diffLines are a change as the lines of a diff block.
+func diffLines(c plan.Change) []string {
+	var out []string
+	if c.From != nil {
+		out = append(out, "- "+textsafe.Line(c.Path+": "+plan.Change{To: c.From}.Value()))
+	}
+	if c.To != nil {
+		out = append(out, "+ "+textsafe.Line(c.Path+": "+plan.Change{To: c.To}.Value()))
+	}
+	return out
+}
+
+// fenced is a fenced code block that no line of text can close: its fence is
+// longer than any run of backticks in the text.
+func fenced(lang string, lines []string) string {
+	longest := 0
+	for _, l := range lines {
+		run := 0
+		for _, r := range l {
+			if r == '`' {
+				run++
+				longest = max(longest, run)
+			} else {
+				run = 0
+			}
+		}
+	}
+	fence := strings.Repeat("`", max(3, longest+1))
+	return fence + lang + "\n" + strings.Join(lines, "\n") + "\n" + fence + "\n"
+}
+
+func fileCell(f string) string {
+	if f == "" {
+		return ""
+	}
+	return textsafe.Cell(f)
+}
+
+func actionIcon(a plan.Action) string {
+	switch a {
+	case plan.Refused:
+		return "⛔"
+	case plan.Describe:
+		return "📝"
+	case plan.Unreadable:
+		return "❓"
+	case plan.Create:
+		return "➕"
+	case plan.Build:
+		return "🔨"
+	case plan.Invalid:
+		return "❌"
+	default:
+		return "✔️"
+	}
+}
+
+// PlanItem is one element of the `plan` output.
+type PlanItem struct {
+	Name    string        `json:"name"`
+	Action  plan.Action   `json:"action"`
+	Reason  string        `json:"reason"`
+	Changes []plan.Change `json:"changes,omitempty"`
+}
+
+// PlanJSON renders the plan as the single-line JSON array of the `plan`
+// output.
+func PlanJSON(p plan.Plan) string {
+	out := make([]PlanItem, len(p.Items))
+	for i, it := range p.Items {
+		out[i] = PlanItem{Name: it.Name, Action: it.Action, Reason: it.Reason, Changes: it.Changes}
+	}
+	return mustJSON(out)
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("report: marshal: %v", err)) // maps, slices, strings and numbers only
+	}
+	return string(b)
+}
