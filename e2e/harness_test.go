@@ -210,6 +210,11 @@ var actionDefaults = sync.OnceValue(func() map[string]string {
 	}
 	out := map[string]string{}
 	for name, in := range a.Inputs {
+		// The runner evaluates an expression default such as
+		// ${{ github.token }}; here there is no such token.
+		if strings.Contains(in.Default, "${{") {
+			in.Default = ""
+		}
 		out[name] = in.Default
 	}
 	return out

@@ -81,6 +81,7 @@ type remoteAPI interface {
 	ListBuilds(ctx context.Context, templateID string) ([]miosa.Build, error)
 	CreateBuild(ctx context.Context, templateID, key string, req miosa.CreateBuild) (*miosa.Build, error)
 	GetBuild(ctx context.Context, buildID string) (*miosa.Build, error)
+	BuildLogTail(ctx context.Context, logURL string, limit int) (*miosa.LogTail, error)
 }
 
 // Reporter receives progress lines as the run goes. Implementations make
@@ -125,6 +126,9 @@ type BuildResult struct {
 	ErrorCode    string `json:"error_code,omitempty"`
 	ErrorMessage string `json:"error_message,omitempty"`
 	LogURL       string `json:"log_url,omitempty"`
+	// LogTail is the last lines of a failed build's log, made safe to print,
+	// when the run waited and the server gave a log_url.
+	LogTail []string `json:"-"`
 }
 
 // Result is what a run did, for outputs, the summary and the exit code.

@@ -10,6 +10,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/miosa-dev/sandbox-templates-action/internal/buildfail"
+	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
 	"github.com/miosa-dev/sandbox-templates-action/internal/miosa"
 	"github.com/miosa-dev/sandbox-templates-action/internal/textsafe"
 )
@@ -20,7 +22,7 @@ import (
 // its template's row (status, image) changed, or, as a fallback for changes
 // the list cannot show, after 3, 6, then every 8 intervals.
 func (r *run) wait(ctx context.Context) {
-	defer r.reportFailures()
+	defer r.reportFailures(ctx)
 	pending := func() []int {
 		var idx []int
 		for i, b := range r.res.Builds {
@@ -75,9 +77,10 @@ func fallbackAfter(n int) int {
 
 // reportFailures turns every failed or cancelled build into a problem, with
 // its error code, message and log link.
-func (r *run) reportFailures() {
-	for _, b := range r.res.Builds {
-		if b.State != "failed" && b.State != "cancelled" {
+func (r *run) reportFailures(ctx context.Context) {
+	for i := range r.res.Builds {
+		b := &r.res.Builds[i]
+		if b.State != miosa.StateFailed && b.State != miosa.StateCancelled {
 			continue
 		}
 		msg := fmt.Sprintf("build %s of %s %s", b.BuildID, b.Name, b.State)
@@ -90,8 +93,32 @@ func (r *run) reportFailures() {
 		if b.LogURL != "" {
 			msg += " (log: " + b.LogURL + ")"
 		}
-		r.problem(msg)
+		t := r.byName[b.Name]
+		if t == nil {
+			r.problem(msg)
+			continue
+		}
+		// On the step's run: line when the message names a step, else on
+		// build_spec:.
+		line, col, field := buildfail.Locate(t, b.ErrorCode, b.ErrorMessage)
+		r.mu.Lock()
+		r.res.Diagnostics = append(r.res.Diagnostics, diag.Diagnostic{Path: t.File, Line: line, Col: col, Field: field,
+			Message: textsafe.Truncate(msg, maxProblem), Rule: "build", Severity: diag.Error})
+		r.mu.Unlock()
+		if b.LogURL != "" && ctx.Err() == nil {
+			b.LogTail = r.logTail(ctx, b)
+		}
 	}
+}
+
+// logTail is the last lines of a failed build's log, or a line saying why
+// there are none.
+func (r *run) logTail(ctx context.Context, b *BuildResult) []string {
+	lt, err := r.api.BuildLogTail(ctx, b.LogURL, 0)
+	if err != nil {
+		return []string{textsafe.Line("(the build log could not be read: " + err.Error() + ")")}
+	}
+	return buildfail.Tail(lt.Text, lt.Partial, buildfail.TailLines)
 }
 
 // waiter polls build states. It asks for each build by id; where the server

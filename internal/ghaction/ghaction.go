@@ -1,6 +1,7 @@
 package ghaction
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"github.com/miosa-dev/sandbox-templates-action/internal/apply"
 	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
 	"github.com/miosa-dev/sandbox-templates-action/internal/plan"
+	"github.com/miosa-dev/sandbox-templates-action/internal/prcomment"
 	"github.com/miosa-dev/sandbox-templates-action/internal/report"
 	"github.com/miosa-dev/sandbox-templates-action/internal/textsafe"
 )
@@ -47,8 +49,10 @@ func Main(ctx context.Context, getenv func(string) string, stdout io.Writer, use
 			code = exitFailed
 		}
 	}()
-	if key := a.GetInput("api-key"); key != "" {
-		log.command("add-mask", nil, key)
+	for _, secret := range []string{"api-key", "github-token"} {
+		if v := a.GetInput(secret); v != "" {
+			log.command("add-mask", nil, v)
+		}
 	}
 	in, err := config(a.GetInput, getenv)
 	if err != nil {
@@ -67,9 +71,21 @@ func Main(ctx context.Context, getenv func(string) string, stdout io.Writer, use
 	for _, p := range res.Problems {
 		log.command("error", nil, textsafe.Line(p))
 	}
+	for _, b := range res.Builds {
+		if len(b.LogTail) > 0 {
+			log.command("group", nil, fmt.Sprintf("Build log of %s, last %d line(s)", b.Name, len(b.LogTail)))
+			for _, l := range b.LogTail {
+				log.info(l)
+			}
+			log.command("endgroup", nil, "")
+		}
+	}
 	writeOutputs(a, log, res)
 	if in.Summary && getenv("GITHUB_STEP_SUMMARY") != "" {
 		a.AddStepSummary(report.Summary(res))
+	}
+	if !comment(ctx, log, getenv, in, res, userAgent) {
+		return exitFailed
 	}
 	if res.OK() {
 		return exitOK
@@ -168,4 +184,33 @@ func writeOutputs(a *githubactions.Action, log stepLog, res *apply.Result) {
 // so no value can end the entry or add another output.
 func setOutput(a *githubactions.Action, name, value string) {
 	a.IssueFileCommand(&githubactions.Command{Name: "output", Message: name + "=" + textsafe.Line(value)})
+}
+
+// comment writes the run's plan as this job's pull request comment, or says
+// why not. It reports false when pr-comment is always and it could not.
+func comment(ctx context.Context, log stepLog, getenv func(string) string, in runSettings, res *apply.Result, userAgent string) bool {
+	if in.PRComment == prcomment.ModeNever || (!readOnlyEvent(getenv("GITHUB_EVENT_NAME")) && in.PRComment != prcomment.ModeAlways) {
+		return true
+	}
+	cfg := prcomment.Config{
+		APIURL: cmp.Or(getenv("GITHUB_API_URL"), "https://api.github.com"), Token: in.Token,
+		Repository: getenv("GITHUB_REPOSITORY"), PR: prcomment.PRNumber(getenv("GITHUB_EVENT_PATH")),
+		Marker: prcomment.Marker(getenv("GITHUB_WORKFLOW"), getenv("GITHUB_JOB")), Mode: in.PRComment, UserAgent: userAgent,
+	}
+	if server, repo, run := getenv("GITHUB_SERVER_URL"), getenv("GITHUB_REPOSITORY"), getenv("GITHUB_RUN_ID"); server != "" && repo != "" && run != "" {
+		cfg.RunURL = server + "/" + repo + "/actions/runs/" + run
+	}
+	r, err := prcomment.Post(ctx, cfg, report.Comment(res))
+	switch {
+	case err != nil && in.PRComment == prcomment.ModeAlways:
+		log.command("error", nil, "pull request comment: "+err.Error())
+		return false
+	case err != nil:
+		log.command("warning", nil, "pull request comment: "+err.Error())
+	case r.Outcome == prcomment.ReadOnly:
+		log.command("notice", nil, r.Message)
+	default:
+		log.info(r.Message)
+	}
+	return true
 }

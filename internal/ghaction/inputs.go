@@ -15,7 +15,9 @@ type input func(name string) string
 // adapter does itself.
 type runSettings struct {
 	apply.Config
-	Summary bool // write the job summary
+	Summary   bool   // write the job summary
+	Token     string // github-token
+	PRComment string // auto, always or never
 }
 
 // config turns the inputs (every setting of the table, checked before the run
@@ -30,7 +32,8 @@ func config(in input, getenv func(string) string) (runSettings, error) {
 	if err != nil {
 		return runSettings{}, err
 	}
-	cfg := runSettings{Config: apply.FromSettings(v), Summary: v.Bool(settings.Summary)}
+	cfg := runSettings{Config: apply.FromSettings(v), Summary: v.Bool(settings.Summary),
+		Token: v.String(settings.GitHubToken), PRComment: v.String(settings.PRComment)}
 	cfg.Root = getenv("GITHUB_WORKSPACE")
 	if cfg.Root == "" {
 		cfg.Root = "."

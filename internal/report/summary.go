@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/apply"
+	"github.com/miosa-dev/sandbox-templates-action/internal/buildfail"
 	"github.com/miosa-dev/sandbox-templates-action/internal/textsafe"
 )
 
@@ -58,6 +59,11 @@ func Summary(res *apply.Result) string {
 				textsafe.Cell(bd.State), bd.Action, strings.Join(details, " · "))
 		}
 		b.WriteString("\n")
+		for _, bd := range res.Builds {
+			if len(bd.LogTail) > 0 {
+				fmt.Fprintf(&b, "**%s** build `%s`:\n\n%s\n", textsafe.Cell(bd.Name), textsafe.Code(bd.BuildID), buildfail.Markdown(bd.LogTail))
+			}
+		}
 	}
 	if n := len(res.Diagnostics) + len(res.Problems); n > 0 {
 		fmt.Fprintf(&b, "### Problems (%d)\n\n", n)
@@ -143,4 +149,17 @@ func buildDetails(b apply.BuildResult) []detail {
 		out = append(out, detail{"log", b.LogURL})
 	}
 	return out
+}
+
+// Comment is the pull request comment of a run: the summary under a title
+// that names the commit, so a reviewer sees which push it describes.
+func Comment(res *apply.Result) string {
+	var b strings.Builder
+	b.WriteString("### Sandbox templates")
+	if res.Commit != "" {
+		b.WriteString(" at `" + textsafe.Code(short(res.Commit)) + "`")
+	}
+	b.WriteString("\n\n")
+	b.WriteString(Summary(res))
+	return b.String()
 }

@@ -36,6 +36,14 @@ func Text(w io.Writer, res *apply.Result) {
 		}
 		tw.Flush()
 	}
+	for _, b := range res.Builds {
+		if len(b.LogTail) > 0 {
+			fmt.Fprintf(w, "\nLast lines of the build log of %s (%s):\n", textsafe.LogLine(b.Name), textsafe.LogLine(b.BuildID))
+			for _, l := range b.LogTail {
+				fmt.Fprintln(w, "  "+textsafe.LogLine(l))
+			}
+		}
+	}
 	fmt.Fprintln(w, "\nOutputs:")
 	for _, kv := range Outputs(res) {
 		fmt.Fprintln(w, textsafe.LogLine("  "+kv[0]+"="+kv[1]))

@@ -69,6 +69,8 @@ const (
 	FailOnChanges = "fail-on-changes"
 	AllowRollback = "allow-rollback"
 	Summary       = "summary"
+	GitHubToken   = "github-token"
+	PRComment     = "pr-comment"
 )
 
 // DefaultAPIURL is the Miosa API's base URL.
@@ -128,6 +130,16 @@ var All = []Setting{
 	{Name: Summary, Kind: Bool, Default: "true",
 		Usage:       "write the job summary",
 		Description: "Write the job summary (plan, builds, problems)."},
+	{Name: GitHubToken, Kind: Secret, Default: "${{ github.token }}",
+		Usage: "token for the pull request comment; sent only to `GITHUB_API_URL`, masked, never printed",
+		Description: "GitHub token for the pull request comment. It is sent only to GITHUB_API_URL (GitHub Enterprise " +
+			"Server included), masked and never printed. The job needs permissions: pull-requests: write."},
+	{Name: PRComment, Kind: Choice, Default: "auto", Choices: []string{"auto", "always", "never"},
+		Usage: "`auto`: one comment per workflow and job on pull requests, edited on every push, when the token can write " +
+			"(a fork's read-only token gets a notice); `always`: fail when it cannot; `never`",
+		Description: "auto: on pull_request events, write the plan as one comment per workflow and job, found by a hidden " +
+			"marker and edited in place on every push, when the token can write (a fork pull request's read-only token " +
+			"gets one notice); always: the same, but fail when it cannot; never: no comment."},
 }
 
 // Lookup returns the setting named name.
