@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"os"
+	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
@@ -127,5 +128,35 @@ func TestActionYAMLAndReadmeMatchTheCode(t *testing.T) {
 	readmeOut := readmeTable(t, "## Outputs")
 	if diff := cmp.Diff(wantOutputs, readmeOut); diff != "" {
 		t.Errorf("README outputs (-code +README):\n%s", diff)
+	}
+}
+
+// The README's Development section lists every package of the module.
+func TestReadmeListsEveryPackage(t *testing.T) {
+	t.Parallel()
+	out, err := exec.Command("go", "list", "./...").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, dev, ok := strings.Cut(string(raw), "\n## Development\n")
+	if !ok {
+		t.Fatal("README has no Development section")
+	}
+	dev, _, _ = strings.Cut(dev, "\n## ")
+	const module = "github.com/miosa-dev/sandbox-templates-action"
+	for _, pkg := range strings.Fields(string(out)) {
+		rel := strings.TrimPrefix(strings.TrimPrefix(pkg, module), "/")
+		if rel == "" {
+			rel = "main.go"
+		} else if !strings.HasPrefix(rel, "internal/") {
+			rel += "/"
+		}
+		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(rel) + `\s`).MatchString(dev) {
+			t.Errorf("the README's Development section does not list %s", rel)
+		}
 	}
 }

@@ -423,7 +423,7 @@ func (r *run) reportPlanNotes() {
 				Message: it.Reason, Rule: "description", Severity: diag.Warning})
 		}
 	}
-	if !r.cfg.CommitTime.IsZero() || r.res.Plan.Count(plan.Build) == 0 {
+	if !r.cfg.CommitTime.IsZero() || r.res.Plan.Count(plan.Build) == 0 || r.res.Mode != ModeApply {
 		return
 	}
 	r.notice("The commit's time is unknown (no push payload timestamp, no git history): builds replace served builds without the rollback guard.")

@@ -151,15 +151,6 @@ func buildDetails(b apply.BuildResult) []detail {
 	return out
 }
 
-// Comment is the pull request comment of a run: the summary under a title
-// that names the commit, so a reviewer sees which push it describes.
-func Comment(res *apply.Result) string {
-	var b strings.Builder
-	b.WriteString("### Sandbox templates")
-	if res.Commit != "" {
-		b.WriteString(" at `" + textsafe.Code(short(res.Commit)) + "`")
-	}
-	b.WriteString("\n\n")
-	b.WriteString(Summary(res))
-	return b.String()
-}
+// Comment is the pull request comment of a run: its summary, which names
+// the commit, so a reviewer sees which push it describes.
+func Comment(res *apply.Result) string { return Summary(res) }
