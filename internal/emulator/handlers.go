@@ -90,7 +90,7 @@ func (s *Server) specFrom(w *recorder, c *call, body map[string]any, required bo
 		s.writeError(w, c, http.StatusUnprocessableEntity, "INVALID_BUILDSPEC", "build_spec is invalid", errs)
 		return nil, false
 	}
-	return normalize(raw.(map[string]any)), true
+	return normalize(raw.(map[string]any), s.opts.Sizes), true
 }
 
 func (s *Server) validationFailed(w *recorder, c *call, field, msg string) {
@@ -252,7 +252,7 @@ func (s *Server) validate(w *recorder, c *call) {
 	var result map[string]any
 	switch {
 	case len(errs) == 0:
-		result = map[string]any{"valid": true, "build_spec": normalize(raw.(map[string]any))}
+		result = map[string]any{"valid": true, "build_spec": normalize(raw.(map[string]any), s.opts.Sizes)}
 	case c.variant.Validate == "422":
 		s.writeError(w, c, http.StatusUnprocessableEntity, "INVALID_BUILDSPEC", "build_spec is invalid", errs)
 		return

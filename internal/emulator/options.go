@@ -22,6 +22,11 @@ type Options struct {
 	// BuildDuration is how long a build takes from queued to ready/failed,
 	// measured with Clock. Zero means a build is terminal on the next request.
 	BuildDuration time.Duration
+	// Sizes replaces the resources the server fills in for each size
+	// ({vcpu, memoryMib, diskMib}); nil means the emulator's table, whose
+	// small matches the API page. A test sets another small to play a server
+	// whose defaults moved on from what a client knows.
+	Sizes map[string][3]int
 	// Outcomes sets per-template-name build outcomes and durations.
 	Outcomes map[string]Outcome
 	// IdempotencyWindow is how long an Idempotency-Key is remembered; zero means 24h.

@@ -295,19 +295,13 @@ func (t *template) applySpec(spec map[string]any) {
 	t.ArtifactPaths = stringsOf(spec["artifactPaths"])
 }
 
+// sizeResources are a size's vCPUs and memory (sizeTable), or those of a
+// spec without a size.
 func sizeResources(size string) (cpu, memMB int) {
-	switch size {
-	case "xs":
-		return 1, 1024
-	case "medium":
-		return 4, 4096
-	case "large":
-		return 8, 8192
-	case "xl":
-		return 16, 16384
-	default:
-		return 2, 2048
+	if r, ok := sizeTable[size]; ok {
+		return r[0], r[1]
 	}
+	return 2, 2048
 }
 
 // Error codes with their own behaviour.

@@ -112,10 +112,25 @@ func fieldPath(spec any, pointer string) string {
 	return b.String()
 }
 
+// sizeResources are the resources the server fills in for a size. The API
+// page shows small (2 vCPU, 4096 MiB, 10240 MiB disk); the other sizes are
+// the emulator's own, so that a client meets defaults it does not know.
+var sizeTable = map[string][3]int{
+	"xs":     {1, 2048, 5120},
+	"small":  {2, 4096, 10240},
+	"medium": {4, 8192, 20480},
+	"large":  {8, 16384, 40960},
+	"xl":     {16, 32768, 81920},
+}
+
 // normalize returns a copy of a valid spec with null values and empty maps
-// and lists dropped and the defaults (workdir "/workspace", user "root")
-// filled in.
-func normalize(spec map[string]any) map[string]any {
+// and lists dropped and the defaults filled in, as the server does:
+// workdir "/workspace", user "root", and for a size its vcpu, memoryMib and
+// diskMib when the spec does not set them.
+func normalize(spec map[string]any, sizes map[string][3]int) map[string]any {
+	if sizes == nil {
+		sizes = sizeTable
+	}
 	out, _ := prune(spec).(map[string]any)
 	if out == nil {
 		out = map[string]any{}
@@ -125,6 +140,15 @@ func normalize(spec map[string]any) map[string]any {
 	}
 	if _, ok := out["user"]; !ok {
 		out["user"] = "root"
+	}
+	if size, ok := out["size"].(string); ok {
+		if r, ok := sizes[size]; ok {
+			for i, k := range []string{"vcpu", "memoryMib", "diskMib"} {
+				if _, set := out[k]; !set {
+					out[k] = r[i]
+				}
+			}
+		}
 	}
 	return out
 }

@@ -1,0 +1,47 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/miosa-dev/sandbox-templates-action/internal/emulator"
+)
+
+// Server defaults the action does not know, or knows wrongly (a stale
+// default: the server's small moved on from the action's table), never
+// cause a rebuild: with a validate endpoint the server's normalized form
+// settles it; without one the fields count as the server's defaults, with a
+// warning naming them.
+func TestServerDefaultsNeverRebuild(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, size string
+		sizes      map[string][3]int
+	}{
+		{"a size whose defaults the action does not know", "medium", nil},
+		{"a stale default for small", "small", map[string][3]int{"small": {3, 6144, 12288}}},
+	}
+	for _, tc := range cases {
+		for _, noValidate := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/no-validate=%v", tc.name, noValidate), func(t *testing.T) {
+				t.Parallel()
+				e := startEmulator(t, func(o *emulator.Options) { o.Sizes = tc.sizes; o.NoValidate = noValidate })
+				w := newWorkspace(t, map[string]string{"sandbox-templates/app.yaml": "build_spec:\n  from: node:22\n  size: " + tc.size + "\n"})
+				if s := runAction(t, w, withSHA(shaA), apiInputs(e, nil)); s.Code != 0 {
+					t.Fatalf("create: exit %d\n%s", s.Code, s.log())
+				}
+				before := e.Counters()
+				s := runAction(t, w, withSHA(shaB), apiInputs(e, nil))
+				if s.Code != 0 || s.Outputs["has-changes"] != "false" || e.Counters().Writes != before.Writes {
+					t.Fatalf("new commit, nothing changed: exit %d has-changes %q, %d writes; want 0, false, 0\n%s",
+						s.Code, s.Outputs["has-changes"], e.Counters().Writes-before.Writes, s.log())
+				}
+				warned := strings.Contains(strings.Join(warnings(s), "\n"), "taken as the server's defaults")
+				if warned != noValidate {
+					t.Errorf("a warning about server defaults: %v, want %v\n%s", warned, noValidate, s.Stdout)
+				}
+			})
+		}
+	}
+}
