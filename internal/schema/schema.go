@@ -287,7 +287,7 @@ func (c *checker) report(e *jsonschema.ValidationError) {
 	case *kind.Pattern:
 		c.add(ptr, field, "schema", fmt.Sprintf("%s does not match the pattern %s", display(value), strconv.Quote(k.Want)))
 	default:
-		c.add(ptr, field, "schema", sanitize(e.ErrorKind.LocalizedString(printer)))
+		c.add(ptr, field, "schema", wording.OneLine(e.ErrorKind.LocalizedString(printer)))
 	}
 }
 
@@ -330,10 +330,10 @@ func (c *checker) walk(loc []string) (string, any) {
 				continue
 			}
 		case map[string]any:
-			field, v = fieldKey(field, tok), cur[tok]
+			field, v = wording.FieldKey(field, tok), cur[tok]
 			continue
 		}
-		field, v = fieldKey(field, tok), nil
+		field, v = wording.FieldKey(field, tok), nil
 	}
 	return field, v
 }
@@ -443,7 +443,7 @@ func display(v any) string {
 	case map[string]any:
 		return "a mapping"
 	}
-	return sanitize(fmt.Sprint(v))
+	return wording.OneLine(fmt.Sprint(v))
 }
 
 // ratString renders a schema bound or value.

@@ -167,7 +167,7 @@ func (p *parser) metadata(v *yaml.Node) map[string]string {
 	}
 	m := map[string]string{}
 	for _, kv := range p.pairs(v, "metadata") {
-		if s, ok := p.str(kv[1], fieldKey("metadata", kv[0].Value)); ok {
+		if s, ok := p.str(kv[1], wording.FieldKey("metadata", kv[0].Value)); ok {
 			m[kv[0].Value] = s
 		}
 	}
@@ -219,7 +219,7 @@ func (p *parser) value(n *yaml.Node, field string) any {
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
 		for _, kv := range p.pairs(n, field) {
-			m[kv[0].Value] = p.value(kv[1], fieldKey(field, kv[0].Value))
+			m[kv[0].Value] = p.value(kv[1], wording.FieldKey(field, kv[0].Value))
 		}
 		return m
 	case yaml.SequenceNode:
@@ -399,18 +399,9 @@ func (p *parser) yamlError(err error, data []byte) {
 	if l := lineText(data, line); strings.HasPrefix(l, "\t") || strings.Contains(msg, "cannot start any token") && strings.HasPrefix(strings.TrimLeft(l, " "), "\t") {
 		msg += " (YAML cannot be indented with tabs)"
 	}
-	p.add(line, col, "", "yaml", sanitize(msg))
+	p.add(line, col, "", "yaml", wording.OneLine(msg))
 }
 
-// sanitize keeps only printable characters of a parser message.
-func sanitize(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
-}
 
 // lineText returns line n (1-based) of data.
 func lineText(data []byte, n int) string {

@@ -5,28 +5,7 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/miosa-dev/sandbox-templates-action/internal/wording"
 )
-
-// fieldKey appends a mapping key to a field path: a.b for plain keys,
-// a["odd key"] otherwise, so a key cannot inject text into the output.
-func fieldKey(parent, key string) string {
-	plain := key != ""
-	for i, r := range key {
-		if !(r == '_' || r == '-' && i > 0 || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' && i > 0) {
-			plain = false
-			break
-		}
-	}
-	if !plain {
-		return parent + "[" + wording.Quote(key) + "]"
-	}
-	if parent == "" {
-		return key
-	}
-	return parent + "." + key
-}
 
 // fieldIndex appends a list index to a field path.
 func fieldIndex(parent string, i int) string {

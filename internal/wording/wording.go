@@ -78,3 +78,33 @@ func Distance(a, b string) int {
 	}
 	return d[len(ra)][len(rb)]
 }
+
+// FieldKey appends a mapping key to a field path: a.b for plain keys,
+// a["odd key"] otherwise, so a key cannot inject text into the output.
+func FieldKey(parent, key string) string {
+	plain := key != ""
+	for i, r := range key {
+		if !(r == '_' || r == '-' && i > 0 || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' && i > 0) {
+			plain = false
+			break
+		}
+	}
+	if !plain {
+		return parent + "[" + Quote(key) + "]"
+	}
+	if parent == "" {
+		return key
+	}
+	return parent + "." + key
+}
+
+// OneLine replaces control characters in a library's or a server's message
+// with spaces, so the message stays on one line.
+func OneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+}
