@@ -14,7 +14,6 @@ import (
 const (
 	CodeTemplateNotFound           = "TEMPLATE_NOT_FOUND"
 	CodeIdempotencyPayloadMismatch = "IDEMPOTENCY_PAYLOAD_MISMATCH"
-	CodeTemplateInUse              = "TEMPLATE_IN_USE"
 	CodeValidationFailed           = "VALIDATION_FAILED"
 	CodeInvalidBuildSpec           = "INVALID_BUILDSPEC"
 	CodeRateLimited                = "RATE_LIMITED"
@@ -174,22 +173,10 @@ func IsRateLimited(err error) bool {
 	return ok && (e.Status == http.StatusTooManyRequests || e.Code == CodeRateLimited)
 }
 
-// IsAuth reports a rejected key (401) or a forbidden call (403).
-func IsAuth(err error) bool {
-	e, ok := asError(err)
-	return ok && (e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden)
-}
-
 // IsConflict reports a 409 of any code (payload mismatch, template in use).
 func IsConflict(err error) bool {
 	e, ok := asError(err)
 	return ok && e.Status == http.StatusConflict
-}
-
-// IsValidation reports a 422 (VALIDATION_FAILED, INVALID_BUILDSPEC, ...).
-func IsValidation(err error) bool {
-	e, ok := asError(err)
-	return ok && e.Status == http.StatusUnprocessableEntity
 }
 
 // cleanError hides a cause's text behind a cleaned copy, since transport

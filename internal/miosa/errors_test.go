@@ -15,11 +15,11 @@ import (
 
 // errView is what a test checks of an *Error.
 type errView struct {
-	Status                                                             int
-	Code, Message, RequestID                                           string
-	Fields                                                             []miosa.FieldError
-	RetryAfter                                                         time.Duration
-	NotFound, PayloadMismatch, RateLimited, Auth, Conflict, Validation bool
+	Status                                           int
+	Code, Message, RequestID                         string
+	Fields                                           []miosa.FieldError
+	RetryAfter                                       time.Duration
+	NotFound, PayloadMismatch, RateLimited, Conflict bool
 }
 
 func viewOf(t *testing.T, err error) errView {
@@ -31,7 +31,7 @@ func viewOf(t *testing.T, err error) errView {
 	return errView{
 		Status: e.Status, Code: e.Code, Message: e.Message, RequestID: e.RequestID, Fields: e.Fields, RetryAfter: e.RetryAfter,
 		NotFound: miosa.IsNotFound(err), PayloadMismatch: miosa.IsPayloadMismatch(err), RateLimited: miosa.IsRateLimited(err),
-		Auth: miosa.IsAuth(err), Conflict: miosa.IsConflict(err), Validation: miosa.IsValidation(err),
+		Conflict: miosa.IsConflict(err),
 	}
 }
 
@@ -78,7 +78,7 @@ func TestErrorBodies(t *testing.T) {
 			call: createTemplate,
 			reply: reply{status: 422, header: map[string]string{"X-Request-ID": "r2"},
 				body: `{"error":{"code":"VALIDATION_FAILED","message":"validation failed"},"errors":{"slug":["a template with this name already exists"],"name":"is taken"}}`},
-			want: errView{Status: 422, Code: "VALIDATION_FAILED", Message: "validation failed", RequestID: "r2", Validation: true,
+			want: errView{Status: 422, Code: "VALIDATION_FAILED", Message: "validation failed", RequestID: "r2",
 				Fields: []miosa.FieldError{{Field: "name", Message: "is taken"}, {Field: "slug", Message: "a template with this name already exists"}}},
 		},
 		{
@@ -86,7 +86,7 @@ func TestErrorBodies(t *testing.T) {
 			call: createBuild,
 			reply: reply{status: 422, body: `{"error":{"code":"INVALID_BUILDSPEC","message":"invalid build spec"},
 				"errors":[{"code":"REQUIRED","field":"build_spec.from","message":"is required"},{"field":"build_spec.size","message":"unknown size"}]}`},
-			want: errView{Status: 422, Code: "INVALID_BUILDSPEC", Message: "invalid build spec", Validation: true,
+			want: errView{Status: 422, Code: "INVALID_BUILDSPEC", Message: "invalid build spec",
 				Fields: []miosa.FieldError{{Code: "REQUIRED", Field: "build_spec.from", Message: "is required"}, {Field: "build_spec.size", Message: "unknown size"}}},
 		},
 		{
@@ -114,13 +114,13 @@ func TestErrorBodies(t *testing.T) {
 			name:  "bad key, flat error string",
 			call:  getTemplate,
 			reply: reply{status: 401, body: `{"error":"invalid api key"}`},
-			want:  errView{Status: 401, Message: "invalid api key", Auth: true},
+			want:  errView{Status: 401, Message: "invalid api key"},
 		},
 		{
 			name:  "forbidden, message form",
 			call:  getTemplate,
 			reply: reply{status: 403, body: `{"message":"forbidden for this tenant","code":"FORBIDDEN"}`},
-			want:  errView{Status: 403, Code: "FORBIDDEN", Message: "forbidden for this tenant", Auth: true},
+			want:  errView{Status: 403, Code: "FORBIDDEN", Message: "forbidden for this tenant"},
 		},
 		{
 			name:  "out of credits, detail form",
@@ -138,7 +138,7 @@ func TestErrorBodies(t *testing.T) {
 			name:  "detail list",
 			call:  createTemplate,
 			reply: reply{status: 422, body: `{"detail":[{"loc":["body","name"],"msg":"field required","type":"missing"}]}`},
-			want: errView{Status: 422, Validation: true,
+			want: errView{Status: 422,
 				Fields: []miosa.FieldError{{Code: "missing", Field: "body.name", Message: "field required"}}},
 		},
 		{
