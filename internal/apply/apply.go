@@ -448,7 +448,7 @@ func (r *run) finish(parent, ctx context.Context) {
 		res.Problems = append(res.Problems, fmt.Sprintf("timeout: the run did not finish within %s; it was %s", r.cfg.Timeout, r.phase))
 	case res.Diagnostics.HasErrors() || len(res.Problems) > 0:
 		res.Status = StatusFailed
-	case r.cfg.Wait && slices.ContainsFunc(res.Builds, func(b BuildResult) bool { return b.State != "ready" }):
+	case r.cfg.Wait && slices.ContainsFunc(res.Builds, func(b BuildResult) bool { return b.State != miosa.StateReady }):
 		res.Status = StatusFailed
 	case res.Files == 0:
 		res.Status = StatusSkipped
