@@ -2,13 +2,17 @@
 // Markdown table: offline validation of many files, apply against the
 // emulator with a chosen latency (at concurrency 1, at the default and
 // against the round-trip lower bound), a bash+curl loop doing the same work,
-// a no-op re-run, waiting for slow builds, a rate-limited sync, and process
-// start-up and binary size.
+// a no-op re-run, waiting for slow builds, a rate-limited sync, process
+// start-up and binary size; then a request-economy section, what syncs of
+// 10 templates cost in requests by the emulator's counters (new, nothing
+// changed, one changed, waiting, and under a per-minute limit announced in
+// headers or not), each against its target.
 //
 // Run it from the module root:
 //
-//	go run ./bench            # the full run, about 2 to 3 minutes
-//	go run ./bench --quick    # a scaled-down run, about 30 seconds
+//	go run ./bench            # the full run, about 3 to 4 minutes
+//	go run ./bench --quick    # a scaled-down run, about 70 seconds
+//	go run ./bench --phases 8 # the request-economy section alone, about 50 seconds
 //
 // The binary is built once into a temporary directory and run as a
 // subprocess, the way the GitHub runner runs it; the emulator runs in this

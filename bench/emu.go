@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -104,22 +103,25 @@ func total(m map[string]int) int {
 	return n
 }
 
-// firstOf notes when the first request whose path starts with path arrived.
-type firstOf struct {
+// nthOf notes when the n-th request for path (exactly) arrived.
+type nthOf struct {
 	path string
+	n    int64
+	seen atomic.Int64
 	at   atomic.Int64
 }
 
-func (f *firstOf) wrap(h http.Handler) http.Handler {
+func (f *nthOf) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, f.path) {
-			f.at.CompareAndSwap(0, time.Now().UnixNano())
+		if r.URL.Path == f.path && f.seen.Add(1) == f.n {
+			f.at.Store(time.Now().UnixNano())
 		}
 		h.ServeHTTP(w, r)
 	})
 }
 
-func (f *firstOf) first() time.Time {
+// when is the time the n-th request arrived, zero before.
+func (f *nthOf) when() time.Time {
 	if n := f.at.Load(); n != 0 {
 		return time.Unix(0, n)
 	}

@@ -74,7 +74,13 @@ func (c *Client) do(ctx context.Context, cl call) (*response, error) {
 		if err != nil {
 			return nil, &Error{Method: cl.method, Path: cl.path, Attempts: attempt - 1, Err: err}
 		}
+		if note := c.limit.takeNote(); note != "" {
+			c.log("miosa: %s", note)
+		}
 		res, err := c.send(req)
+		if res != nil {
+			c.limit.announce(sent, time.Now(), res.header)
+		}
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, &Error{Method: cl.method, Path: cl.path, Attempts: attempt, Err: ctxErr}
 		}
@@ -102,9 +108,13 @@ func (c *Client) do(ctx context.Context, cl call) (*response, error) {
 		}
 		if limited {
 			now := time.Now()
-			ready = c.limit.throttle(now, sent, wait)
+			ready = c.limit.throttle(now, sent, wait, e.RetryAfter)
 			wait = ready.Sub(now)
-			c.log("miosa: %v; all requests paused for %s, then slowed to under the rate the server accepted", e, wait.Round(time.Millisecond))
+			then := "then slowed to under the rate the server accepted"
+			if c.limit.paced() {
+				then = "then paced to the budget the server announces"
+			}
+			c.log("miosa: %v; all requests paused for %s, %s", e, wait.Round(time.Millisecond), then)
 		} else {
 			c.log("miosa: %v; retry %d of %d in %s", e, counted, c.maxAttempts-1, wait.Round(time.Millisecond))
 			ready = time.Now().Add(wait)

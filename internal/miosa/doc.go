@@ -10,12 +10,15 @@
 // client, and Retry-After honoured up to a cap and never past the context's
 // deadline.
 //
-// A 429 is flow control rather than a failure. All requests of a client share
-// one adaptive rate limit: the first 429 pauses every request until the
-// Retry-After has passed, then limits the request rate to a little under
-// what the server accepted in the second before the 429; answers without a
-// 429 raise it again, additively (AIMD). Retries after a 429 spend neither the request's
-// attempts nor the retry budget; the context's deadline bounds them.
+// A 429 is flow control rather than a failure. All requests of a client go
+// through one limiter. From the first answer with rate-limit headers
+// (X-RateLimit-*, RateLimit-* or RateLimit) it paces to the budget they
+// announce, spreading what is left until the reset and sending nothing with
+// none left. For a limit the server does not announce, a 429 pauses every
+// request until the Retry-After has passed and then sets a request rate,
+// estimated from the 429s (see limiter). Retries after a 429 spend neither
+// the request's attempts nor the retry budget; the context's deadline bounds
+// them.
 //
 // The API key never appears in an error, a log line or a formatted Client or
 // Options value, and server-provided text that echoes the key (or any eight

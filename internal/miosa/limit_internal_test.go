@@ -1,66 +1,138 @@
 package miosa
 
 import (
+	"math"
+	"net/http"
 	"testing"
 	"time"
 )
 
-// TestLimiterCounts drives the limiter with explicit times and checks its
-// decisions by counts: one cut per episode, the rate it settles on (requests
-// in flight at the 429 included), the increase per accepted answer.
-func TestLimiterCounts(t *testing.T) {
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
-	cut := func(l *limiter) {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		if l.pending {
-			l.cut()
-		}
-	}
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-	var l limiter
-	// 19 requests sent in the last second were accepted; 8 requests sent
-	// at 900 ms get a 429 at 1000 ms; one sent at 950 ms is accepted after
-	// the 429. One episode, eight pauses, and the cut counts 20 accepted.
-	for i := range 19 {
-		l.accept(ms(10 + 50*i))
+// ms is t0 plus n milliseconds.
+func ms(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+
+// startAt books a request that asks to start at asked, waiting (without
+// sleeping) for the time the limiter names, and returns its start.
+func startAt(t *testing.T, l *limiter, asked time.Time) time.Time {
+	t.Helper()
+	now := asked
+	for range 100 {
+		at, ok := l.start(now, asked)
+		if ok {
+			return at
+		}
+		now = at
 	}
-	for range 8 {
-		l.throttle(ms(1000), ms(900), time.Second)
-	}
-	l.accept(ms(950))
-	cut(&l)
-	st := l.state()
-	if st.cuts != 1 || st.paused != 8 {
-		t.Errorf("cuts %d, pauses %d; want 1, 8", st.cuts, st.paused)
-	}
-	if want := 0.9 * 20; st.rate != want {
-		t.Errorf("rate after the cut %.2f, want %.2f (0.9 x 20 accepted in the second before the 429)", st.rate, want)
-	}
-	if !l.pausedTo.Equal(ms(2000)) {
-		t.Errorf("paused to %s, want %s", l.pausedTo.Sub(t0), 2*time.Second)
-	}
-	// A second of answers at the rate (18) adds max(1, 5% of 18) = 1
-	// request per second.
-	for i := range 18 {
-		l.accept(ms(2010 + 50*i))
-	}
-	if got := l.state().rate - 18; got < 0.9 || got > 1.1 {
-		t.Errorf("18 accepted answers raised the rate by %.2f, want about 1", got)
-	}
-	// A request sent after the first episode gets a 429: a second cut, to
-	// 0.9 times what the server accepted in the second before it.
-	l.throttle(ms(3000), ms(2950), time.Second)
-	cut(&l)
-	if st := l.state(); st.cuts != 2 || st.rate != 0.9*18 {
-		t.Errorf("after a second episode: cuts %d, rate %.2f; want 2, %.2f", st.cuts, st.rate, 0.9*18)
-	}
-	// The floor holds when nothing was accepted.
-	var idle limiter
-	idle.throttle(t0, t0, time.Second)
-	cut(&idle)
-	if st := idle.state(); st.rate != minRate {
-		t.Errorf("rate after a 429 with nothing accepted %.2f, want the floor %.2f", st.rate, minRate)
-	}
+	t.Fatalf("no start for a request asked at %s", asked.Sub(t0))
+	return time.Time{}
+}
+
+func near(got, want float64) bool { return math.Abs(got-want) <= 1e-9*math.Max(1, math.Abs(want)) }
+
+// TestLimiterCounts drives the limiter with explicit times and checks its
+// decisions by counts: one cut per episode, the rate the first 429 sets
+// (from the window for a short Retry-After, from the Retry-After for a long
+// one), the probe until the second 429, the estimate since the first 429,
+// and the growth after it.
+func TestLimiterCounts(t *testing.T) {
+	t.Run("per second", func(t *testing.T) {
+		var l limiter
+		// 19 requests sent in the last second were accepted; 8 requests sent
+		// at 900 ms get a 429 at 1000 ms with Retry-After 1s; one sent at
+		// 950 ms is accepted after the 429. One episode, eight pauses, and
+		// the cut counts 20 accepted.
+		for i := range 19 {
+			l.accept(ms(10 + 50*i))
+		}
+		for range 8 {
+			l.throttle(ms(1000), ms(900), time.Second, time.Second)
+		}
+		l.accept(ms(950))
+		if at, ok := l.start(ms(1500), ms(1500)); ok || !at.Equal(ms(2000)) {
+			t.Fatalf("start during the pause: %s, %t; want the pause's end, 2s", at.Sub(t0), ok)
+		}
+		first := startAt(t, &l, ms(2000))
+		st := l.state()
+		if st.cuts != 1 || st.paused != 8 || !first.Equal(ms(2000)) {
+			t.Errorf("cuts %d, pauses %d, first start %s; want 1, 8, 2s", st.cuts, st.paused, first.Sub(t0))
+		}
+		if want := 0.9 * 20; !near(st.rate, want) {
+			t.Errorf("rate after the cut %.3f, want %.3f (0.9 x 20 accepted in the second before the 429)", st.rate, want)
+		}
+		// Until the second 429 the rate doubles every probeDoubling of
+		// requests that wait for their slots.
+		l.accept(first)
+		at, n := first, 1 // accepted since the first 429 (the one sent at 950 ms was sent before it)
+		for at.Before(first.Add(probeDoubling)) {
+			at = startAt(t, &l, at)
+			l.accept(at)
+			n++
+		}
+		if got := l.state().rate; got < 2*18*0.95 || got > 2*18*1.05 {
+			t.Errorf("rate after %s of waiting requests %.2f, want about 36 (doubled)", probeDoubling, got)
+		}
+		// The second 429: the rate is 0.9 times the requests accepted since
+		// the first 429, per second since it.
+		limited := startAt(t, &l, at)
+		end := l.throttle(limited, limited, time.Second, time.Second)
+		startAt(t, &l, end)
+		since := limited.Sub(ms(1000)).Seconds()
+		if st, want := l.state(), 0.9*float64(n)/since; st.cuts != 2 || !near(st.rate, want) {
+			t.Errorf("after the second episode: cuts %d, rate %.3f; want 2, %.3f (%d accepted over %.2fs)", st.cuts, st.rate, want, n, since)
+		}
+		// From then on each accepted answer to a request that waited for
+		// its slot adds limitGrowth; one that did not wait adds nothing.
+		before := l.state().rate
+		s := startAt(t, &l, end)
+		l.accept(s)
+		if got := l.state().rate; !near(got, before*(1+limitGrowth)) {
+			t.Errorf("a waiting request's answer made the rate %.4f, want %.4f", got, before*(1+limitGrowth))
+		}
+		later := s.Add(time.Hour)
+		startAt(t, &l, later)
+		l.accept(later)
+		if got := l.state().rate; !near(got, before*(1+limitGrowth)) {
+			t.Errorf("an unhurried request's answer changed the rate to %.4f", got)
+		}
+	})
+	t.Run("per minute", func(t *testing.T) {
+		var l limiter
+		// A whole burst accepted within the second, then 429s with
+		// Retry-After 3s and 2s: the longest says the next free request is
+		// 3s away, so one request per 3s, whatever the window shows.
+		for i := range 20 {
+			l.accept(ms(10 * i))
+		}
+		l.throttle(ms(300), ms(290), 3*time.Second, 3*time.Second)
+		l.throttle(ms(301), ms(291), 2*time.Second, 2*time.Second)
+		a := startAt(t, &l, ms(300))
+		if !a.Equal(ms(3300)) || !near(l.state().rate, 1.0/3) {
+			t.Errorf("first start %s, rate %.3f; want 3.3s and 1/3 per second", a.Sub(t0), l.state().rate)
+		}
+		b := startAt(t, &l, a)
+		if gap := b.Sub(a); gap < 3*time.Second || gap > 3*time.Second+time.Millisecond {
+			t.Errorf("second start %s after the first, want 3s", gap)
+		}
+	})
+	t.Run("floor", func(t *testing.T) {
+		var l limiter
+		l.throttle(t0, t0, time.Second, time.Second)
+		startAt(t, &l, t0)
+		if st := l.state(); st.rate != minRate {
+			t.Errorf("rate after a 429 with nothing accepted %.4f, want the floor %.4f", st.rate, minRate)
+		}
+	})
+	t.Run("announced", func(t *testing.T) {
+		var l limiter
+		h := http.Header{}
+		h.Set("X-RateLimit-Remaining", "0")
+		h.Set("X-RateLimit-Reset", "1")
+		l.announce(t0, t0, h)
+		l.throttle(t0, t0, 2*time.Second, 2*time.Second)
+		at := startAt(t, &l, t0)
+		if st := l.state(); st.rate != 0 || st.cuts != 0 || st.paused != 1 || !at.Equal(ms(2000)) {
+			t.Errorf("rate %.2f, cuts %d, pauses %d, start %s; want no rate, 1 pause, start at its end (2s)", st.rate, st.cuts, st.paused, at.Sub(t0))
+		}
+	})
 }
