@@ -250,5 +250,5 @@ func (b *bench) tableEconomy(p func(string, ...any)) {
 			float64(r.limited) <= allowed && ratio <= 1.3)
 	}
 	p("\nThe limit is the emulator's token bucket: %g requests a minute, a burst of %g. "+
-		"The floor counts the burst as if it cost time, as a key's budget per minute does.\n", b.cfg.economyLimit, b.cfg.economyLimit)
+		"The floor is the accepted requests divided by the rate; a run can beat it, as the bucket starts full.\n", b.cfg.economyLimit, b.cfg.economyLimit)
 }
