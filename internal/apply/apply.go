@@ -358,9 +358,8 @@ func (r *run) execute(ctx context.Context) {
 	r.computePlan()
 	r.phase = "validating the changed specs on the server"
 	// The server's validate endpoint judges the specs this run would create
-	// or build, and tells the normalized form of a spec that differs from the
-	// served one only where the file sets nothing. An unchanged spec was
-	// judged when it was built. All of it comes before any write.
+	// or build; an unchanged spec was judged when it was built. All of it
+	// comes before any write.
 	pending := r.toValidate()
 	online := 0
 	if len(pending) > 0 {
@@ -421,15 +420,14 @@ func (r *run) sayValidated(online int) {
 }
 
 // toValidate are the templates whose specs the server's validate endpoint
-// should see: the ones the plan creates or builds, and the ones that match
-// the served spec only by the server's defaults.
+// should see: the ones the plan creates or builds (or would, but refuses).
 func (r *run) toValidate() []*spec.Template {
 	if r.noValidate.Load() {
 		return nil
 	}
 	var out []*spec.Template
 	for _, it := range r.res.Plan.Items {
-		if it.Action.Writes() || it.Action == plan.Refused || len(it.DefaultsOnly) > 0 {
+		if it.Action.Writes() || it.Action == plan.Refused {
 			out = append(out, r.byName[it.Name])
 		}
 	}
@@ -516,6 +514,8 @@ func (r *run) invalidOnlyPlan() plan.Plan {
 
 func (r *run) desired() []plan.Desired {
 	perFile := map[string]int{}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for _, d := range r.res.Diagnostics {
 		if d.Severity != diag.Warning {
 			perFile[d.Path]++

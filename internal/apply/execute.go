@@ -1,6 +1,7 @@
 package apply
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -24,7 +25,9 @@ func (r *run) applyPlan(ctx context.Context) {
 	r.recordServing()
 	g := new(errgroup.Group)
 	g.SetLimit(r.cfg.Concurrency)
-	for _, it := range r.res.Plan.Items {
+	// The workers may re-plan an item: they change r.res.Plan under r.mu,
+	// never this copy.
+	for _, it := range slices.Clone(r.res.Plan.Items) {
 		if !it.Action.Writes() {
 			continue
 		}
@@ -98,14 +101,7 @@ func (r *run) replan(ctx context.Context, it plan.Item) {
 	r.remote[it.Name] = rt
 	r.res.TemplateIDs[it.Name] = tpl.ID
 	r.mu.Unlock()
-	var d plan.Desired
-	for _, x := range r.desired() {
-		if x.Name == it.Name {
-			d = x
-		}
-	}
-	p := plan.Compute([]plan.Desired{d}, []plan.Remote{r.toPlanRemote(rt)}, r.planOptions())
-	next := p.Items[0]
+	next := r.decideOne(it.Name, rt, "")
 	r.mu.Lock()
 	for i := range r.res.Plan.Items {
 		if r.res.Plan.Items[i].Name == it.Name && r.res.Plan.Items[i].Action == plan.Create {
@@ -136,7 +132,10 @@ func (r *run) recordServing() {
 
 func (r *run) recordItem(it plan.Item) {
 	b := BuildResult{Name: it.Name, TemplateID: it.TemplateID, BuildID: it.Serving, State: it.ServingState, Action: it.Action.String()}
-	if rt := r.remote[it.Name]; rt != nil {
+	r.mu.Lock()
+	rt := r.remote[it.Name]
+	r.mu.Unlock()
+	if rt != nil {
 		for i := range rt.builds {
 			if rt.builds[i].ID == it.Serving {
 				fillState(&b, &rt.builds[i])
@@ -167,7 +166,7 @@ func (r *run) record(b BuildResult, how string) {
 func keyBase(it plan.Item) string {
 	switch {
 	case it.Always:
-		return "always"
+		return "always:" + cmp.Or(it.Base, "none")
 	case it.Base != "":
 		return it.Base
 	}
@@ -221,26 +220,54 @@ func (r *run) firstBuild(ctx context.Context, name string, res *BuildResult, cre
 	if err != nil {
 		return res, "no build yet", err
 	}
-	for i := range builds {
-		if r.ofWantedSpec(name, builds[i]) && builds[i].State != miosa.StateCancelled {
+	// The newest build decides, as for any template: the server's own
+	// build of this spec is adopted only when it is the one that serves; a
+	// newer build of another run's spec (a create that raced this one) is
+	// replaced by a keyed build of this one, through the rollback guard.
+	rt := &remoteTemplate{row: miosa.ListRow{ID: res.TemplateID, Name: name}, builds: builds}
+	if rt.builds == nil {
+		rt.builds = []miosa.Build{}
+	}
+	it := r.decideOne(name, rt, plan.BuildChanged)
+	if served, ok := plan.Served(r.planBuilds(rt)); ok {
+		i := slices.IndexFunc(builds, func(b miosa.Build) bool { return b.ID == served.ID })
+		// The server's build of this spec serves, or has failed already
+		// (BUILDS_TEMPORARILY_UNAVAILABLE fails at once): this run's
+		// create made it, and reports it; a later run rebuilds a failure.
+		if i >= 0 && (it.Action == plan.Unchanged || served.State == plan.StateFailed && r.ofWantedSpec(name, builds[i])) {
 			res.BuildID, res.IdempotencyKey, res.Made = builds[i].ID, createKey, !res.Replayed
 			fillState(res, &builds[i])
 			return res, "adopted the build the server queued", nil
 		}
 	}
-	// None of this spec: the server does not build on create, or another
-	// run's create of another spec won the race. This run's build replaces
-	// the newest one.
-	it := plan.Item{Name: name, TemplateID: res.TemplateID}
-	if len(builds) > 0 {
-		it.Base = builds[0].ID
+	switch it.Action {
+	case plan.Refused:
+		r.refuse(it)
+		return res, "its build refused", errReported
 	}
+	it.TemplateID = res.TemplateID
 	b, err := r.build(ctx, it)
 	if err != nil {
 		return res, "no build yet", err
 	}
 	b.Action = opCreate
 	return b, "triggered build", nil
+}
+
+// decideOne plans one template from a fresh read of it.
+func (r *run) decideOne(name string, rt *remoteTemplate, mode plan.BuildMode) plan.Item {
+	var d plan.Desired
+	for _, x := range r.desired() {
+		if x.Name == name {
+			d = x
+		}
+	}
+	opts := r.planOptions()
+	if mode != "" {
+		opts.Mode = mode
+	}
+	p := plan.Compute([]plan.Desired{d}, []plan.Remote{r.toPlanRemote(rt)}, opts)
+	return p.Items[0]
 }
 
 // ofWantedSpec reports whether a build is of the spec this run wants.
@@ -429,13 +456,13 @@ func (r *run) reportPlanNotes() {
 	r.notice("The commit's time is unknown (no push payload timestamp, no git history): builds replace served builds without the rollback guard.")
 }
 
-// noteDefaults warns about templates that match the served spec only by
-// fields the file does not set, where the server's normalized form could
-// not settle it.
+// noteDefaults says in the log which templates match the served spec only
+// by fields the file does not set: taken as the server's defaults, which
+// may have moved on since the build, so they never cause a rebuild.
 func (r *run) noteDefaults() {
 	var names []string
 	for _, it := range r.res.Plan.Items {
-		if it.Action == plan.Unchanged && len(it.DefaultsOnly) > 0 && !r.validated[it.Name] {
+		if it.Action == plan.Unchanged && len(it.DefaultsOnly) > 0 {
 			names = append(names, fmt.Sprintf("%s (%s)", it.Name, strings.Join(it.DefaultsOnly, ", ")))
 		}
 	}
@@ -443,7 +470,7 @@ func (r *run) noteDefaults() {
 		return
 	}
 	slices.Sort(names)
-	r.warn("served specs set fields these files do not, taken as the server's defaults: " + strings.Join(names, "; ") +
+	r.rep.Info("Served specs set fields these files do not, taken as the server's defaults: " + strings.Join(names, "; ") +
 		". If a file dropped such a field on purpose, set it explicitly or use build: always.")
 }
 
@@ -451,10 +478,10 @@ func (r *run) noteDefaults() {
 // does not wait ends: the step succeeds, but the failure is not quiet.
 func (r *run) warnFailed() {
 	for _, b := range r.res.Builds {
-		if b.State != miosa.StateFailed {
+		if b.State != miosa.StateFailed && b.State != miosa.StateCancelled {
 			continue
 		}
-		msg := fmt.Sprintf("build %s of %s has failed", b.BuildID, b.Name)
+		msg := fmt.Sprintf("build %s of %s %s", b.BuildID, b.Name, b.State)
 		if b.ErrorCode != "" {
 			msg += ": " + b.ErrorCode
 		}

@@ -63,6 +63,7 @@ func (r *run) readRemote(ctx context.Context) bool {
 		}
 	}
 	r.allRemote = all
+	r.matchBySlug(ctx, all)
 	// A row matched by both its name and its slug is read once.
 	seen := map[*remoteTemplate]bool{}
 	g := new(errgroup.Group)
@@ -87,6 +88,51 @@ func (r *run) readRemote(ctx context.Context) bool {
 		}
 	}
 	return true
+}
+
+// matchBySlug finds the templates whose list rows show another name than
+// the file's (a template made elsewhere as "Node 22", slug node-22): list
+// rows carry no slug, so when rows and files are left unmatched, each
+// unmatched file's name is looked up as a slug, once.
+func (r *run) matchBySlug(ctx context.Context, all []*remoteTemplate) {
+	matched := map[*remoteTemplate]bool{}
+	for _, rt := range r.remote {
+		matched[rt] = true
+	}
+	byID := map[string]*remoteTemplate{}
+	for _, rt := range all {
+		if !rt.row.BuiltIn && !matched[rt] {
+			byID[rt.row.ID] = rt
+		}
+	}
+	if len(byID) == 0 {
+		return
+	}
+	var missing []string
+	for name := range r.byName {
+		if r.remote[name] == nil {
+			missing = append(missing, name)
+		}
+	}
+	var mu sync.Mutex
+	g := new(errgroup.Group)
+	g.SetLimit(r.cfg.Concurrency)
+	for _, name := range missing {
+		g.Go(func() error {
+			tpl, err := r.api.GetTemplate(ctx, name)
+			if err != nil {
+				return nil // not there (404), or unreadable: planned from the list alone
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if rt := byID[tpl.ID]; rt != nil && (tpl.Slug == name || tpl.Name == name) {
+				rt.row.Slug = tpl.Slug
+				r.remote[name] = rt
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
 }
 
 // readBuilds reads one template's builds; when the served build does not

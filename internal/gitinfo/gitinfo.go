@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"os/exec"
+	"slices"
 	"strings"
 	"time"
 
@@ -60,33 +61,55 @@ func (r Repo) CommitTime(ctx context.Context, sha string) (time.Time, bool) {
 }
 
 // SpecDigests lists the digests of the build specs that file (relative to
-// the root) held at the ancestors of sha that changed it, newest first, at
-// most MaxAncestors of them. A shallow checkout has few or none.
+// the root) held only in sha's older history: at ancestors of sha that
+// changed it (at most MaxAncestors), and at no commit outside sha's
+// ancestry. A spec that a newer commit (a revert, another branch) also
+// holds is left out, since a build of it may be that commit's. A shallow
+// checkout has few or none.
 func (r Repo) SpecDigests(ctx context.Context, sha, file string) []string {
 	if sha == "" || file == "" {
 		return nil
 	}
-	out, ok := r.git(ctx, "log", "--format=%H", "-n", "51", sha, "--", file)
-	if !ok {
-		return nil
-	}
-	var digests []string
-	for i, h := range strings.Fields(string(out)) {
-		if i == 0 && strings.HasPrefix(h, sha) {
-			continue // this commit's own version is the wanted spec
+	older := r.digests(ctx, file, "log", "--format=%H", "-n", "51", sha, "--", file)
+	delete(older, r.digestAt(ctx, sha, file)) // this commit's own version is the wanted spec
+	newer := r.digests(ctx, file, "log", "--all", "--format=%H", "-n", "51", "--not", sha, "--", file)
+	var out []string
+	for d := range older {
+		if !newer[d] {
+			out = append(out, d)
 		}
-		if len(digests) == MaxAncestors {
+	}
+	slices.Sort(out)
+	return out
+}
+
+// digests are the spec digests of file at the commits a git log lists.
+func (r Repo) digests(ctx context.Context, file string, args ...string) map[string]bool {
+	out, ok := r.git(ctx, args...)
+	if !ok {
+		return map[string]bool{}
+	}
+	set := map[string]bool{}
+	for i, h := range strings.Fields(string(out)) {
+		if i == MaxAncestors {
 			break
 		}
-		data, ok := r.git(ctx, "show", h+":"+file)
-		if !ok {
-			continue
+		if d := r.digestAt(ctx, h, file); d != "" {
+			set[d] = true
 		}
-		t, diags := spec.Parse(file, data)
-		if t == nil || diags.HasErrors() || t.BuildSpec == nil {
-			continue
-		}
-		digests = append(digests, t.Digest())
 	}
-	return digests
+	return set
+}
+
+// digestAt is the digest of file's build spec at commit h, or "".
+func (r Repo) digestAt(ctx context.Context, h, file string) string {
+	data, ok := r.git(ctx, "show", h+":"+file)
+	if !ok {
+		return ""
+	}
+	t, diags := spec.Parse(file, data)
+	if t == nil || diags.HasErrors() || t.BuildSpec == nil {
+		return ""
+	}
+	return t.Digest()
 }

@@ -85,8 +85,7 @@ type Desired struct {
 	// a served spec that differs from it only in keys it does not set
 	// differs by the server's defaults alone.
 	Written map[string]any
-	// Validated marks Digests as holding the server's normalized form: then
-	// the digests alone decide, and DefaultsOnly is not consulted.
+	// Validated marks Digests as holding the server's normalized form.
 	Validated bool
 	// Problem is set when the template failed validation.
 	Problem string
@@ -309,6 +308,16 @@ func clip(s string) string {
 	return s
 }
 
+// newestID is the newest build of any state: the base a write's key names,
+// so that a cancelled build, which serves nothing, still makes the next
+// write a new one.
+func newestID(builds []RemoteBuild) string {
+	if len(builds) == 0 {
+		return ""
+	}
+	return builds[0].ID
+}
+
 // Served is the build that decides what a template serves: the newest build
 // that was not cancelled (the server's current build, or the build in
 // progress that will become it). ok is false when there is none.
@@ -349,7 +358,7 @@ func decide(d Desired, r *Remote, opts Options) Item {
 		return it
 	}
 	match := Matches(d.Digests, served.Digest)
-	if !match && !d.Validated && served.Digest != "" {
+	if !match && served.Digest != "" {
 		if keys, ok := spec.DefaultsOnly(d.Written, served.Spec); ok {
 			// The served spec differs only where the file sets nothing: the
 			// server's defaults, unless a field was removed. Until the
@@ -364,13 +373,22 @@ func decide(d Desired, r *Remote, opts Options) Item {
 			it.Action, it.Reason = Unchanged, fmt.Sprintf("build %s of this spec failed; skipped (build: never)", served.ID)
 			return it
 		}
-		it.Action, it.Base = Build, served.ID
+		it.Action, it.Base = Build, newestID(r.Builds)
 		it.Reason = fmt.Sprintf("build %s of this spec failed%s: rebuild", served.ID, codeSuffix(served.ErrorCode))
 		return it
 	case match && opts.Mode == BuildAlways && served.State == StateReady:
 		// A build of this spec in progress is as fresh as a new one: build:
 		// always adds none (two racing runs make one build).
 		it.Action, it.Reason, it.Always = Build, "build: always", true
+		// The base is the newest build of another spec: re-runs of this
+		// commit send one key (one build), and a build of another spec
+		// since then makes the next always-build a new one.
+		for _, b := range r.Builds {
+			if !Matches(d.Digests, b.Digest) {
+				it.Base = b.ID
+				break
+			}
+		}
 		return it
 	case match:
 		it.Action, it.Serving, it.ServingState = Unchanged, served.ID, served.State
@@ -383,7 +401,7 @@ func decide(d Desired, r *Remote, opts Options) Item {
 		it.Action, it.Reason = Unchanged, fmt.Sprintf("build %s serves another spec; skipped (build: never)", served.ID)
 		return it
 	}
-	it.Base = served.ID
+	it.Base = newestID(r.Builds)
 	if why := rollback(d, served, opts); why != "" && !opts.AllowRollback {
 		it.Action, it.Reason = Refused, why
 		return it
@@ -392,8 +410,12 @@ func decide(d Desired, r *Remote, opts Options) Item {
 	switch {
 	case served.State == StateFailed:
 		it.Reason = fmt.Sprintf("spec changed (build %s of another spec failed%s)", served.ID, codeSuffix(served.ErrorCode))
+	case newerThanCommit(served, opts) && rollback(d, served, opts) != "":
+		it.Reason = fmt.Sprintf("rollback allowed: build %s, made after this commit, serves another spec (allow-rollback: true)", served.ID)
+	case newerThanCommit(served, opts) && served.Commit != "" && served.Commit == opts.Commit:
+		it.Reason = fmt.Sprintf("spec changed at this commit (build %s serves another spec)", served.ID)
 	case newerThanCommit(served, opts):
-		it.Reason = fmt.Sprintf("drift: build %s, made after this commit, serves another spec (allow-rollback)", served.ID)
+		it.Reason = fmt.Sprintf("spec changed (build %s, made after this commit, serves a spec of older history)", served.ID)
 	default:
 		it.Reason = fmt.Sprintf("spec changed (build %s serves another spec)", served.ID)
 	}

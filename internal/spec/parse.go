@@ -402,7 +402,6 @@ func (p *parser) yamlError(err error, data []byte) {
 	p.add(line, col, "", "yaml", wording.OneLine(msg))
 }
 
-
 // lineText returns line n (1-based) of data.
 func lineText(data []byte, n int) string {
 	for i := 1; i < n; i++ {
