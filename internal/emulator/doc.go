@@ -1,5 +1,5 @@
 // Package emulator is a local, in-memory emulator of the Miosa sandbox-templates
-// API (shared/api/sandbox-templates-api.md) as an http.Handler.
+// API, as Miosa's SDKs, CLIs and server code show it, as an http.Handler.
 //
 // The API lives under /api/v1, routed by an http.ServeMux with method and
 // path patterns (endpoint names: list, get, create, schema, validate,

@@ -1,7 +1,7 @@
-// Package miosa is the client for the Miosa sandbox-templates API as described
-// in shared/api/sandbox-templates-api.md.
+// Package miosa is the client for the Miosa sandbox-templates API, as
+// Miosa's SDKs, CLIs and server code show it.
 //
-// It reads every response variant that page lists (bare or {"data": ...}
+// It reads every response variant they show (bare or {"data": ...}
 // envelopes, list rows or full templates, older build states, numbers sent as
 // strings), turns every error body form into one typed *Error, and retries
 // under the page's retry policy: transient statuses and connection errors on
