@@ -494,6 +494,9 @@ func nextLink(h string) string {
 			return ""
 		}
 		target, params := h[1:end], h[end+1:]
+		if strings.ContainsRune(target, '<') {
+			return "" // not a link-value: a target holds no "<"
+		}
 		h = ""
 		if i := strings.IndexByte(params, '<'); i >= 0 {
 			params, h = params[:i], params[i:]
