@@ -478,16 +478,25 @@ func (r *run) noteDefaults() {
 // does not wait ends: the step succeeds, but the failure is not quiet.
 func (r *run) warnFailed() {
 	for _, b := range r.res.Builds {
-		if b.State != miosa.StateFailed && b.State != miosa.StateCancelled {
-			continue
+		if b.ended() {
+			r.warn(b.failure() + "; a later apply rebuilds it")
 		}
-		msg := fmt.Sprintf("build %s of %s %s", b.BuildID, b.Name, b.State)
-		if b.ErrorCode != "" {
-			msg += ": " + b.ErrorCode
-		}
-		if b.ErrorMessage != "" {
-			msg += ": " + b.ErrorMessage
-		}
-		r.warn(msg + "; a later apply rebuilds it")
 	}
+}
+
+// ended reports a build that failed or was cancelled.
+func (b *BuildResult) ended() bool {
+	return b.State == miosa.StateFailed || b.State == miosa.StateCancelled
+}
+
+// failure says what became of a failed or cancelled build, with its error.
+func (b *BuildResult) failure() string {
+	msg := fmt.Sprintf("build %s of %s %s", b.BuildID, b.Name, b.State)
+	if b.ErrorCode != "" {
+		msg += ": " + b.ErrorCode
+	}
+	if b.ErrorMessage != "" {
+		msg += ": " + b.ErrorMessage
+	}
+	return msg
 }

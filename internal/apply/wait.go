@@ -80,16 +80,10 @@ func fallbackAfter(n int) int {
 func (r *run) reportFailures(ctx context.Context) {
 	for i := range r.res.Builds {
 		b := &r.res.Builds[i]
-		if b.State != miosa.StateFailed && b.State != miosa.StateCancelled {
+		if !b.ended() {
 			continue
 		}
-		msg := fmt.Sprintf("build %s of %s %s", b.BuildID, b.Name, b.State)
-		if b.ErrorCode != "" {
-			msg += ": " + b.ErrorCode
-		}
-		if b.ErrorMessage != "" {
-			msg += ": " + b.ErrorMessage
-		}
+		msg := b.failure()
 		if b.LogURL != "" {
 			msg += " (log: " + b.LogURL + ")"
 		}

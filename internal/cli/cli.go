@@ -38,7 +38,7 @@ func commands() []Command {
 		{Name: "plan", Summary: "show what apply would do, reading the remote state (needs MIOSA_API_KEY)", Run: runPlan},
 		{Name: "apply", Summary: "create templates and trigger builds, idempotent per commit (needs MIOSA_API_KEY)", Run: runApply},
 		{Name: "doctor", Summary: "check, read-only, what the Miosa server supports with your key (run it first with a new key)", Run: runDoctor},
-		{Name: "schema", Summary: "print the embedded build_spec JSON Schema", Run: runSchema},
+		{Name: "schema", Summary: "print the embedded build_spec JSON Schema (--file: of a whole template file)", Run: runSchema},
 		{Name: "emulator", Summary: "serve a local emulator of the Miosa API for trying things without credentials", Run: runEmulator},
 		{Name: "version", Summary: "print the version", Run: runVersion},
 		{Name: "help", Summary: "show help for a command", Run: runHelp},

@@ -122,7 +122,7 @@ func mustLookup(name string) settings.Setting {
 func runPlan(ctx context.Context, env *Env, args []string) int {
 	return runSync(ctx, env, args, apply.ModePlan,
 		"Reads the template files, validates them (offline schema, then the server's schema and validate\n"+
-			"endpoint), reads the remote templates and their builds, and prints what apply would do.\n"+
+			"endpoint), reads what the server serves, and prints what apply would do, with each change as a diff.\n"+
 			"Writes nothing. Needs MIOSA_API_KEY.\n"+
 			"Exit status: 0 ok, 1 invalid files, API failure or (with --fail-on-changes) pending changes, 2 bad command line.")
 }
@@ -130,8 +130,10 @@ func runPlan(ctx context.Context, env *Env, args []string) int {
 func runApply(ctx context.Context, env *Env, args []string) int {
 	return runSync(ctx, env, args, apply.ModeApply,
 		"Validates every file first (nothing is written if one is invalid), then creates missing templates and\n"+
-			"triggers builds of changed ones with idempotency keys derived from the commit, so a re-run at the\n"+
-			"same commit creates and builds nothing new. Needs MIOSA_API_KEY.\n"+
+			"builds the ones whose served build is of another spec, failed or missing. Idempotency keys derive from\n"+
+			"the commit, the spec and the build each write replaces, so a re-run after success writes nothing.\n"+
+			"A build that would replace one made after the commit is refused unless --allow-rollback.\n"+
+			"Needs MIOSA_API_KEY.\n"+
 			"Exit status: 0 ok, 1 invalid files, API failure, failed build or timeout, 2 bad command line.")
 }
 
