@@ -417,12 +417,15 @@ func explain(err error, key string) error {
 }
 
 // refuse records a refused build as an error on the template's file.
-func (r *run) refuse(it plan.Item) {
+func (r *run) refuse(it plan.Item) { r.refusal(it, diag.Error) }
+
+// refusal records a refused build on the template's build_spec: line.
+func (r *run) refusal(it plan.Item, sev diag.Severity) {
 	t := r.byName[it.Name]
 	line, col := t.LocateKey("")
 	r.mu.Lock()
 	r.res.Diagnostics = append(r.res.Diagnostics, diag.Diagnostic{Path: t.File, Line: line, Col: col, Field: "build_spec",
-		Message: it.Reason, Rule: "rollback", Severity: diag.Error})
+		Message: it.Reason, Rule: "rollback", Severity: sev})
 	r.mu.Unlock()
 }
 
@@ -434,13 +437,11 @@ func (r *run) reportPlanNotes() {
 		t := r.byName[it.Name]
 		switch it.Action {
 		case plan.Refused:
+			sev := diag.Warning
 			if r.res.Mode == ModeApply {
-				r.refuse(it)
-				continue
+				sev = diag.Error
 			}
-			line, col := t.LocateKey("")
-			r.res.Diagnostics = append(r.res.Diagnostics, diag.Diagnostic{Path: t.File, Line: line, Col: col, Field: "build_spec",
-				Message: it.Reason, Rule: "rollback", Severity: diag.Warning})
+			r.refusal(it, sev)
 		case plan.Describe:
 			line, col := t.DescLine, t.DescCol
 			if line == 0 {

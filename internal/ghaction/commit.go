@@ -28,17 +28,19 @@ func commitTime(getenv func(string) string, commit string) time.Time {
 	defer f.Close()
 	var ev struct {
 		HeadCommit  *eventCommit `json:"head_commit"`
-		WorkflowRun *struct {
-			HeadCommit *eventCommit `json:"head_commit"`
-		} `json:"workflow_run"`
-		Repository *struct {
+		WorkflowRun *eventRun    `json:"workflow_run"`
+		Repository  *struct {
 			PushedAt json.RawMessage `json:"pushed_at"`
 		} `json:"repository"`
 	}
 	if err := json.NewDecoder(io.LimitReader(f, maxEventSize)).Decode(&ev); err != nil {
 		return time.Time{}
 	}
-	for _, c := range []*eventCommit{ev.HeadCommit, workflowRunCommit(ev.WorkflowRun)} {
+	var runCommit *eventCommit
+	if ev.WorkflowRun != nil {
+		runCommit = ev.WorkflowRun.HeadCommit
+	}
+	for _, c := range []*eventCommit{ev.HeadCommit, runCommit} {
 		if c == nil || c.Timestamp == "" || (commit != "" && c.ID != "" && c.ID != commit) {
 			continue
 		}
@@ -77,11 +79,7 @@ type eventCommit struct {
 	Timestamp string `json:"timestamp"`
 }
 
-func workflowRunCommit(wr *struct {
+// eventRun is a workflow_run payload's run.
+type eventRun struct {
 	HeadCommit *eventCommit `json:"head_commit"`
-}) *eventCommit {
-	if wr == nil {
-		return nil
-	}
-	return wr.HeadCommit
 }
