@@ -12,3 +12,8 @@ require (
 	golang.org/x/text v0.14.0
 	gopkg.in/yaml.v3 v3.0.1
 )
+
+require (
+	github.com/google/go-github/v75 v75.0.0
+	github.com/google/go-querystring v1.1.0 // indirect
+)

@@ -12,7 +12,7 @@ import (
 // default: the server's small moved on from the action's table), never
 // cause a rebuild: fields the file does not set count as the server's
 // defaults, and the log names them. (Moving a default after the build is
-// internal/apply's TestReviewMovedServerDefaultRebuilds.)
+// internal/run's TestServedMovedServerDefaultRebuilds.)
 func TestServerDefaultsNeverRebuild(t *testing.T) {
 	t.Parallel()
 	cases := []struct {

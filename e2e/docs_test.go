@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"gopkg.in/yaml.v3"
 
-	"github.com/miosa-dev/sandbox-templates-action/internal/apply"
+	"github.com/miosa-dev/sandbox-templates-action/internal/run"
 	"github.com/miosa-dev/sandbox-templates-action/internal/report"
 	"github.com/miosa-dev/sandbox-templates-action/internal/settings"
 )
@@ -118,7 +118,7 @@ func TestActionYAMLAndReadmeMatchTheCode(t *testing.T) {
 		}
 	}
 	var wantOutputs []string
-	for _, kv := range report.Outputs(&apply.Result{}) {
+	for _, kv := range report.Outputs(&run.Result{}) {
 		wantOutputs = append(wantOutputs, kv[0])
 	}
 	slices.Sort(wantOutputs)

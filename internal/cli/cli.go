@@ -8,13 +8,15 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/miosa-dev/sandbox-templates-action/internal/run"
 )
 
-// Exit codes of Main.
+// Exit codes of Main: the run's, which the action shares.
 const (
-	ExitOK       = 0 // success, no problems
-	ExitProblems = 1 // problems found in the templates, or the run failed
-	ExitUsage    = 2 // bad command line
+	ExitOK       = run.ExitOK     // success, no problems
+	ExitProblems = run.ExitFailed // problems found in the templates, or the run failed
+	ExitUsage    = run.ExitUsage  // bad command line
 )
 
 // Env is what a subcommand may use of the outside world.

@@ -16,7 +16,7 @@ import (
 )
 
 // run calls Main with a fake environment.
-func run(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+func runCLI(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code = Main(context.Background(), args, &out, &errb, func(k string) string { return env[k] })
@@ -56,7 +56,7 @@ func TestValidateGoodOnly(t *testing.T) {
 		"sandbox-templates/node.yaml":       goodNode,
 		"sandbox-templates/python-3-12.yml": goodPy,
 	})
-	code, out, errOut := run(t, nil, "validate", "--dir", root)
+	code, out, errOut := runCLI(t, nil, "validate", "--dir", root)
 	if code != ExitOK || errOut != "" {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
@@ -74,7 +74,7 @@ func TestValidateProblems(t *testing.T) {
 		"sandbox-templates/big.yaml":    badSize,
 		"sandbox-templates/broken.yaml": badYAML,
 	})
-	code, out, _ := run(t, map[string]string{"GITHUB_WORKSPACE": root}, "validate")
+	code, out, _ := runCLI(t, map[string]string{"GITHUB_WORKSPACE": root}, "validate")
 	if code != ExitProblems {
 		t.Errorf("exit %d, want %d", code, ExitProblems)
 	}
@@ -94,7 +94,7 @@ func TestValidateJSON(t *testing.T) {
 		"sandbox-templates/big.yaml":  badSize,
 		"other/py.yaml":               goodPy,
 	})
-	code, out, _ := run(t, nil, "validate", "--json", "--dir", root, "--path", "sandbox-templates/*.yaml", "--path", "other/*.yaml")
+	code, out, _ := runCLI(t, nil, "validate", "--json", "--dir", root, "--path", "sandbox-templates/*.yaml", "--path", "other/*.yaml")
 	if code != ExitProblems {
 		t.Errorf("exit %d, want %d", code, ExitProblems)
 	}
@@ -128,11 +128,11 @@ func TestValidateTemplatesFlag(t *testing.T) {
 		"sandbox-templates/node.yaml":        goodNode,
 		"sandbox-templates/python-3-12.yaml": goodPy,
 	})
-	code, out, _ := run(t, nil, "validate", "--dir", root, "--templates", "python-3-12")
+	code, out, _ := runCLI(t, nil, "validate", "--dir", root, "--templates", "python-3-12")
 	if code != ExitOK || strings.Count(out, "\nok") != 0 || !strings.HasPrefix(out, "ok  sandbox-templates/python-3-12.yaml") {
 		t.Errorf("exit %d, output:\n%s", code, out)
 	}
-	code, out, _ = run(t, nil, "validate", "--dir", root, "--templates", "node-22-base,pyhton-3-12")
+	code, out, _ = runCLI(t, nil, "validate", "--dir", root, "--templates", "node-22-base,pyhton-3-12")
 	want := `templates: no template named "pyhton-3-12" in this repository; did you mean "python-3-12"? [unknown-template]` + "\n1 problem; 2 files checked\n"
 	if code != ExitProblems || out != want {
 		t.Errorf("exit %d, output:\n%s", code, out)
@@ -140,12 +140,12 @@ func TestValidateTemplatesFlag(t *testing.T) {
 }
 
 func TestValidateGoldenFixtures(t *testing.T) {
-	code, out, _ := run(t, nil, "validate", "--dir", filepath.Join("..", "..", "testdata", "good"))
+	code, out, _ := runCLI(t, nil, "validate", "--dir", filepath.Join("..", "..", "testdata", "good"))
 	if code != ExitOK {
 		t.Errorf("exit %d", code)
 	}
 	golden(t, "validate-good.golden", out)
-	code, out, _ = run(t, nil, "validate", "--dir", filepath.Join("..", "..", "testdata", "bad", "many-problems"))
+	code, out, _ = runCLI(t, nil, "validate", "--dir", filepath.Join("..", "..", "testdata", "bad", "many-problems"))
 	if code != ExitProblems {
 		t.Errorf("exit %d", code)
 	}
@@ -153,7 +153,7 @@ func TestValidateGoldenFixtures(t *testing.T) {
 }
 
 func TestSchemaCommand(t *testing.T) {
-	code, out, _ := run(t, nil, "schema")
+	code, out, _ := runCLI(t, nil, "schema")
 	if code != ExitOK || out != string(schema.Embedded()) {
 		t.Errorf("exit %d, output differs from the embedded schema", code)
 	}
@@ -181,7 +181,7 @@ func TestUsage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, out, errOut := run(t, nil, tt.args...)
+			code, out, errOut := runCLI(t, nil, tt.args...)
 			if code != tt.code {
 				t.Errorf("exit %d, want %d", code, tt.code)
 			}

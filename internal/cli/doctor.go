@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/doctor"
-	"github.com/miosa-dev/sandbox-templates-action/internal/settings"
+	"github.com/miosa-dev/sandbox-templates-action/internal/run"
 )
 
 // runDoctor checks what the server supports with the key, read-only.
@@ -14,7 +14,7 @@ func runDoctor(ctx context.Context, env *Env, args []string) int {
 	fs := flagSet("doctor")
 	apiURL := env.Getenv("MIOSA_API_URL")
 	if apiURL == "" {
-		apiURL = settings.DefaultAPIURL
+		apiURL = run.DefaultAPIURL
 	}
 	fs.StringVar(&apiURL, "api-url", apiURL, "Miosa API base URL (default $MIOSA_API_URL, else the public API)")
 	jsonOut := fs.Bool("json", false, "print one JSON object with every check instead of text")

@@ -33,7 +33,7 @@ func TestDoctorCommand(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			code, out, errOut := run(t, tt.env, tt.args...)
+			code, out, errOut := runCLI(t, tt.env, tt.args...)
 			if code != tt.code || !strings.Contains(out, tt.want) {
 				t.Errorf("exit %d (want %d), stdout does not hold %q:\n%s\nstderr:\n%s", code, tt.code, tt.want, out, errOut)
 			}
@@ -48,7 +48,7 @@ func TestDoctorJSON(t *testing.T) {
 	t.Parallel()
 	srv := httptest.NewServer(emulator.New(emulator.NewOptions()))
 	t.Cleanup(srv.Close)
-	code, out, _ := run(t, map[string]string{"MIOSA_API_KEY": "msk_test_Jw3Xc9Ld5Vb"}, "doctor", "--json", "--api-url", srv.URL+"/api/v1")
+	code, out, _ := runCLI(t, map[string]string{"MIOSA_API_KEY": "msk_test_Jw3Xc9Ld5Vb"}, "doctor", "--json", "--api-url", srv.URL+"/api/v1")
 	var doc struct {
 		OK     bool `json:"ok"`
 		Checks []struct {
@@ -65,7 +65,7 @@ func TestDoctorJSON(t *testing.T) {
 
 func TestDoctorHelp(t *testing.T) {
 	t.Parallel()
-	code, out, _ := run(t, nil, "help", "doctor")
+	code, out, _ := runCLI(t, nil, "help", "doctor")
 	if code != ExitOK {
 		t.Errorf("exit %d", code)
 	}

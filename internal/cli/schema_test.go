@@ -14,7 +14,7 @@ import (
 var committedFileSchema = filepath.Join("..", "..", "schemas", "template.schema.json")
 
 func TestSchemaFile(t *testing.T) {
-	code, out, errOut := run(t, nil, "schema", "--file")
+	code, out, errOut := runCLI(t, nil, "schema", "--file")
 	if code != ExitOK || out != string(schema.File()) || errOut != "" {
 		t.Fatalf("exit %d, stderr %q; output differs from schema.File", code, errOut)
 	}

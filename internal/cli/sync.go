@@ -8,7 +8,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/miosa-dev/sandbox-templates-action/internal/apply"
+	"github.com/miosa-dev/sandbox-templates-action/internal/run"
 	"github.com/miosa-dev/sandbox-templates-action/internal/gitinfo"
 	"github.com/miosa-dev/sandbox-templates-action/internal/plan"
 	"github.com/miosa-dev/sandbox-templates-action/internal/report"
@@ -120,7 +120,7 @@ func mustLookup(name string) settings.Setting {
 }
 
 func runPlan(ctx context.Context, env *Env, args []string) int {
-	return runSync(ctx, env, args, apply.ModePlan,
+	return runSync(ctx, env, args, run.ModePlan,
 		"Reads the template files, validates them (offline schema, then the server's schema and validate\n"+
 			"endpoint), reads what the server serves, and prints what apply would do, with each change as a diff.\n"+
 			"Writes nothing. Needs MIOSA_API_KEY.\n"+
@@ -128,7 +128,7 @@ func runPlan(ctx context.Context, env *Env, args []string) int {
 }
 
 func runApply(ctx context.Context, env *Env, args []string) int {
-	return runSync(ctx, env, args, apply.ModeApply,
+	return runSync(ctx, env, args, run.ModeApply,
 		"Validates every file first (nothing is written if one is invalid), then creates missing templates and\n"+
 			"builds the ones whose served build is of another spec, failed or missing. Idempotency keys derive from\n"+
 			"the commit, the spec and the build each write replaces, so a re-run after success writes nothing.\n"+
@@ -137,9 +137,9 @@ func runApply(ctx context.Context, env *Env, args []string) int {
 			"Exit status: 0 ok, 1 invalid files, API failure, failed build or timeout, 2 bad command line.")
 }
 
-func runSync(ctx context.Context, env *Env, args []string, mode, about string) int {
-	fs := flagSet(mode)
-	f := registerSync(fs, mode)
+func runSync(ctx context.Context, env *Env, args []string, mode run.Mode, about string) int {
+	fs := flagSet(string(mode))
+	f := registerSync(fs, string(mode))
 	if code, ok := parse(env, fs, "[flags]", about, args); !ok {
 		return code
 	}
@@ -148,12 +148,12 @@ func runSync(ctx context.Context, env *Env, args []string, mode, about string) i
 		fmt.Fprintf(env.Stderr, "%s: %v\n", mode, err)
 		return ExitUsage
 	}
-	v, err := f.values(mode, env.Getenv)
+	v, err := f.values(string(mode), env.Getenv)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "%s: %v\n", mode, err)
 		return ExitUsage
 	}
-	cfg := apply.FromSettings(v)
+	cfg := v.RunConfig()
 	if f.emulator {
 		url, stop, err := startEmulator()
 		if err != nil {
@@ -163,10 +163,6 @@ func runSync(ctx context.Context, env *Env, args []string, mode, about string) i
 		defer stop()
 		cfg.APIURL, cfg.APIKey = url, emulatorKey
 		fmt.Fprintf(env.Stderr, "Using the built-in emulator at %s (nothing leaves this machine)\n", url)
-	}
-	if cfg.APIKey == "" {
-		fmt.Fprintf(env.Stderr, "%s: set MIOSA_API_KEY (for a local try: run `sandbox-templates emulator` and use any key starting with msk_)\n", mode)
-		return ExitUsage
 	}
 	// The CLI's own rules: git HEAD is the commit, the repository name comes
 	// from the flag or GITHUB_REPOSITORY.
@@ -178,18 +174,13 @@ func runSync(ctx context.Context, env *Env, args []string, mode, about string) i
 	if commit == "" && f.emulator {
 		commit = "local"
 	}
-	if commit == "" && mode == apply.ModeApply {
-		fmt.Fprintf(env.Stderr, "%s: no commit to derive idempotency keys from: pass --commit-sha or run inside a git checkout\n", mode)
-		return ExitUsage
-	}
 	cfg.Root, cfg.Mode, cfg.Commit, cfg.UserAgent = root, mode, commit, UserAgent()
 	cfg.Repository = cmp.Or(f.repository, env.Getenv("GITHUB_REPOSITORY"), "local")
-	cfg.AdoptGrace = apply.AdoptGraceEnv(env.Getenv)
 	if t, ok := repo.CommitTime(ctx, commit); ok {
 		cfg.CommitTime = t
 		cfg.History = func(ctx context.Context, file string) []string { return repo.SpecDigests(ctx, commit, file) }
 	}
-	res, err := apply.Run(ctx, cfg, textReporter{env: env})
+	res, err := run.Do(ctx, cfg, textReporter{env: env})
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "%s: %v\n", mode, err)
 		return ExitUsage
@@ -204,10 +195,7 @@ func runSync(ctx context.Context, env *Env, args []string, mode, about string) i
 	} else {
 		report.Text(env.Stdout, res)
 	}
-	if res.OK() {
-		return ExitOK
-	}
-	return ExitProblems
+	return res.ExitCode()
 }
 
 // textReporter prints progress to stderr, one safe line at a time.

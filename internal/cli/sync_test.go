@@ -45,8 +45,8 @@ func TestSyncUsageErrors(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		{"apply without a key", []string{"apply", "--dir", "../../testdata/good"}, nil, "set MIOSA_API_KEY"},
-		{"plan without a key", []string{"plan", "--dir", "../../testdata/good"}, nil, "set MIOSA_API_KEY"},
+		{"apply without a key", []string{"apply", "--dir", "../../testdata/good"}, nil, "MIOSA_API_KEY for the CLI"},
+		{"plan without a key", []string{"plan", "--dir", "../../testdata/good"}, nil, "MIOSA_API_KEY for the CLI"},
 		{"bad build mode", []string{"apply", "--emulator", "--dir", "../../testdata/good", "--build", "sometimes"}, nil, `--build: "sometimes" is not one of changed, always, never`},
 		{"key without msk_", []string{"plan", "--dir", "../../testdata/good"}, map[string]string{"MIOSA_API_KEY": "sk_live_nope"}, "api client"},
 	}

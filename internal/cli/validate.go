@@ -12,13 +12,13 @@ import (
 	"text/tabwriter"
 	"unicode"
 
-	"github.com/miosa-dev/sandbox-templates-action/internal/check"
+	"github.com/miosa-dev/sandbox-templates-action/internal/run"
 	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
 	"github.com/miosa-dev/sandbox-templates-action/internal/spec"
 )
 
 // validation is the outcome of reading and checking the templates offline.
-type validation = check.Result
+type validation = run.Checked
 
 // runValidate is the validate subcommand.
 func runValidate(_ context.Context, env *Env, args []string) int {
@@ -40,7 +40,7 @@ func runValidate(_ context.Context, env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "validate: %v\n", err)
 		return ExitProblems
 	}
-	v, err := check.Files(spec.Options{Root: root, Patterns: paths.values}, names.values, nil)
+	v, err := run.CheckFiles(spec.Options{Root: root, Patterns: paths.values}, names.values, nil)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "validate: %v\n", err)
 		return ExitProblems

@@ -16,9 +16,11 @@ const (
 	Warning Severity = "warning"
 )
 
-// Diagnostic is one problem in a user's file. Path is relative to the
-// repository root and uses forward slashes. Line and Col are 1-based; 0 means
-// unknown (a problem with the file as a whole).
+// Diagnostic is one thing a person must act on: a problem in a user's file,
+// or, with no Path, a problem of the run (an API failure, a timeout), whose
+// Rule names its kind. Path is relative to the repository root and uses
+// forward slashes. Line and Col are 1-based; 0 means unknown (a problem
+// with the file as a whole).
 type Diagnostic struct {
 	Path     string   `json:"path"`
 	Line     int      `json:"line"`
@@ -29,10 +31,14 @@ type Diagnostic struct {
 	Severity Severity `json:"severity"`
 }
 
-// String renders the diagnostic as `path:line:col: field: message [rule]`.
+// String renders the diagnostic as `path:line:col: field: message [rule]`,
+// and one about the run, which has no path, as `error: message [rule]`.
 func (d Diagnostic) String() string {
 	var b strings.Builder
 	b.WriteString(d.Path)
+	if d.Path == "" {
+		b.WriteString(string(cmp.Or(d.Severity, Error)))
+	}
 	if d.Line > 0 {
 		fmt.Fprintf(&b, ":%d:%d", d.Line, max(d.Col, 1))
 	}
@@ -69,12 +75,13 @@ func (l *List) Sort() {
 	*l = slices.Compact(*l)
 }
 
-// HasErrors reports whether any diagnostic has severity Error.
+// HasErrors reports whether any diagnostic is an error: of severity Error,
+// or of none.
 func (l List) HasErrors() bool {
 	return slices.ContainsFunc(l, func(d Diagnostic) bool { return d.Severity != Warning })
 }
 
-// Errors counts the diagnostics of severity Error.
+// Errors counts the diagnostics that are errors (severity Error, or none).
 func (l List) Errors() int {
 	n := 0
 	for _, d := range l {

@@ -1,7 +1,6 @@
 package ghaction
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +10,7 @@ import (
 
 	githubactions "github.com/sethvargo/go-githubactions"
 
-	"github.com/miosa-dev/sandbox-templates-action/internal/apply"
+	"github.com/miosa-dev/sandbox-templates-action/internal/run"
 	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
 	"github.com/miosa-dev/sandbox-templates-action/internal/plan"
 	"github.com/miosa-dev/sandbox-templates-action/internal/prcomment"
@@ -19,13 +18,8 @@ import (
 	"github.com/miosa-dev/sandbox-templates-action/internal/textsafe"
 )
 
-// Exit codes of the action.
-const (
-	exitOK      = 0
-	exitFailed  = 1
-	exitUsage   = 2
-	maxAnnotate = 10
-)
+// maxAnnotate is how many annotations GitHub shows per step.
+const maxAnnotate = 10
 
 // Main runs the action: inputs from INPUT_* variables, outputs to the
 // runner's files. It returns the process exit code.
@@ -43,10 +37,10 @@ func Main(ctx context.Context, getenv func(string) string, stdout io.Writer, use
 	defer func() {
 		if p := recover(); p != nil {
 			log.command("error", nil, "cannot write to the runner: "+textsafe.Line(fmt.Sprint(p)))
-			code = exitFailed
+			code = run.ExitFailed
 		}
-		if err := log.w.Flush(); err != nil && code == exitOK {
-			code = exitFailed
+		if err := log.w.Flush(); err != nil && code == run.ExitOK {
+			code = run.ExitFailed
 		}
 	}()
 	for _, secret := range []string{"api-key", "github-token"} {
@@ -54,23 +48,21 @@ func Main(ctx context.Context, getenv func(string) string, stdout io.Writer, use
 			log.command("add-mask", nil, v)
 		}
 	}
-	in, err := config(a.GetInput, getenv)
+	rn := readRunner(a)
+	in, err := config(a.GetInput, rn)
 	if err != nil {
 		log.command("error", nil, err.Error())
-		setOutput(a, "status", apply.StatusFailed)
-		return exitUsage
+		setOutput(a, "status", run.StatusFailed)
+		return run.ExitUsage
 	}
 	in.UserAgent = userAgent
-	res, err := apply.Run(ctx, in.Config, reporter{log})
+	res, err := run.Do(ctx, in.Config, reporter{log})
 	if err != nil {
 		log.command("error", nil, err.Error())
-		setOutput(a, "status", apply.StatusFailed)
-		return exitUsage
+		setOutput(a, "status", run.StatusFailed)
+		return run.ExitUsage
 	}
 	annotate(log, res.Diagnostics)
-	for _, p := range res.Problems {
-		log.command("error", nil, textsafe.Line(p))
-	}
 	for _, b := range res.Builds {
 		if len(b.LogTail) > 0 {
 			log.command("group", nil, fmt.Sprintf("Build log of %s, last %d line(s)", b.Name, len(b.LogTail)))
@@ -81,16 +73,14 @@ func Main(ctx context.Context, getenv func(string) string, stdout io.Writer, use
 		}
 	}
 	writeOutputs(a, log, res)
-	if in.Summary && getenv("GITHUB_STEP_SUMMARY") != "" {
-		a.AddStepSummary(report.Summary(res))
+	summary := report.Summary(res) // the job summary and the pull request comment
+	if in.Summary && rn.StepSummary != "" {
+		a.AddStepSummary(summary)
 	}
-	if !comment(ctx, log, getenv, in, res, userAgent) {
-		return exitFailed
+	if !comment(ctx, log, rn, in, summary, userAgent) {
+		return run.ExitFailed
 	}
-	if res.OK() {
-		return exitOK
-	}
-	return exitFailed
+	return res.ExitCode()
 }
 
 // stepLog prints to the step log, which the runner reads for workflow
@@ -129,14 +119,20 @@ var inputRules = map[string]string{
 	"too-many-files":   "path",
 }
 
-// annotate turns the first problems into annotations on their files.
-// GitHub shows at most 10 per step; the rest are counted in a notice and
-// listed in the job summary.
+// annotate turns the first problems into annotations on their files, and
+// the run's own problems into annotations without one. GitHub shows at
+// most 10 per step; the rest are counted in a notice and listed in the job
+// summary.
 func annotate(log stepLog, diags diag.List) {
 	n := 0
 	for _, d := range diags {
 		if n == maxAnnotate {
 			break
+		}
+		if d.Path == "" {
+			log.command(string(d.Severity), nil, textsafe.Line(d.Message))
+			n++
+			continue
 		}
 		msg := d.Message
 		if d.Field != "" {
@@ -171,7 +167,7 @@ func annotate(log stepLog, diags diag.List) {
 }
 
 // writeOutputs writes the step outputs and prints them, in a group.
-func writeOutputs(a *githubactions.Action, log stepLog, res *apply.Result) {
+func writeOutputs(a *githubactions.Action, log stepLog, res *run.Result) {
 	log.command("group", nil, "Outputs")
 	for _, kv := range report.Outputs(res) {
 		setOutput(a, kv[0], kv[1])
@@ -188,19 +184,15 @@ func setOutput(a *githubactions.Action, name, value string) {
 
 // comment writes the run's plan as this job's pull request comment, or says
 // why not. It reports false when pr-comment is always and it could not.
-func comment(ctx context.Context, log stepLog, getenv func(string) string, in runSettings, res *apply.Result, userAgent string) bool {
-	if in.PRComment == prcomment.ModeNever || (!readOnlyEvent(getenv("GITHUB_EVENT_NAME")) && in.PRComment != prcomment.ModeAlways) {
+func comment(ctx context.Context, log stepLog, rn runner, in runSettings, markdown, userAgent string) bool {
+	if in.PRComment == prcomment.ModeNever || (!readOnlyEvent(rn.Event) && in.PRComment != prcomment.ModeAlways) {
 		return true
 	}
 	cfg := prcomment.Config{
-		APIURL: cmp.Or(getenv("GITHUB_API_URL"), "https://api.github.com"), Token: in.Token,
-		Repository: getenv("GITHUB_REPOSITORY"), PR: prcomment.PRNumber(getenv("GITHUB_EVENT_PATH")),
-		Marker: prcomment.Marker(getenv("GITHUB_WORKFLOW"), getenv("GITHUB_JOB")), Mode: in.PRComment, UserAgent: userAgent,
+		APIURL: rn.APIURL, Token: in.Token, Repository: rn.Repository, PR: rn.PRNumber(),
+		Marker: prcomment.Marker(rn.Workflow, rn.Job), Mode: in.PRComment, UserAgent: userAgent, RunURL: rn.RunURL(),
 	}
-	if server, repo, run := getenv("GITHUB_SERVER_URL"), getenv("GITHUB_REPOSITORY"), getenv("GITHUB_RUN_ID"); server != "" && repo != "" && run != "" {
-		cfg.RunURL = server + "/" + repo + "/actions/runs/" + run
-	}
-	r, err := prcomment.Post(ctx, cfg, report.Comment(res))
+	r, err := prcomment.Post(ctx, cfg, markdown)
 	switch {
 	case err != nil && in.PRComment == prcomment.ModeAlways:
 		log.command("error", nil, "pull request comment: "+err.Error())

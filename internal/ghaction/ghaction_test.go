@@ -16,7 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	githubactions "github.com/sethvargo/go-githubactions"
 
-	"github.com/miosa-dev/sandbox-templates-action/internal/apply"
+	"github.com/miosa-dev/sandbox-templates-action/internal/run"
 	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
 	goldenfile "github.com/miosa-dev/sandbox-templates-action/internal/golden"
 	"github.com/miosa-dev/sandbox-templates-action/internal/plan"
@@ -25,21 +25,21 @@ import (
 
 // hostile is a result whose every server- or repository-controlled string
 // tries to break out of its place.
-func hostile() *apply.Result {
+func hostile() *run.Result {
 	evil := "x\n::error::pwned\nstatus=success"
-	return &apply.Result{
-		Mode: apply.ModeApply, Status: apply.StatusFailed, Online: true, Files: 2, Planned: true,
+	return &run.Result{
+		Mode: run.ModeApply, Status: run.StatusFailed, Online: true, Files: 2, Planned: true,
 		Plan: plan.Plan{Items: []plan.Item{
 			{Name: "node|22", Action: plan.Create, Reason: "not found", File: "sandbox-templates/node.yaml"},
 		}, Unmanaged: []string{"<script>alert(1)</script>"}},
 		TemplateIDs: map[string]string{"node|22": "t-" + evil},
-		Builds: []apply.BuildResult{{
+		Builds: []run.BuildResult{{
 			Name: "node|22", TemplateID: "t-" + evil, BuildID: "b-" + evil + "`", State: "failed", Action: "create",
 			IdempotencyKey: "k", ErrorCode: "BUILD_STEP_FAILED", ErrorMessage: "| a | b |\n::warning::x ##[error]y\n\u00a0::warning::z",
 			LogURL: "javascript:alert(1)",
 		}},
-		Diagnostics: diag.List{{Path: "sandbox-templates/a\n::b.yaml", Line: 3, Col: 5, Field: "build_spec.from", Message: evil, Rule: "schema"}},
-		Problems:    []string{"build failed: " + evil},
+		Diagnostics: diag.List{{Path: "sandbox-templates/a\n::b.yaml", Line: 3, Col: 5, Field: "build_spec.from", Message: evil, Rule: "schema"},
+			{Message: "build failed: " + evil, Rule: run.RuleAPI, Severity: diag.Error}},
 		Warnings:    []string{"server schema unavailable: " + evil},
 	}
 }
@@ -190,7 +190,7 @@ func TestConfigFromInputs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			cfg, err := config(func(k string) string { return tt.inputs[k] }, func(string) string { return "" })
+			cfg, err := config(func(k string) string { return tt.inputs[k] }, runner{})
 			switch {
 			case tt.wantErr == "" && err != nil:
 				t.Fatalf("unexpected error %v", err)
@@ -204,7 +204,7 @@ func TestConfigFromInputs(t *testing.T) {
 	}
 	cfg, _ := config(func(k string) string {
 		return map[string]string{"path": "a/*.yaml\n# comment\n\nb/*.yml\n", "templates": "x\ny"}[k]
-	}, func(string) string { return "" })
+	}, runner{})
 	if diff := cmp.Diff([]string{"a/*.yaml", "b/*.yml"}, cfg.Patterns); diff != "" {
 		t.Error(diff)
 	}
@@ -219,8 +219,8 @@ func TestMainRefusesBadInputs(t *testing.T) {
 		env := map[string]string{"GITHUB_WORKSPACE": dir, "GITHUB_OUTPUT": filepath.Join(dir, "out"), "GITHUB_STEP_SUMMARY": filepath.Join(dir, "summary")}
 		maps.Copy(env, in)
 		var out bytes.Buffer
-		if code := Main(context.Background(), func(k string) string { return env[k] }, &out, "test"); code != exitUsage {
-			t.Errorf("%v: exit %d, want %d", in, code, exitUsage)
+		if code := Main(context.Background(), func(k string) string { return env[k] }, &out, "test"); code != run.ExitUsage {
+			t.Errorf("%v: exit %d, want %d", in, code, run.ExitUsage)
 		}
 		if !strings.HasPrefix(out.String(), "::error::input ") {
 			t.Errorf("%v: log %q, want an error naming the input", in, out.String())
@@ -236,18 +236,18 @@ func TestResolveMode(t *testing.T) {
 	tests := []struct {
 		mode, event string
 		key         bool
-		want        string
+		want        run.Mode
 	}{
-		{"auto", "push", true, apply.ModeApply},
-		{"auto", "pull_request", true, apply.ModePlan},
-		{"auto", "pull_request_target", true, apply.ModePlan},
-		{"auto", "push", false, apply.ModeValidate},
-		{"auto", "workflow_dispatch", true, apply.ModeApply},
-		{"plan", "pull_request", false, apply.ModeValidate},
-		{"plan", "merge_group", false, apply.ModeValidate},
-		{"plan", "push", false, apply.ModePlan}, // refused by the run: plan needs a key here
-		{"apply", "push", false, apply.ModeApply},
-		{"apply", "push", true, apply.ModeApply},
+		{"auto", "push", true, run.ModeApply},
+		{"auto", "pull_request", true, run.ModePlan},
+		{"auto", "pull_request_target", true, run.ModePlan},
+		{"auto", "push", false, run.ModeValidate},
+		{"auto", "workflow_dispatch", true, run.ModeApply},
+		{"plan", "pull_request", false, run.ModeValidate},
+		{"plan", "merge_group", false, run.ModeValidate},
+		{"plan", "push", false, run.ModePlan}, // refused by the run: plan needs a key here
+		{"apply", "push", false, run.ModeApply},
+		{"apply", "push", true, run.ModeApply},
 	}
 	for _, tt := range tests {
 		if got := resolveMode(tt.mode, tt.event, tt.key); got != tt.want {

@@ -1,9 +1,10 @@
 package ghaction
 
 import (
+	"cmp"
 	"strings"
 
-	"github.com/miosa-dev/sandbox-templates-action/internal/apply"
+	"github.com/miosa-dev/sandbox-templates-action/internal/run"
 	"github.com/miosa-dev/sandbox-templates-action/internal/settings"
 )
 
@@ -14,38 +15,31 @@ type input func(name string) string
 // runSettings is what the inputs ask for: the run's Config, and what the
 // adapter does itself.
 type runSettings struct {
-	apply.Config
+	run.Config
 	Summary   bool   // write the job summary
 	Token     string // github-token
 	PRComment string // auto, always or never
 }
 
 // config turns the inputs (every setting of the table, checked before the run
-// starts: a bad value is an error naming the input) and the runner's
-// environment into settings. The Actions rules live here: auto mode and the
-// events it reads, GITHUB_SHA as the commit, the push payload's time.
-func config(in input, getenv func(string) string) (runSettings, error) {
+// starts: a bad value is an error naming the input) and the runner into
+// settings. The Actions rules live here: auto mode and the events it reads,
+// GITHUB_SHA as the commit, the push payload's time.
+func config(in input, rn runner) (runSettings, error) {
 	v, err := settings.Parse(settings.All, func(name string) (string, bool) {
 		raw := in(name)
 		return raw, raw != ""
 	}, func(name string) string { return "input " + name })
 	if err != nil {
-		return runSettings{}, err
+		return runSettings{}, &run.UsageError{Msg: err.Error()}
 	}
-	cfg := runSettings{Config: apply.FromSettings(v), Summary: v.Bool(settings.Summary),
+	cfg := runSettings{Config: v.RunConfig(), Summary: v.Bool(settings.Summary),
 		Token: v.String(settings.GitHubToken), PRComment: v.String(settings.PRComment)}
-	cfg.Root = getenv("GITHUB_WORKSPACE")
-	if cfg.Root == "" {
-		cfg.Root = "."
-	}
-	cfg.Repository = getenv("GITHUB_REPOSITORY")
-	cfg.Commit = v.String(settings.CommitSHA)
-	if cfg.Commit == "" {
-		cfg.Commit = getenv("GITHUB_SHA")
-	}
-	cfg.Mode = resolveMode(v.String(settings.Mode), getenv("GITHUB_EVENT_NAME"), cfg.APIKey != "")
-	cfg.CommitTime = commitTime(getenv, cfg.Commit)
-	cfg.AdoptGrace = apply.AdoptGraceEnv(getenv)
+	cfg.Root = cmp.Or(rn.Workspace, ".")
+	cfg.Repository = rn.Repository
+	cfg.Commit = cmp.Or(v.String(settings.CommitSHA), rn.SHA)
+	cfg.Mode = resolveMode(v.String(settings.Mode), rn.Event, cfg.APIKey != "")
+	cfg.CommitTime = rn.commitTime(cfg.Commit)
 	return cfg, nil
 }
 
@@ -54,22 +48,22 @@ func config(in input, getenv func(string) string) (runSettings, error) {
 // offline without a key. A fork's pull request has no secrets: plan without
 // a key on such an event validates offline too, and the notice says what
 // was skipped.
-func resolveMode(mode, event string, hasKey bool) string {
+func resolveMode(mode, event string, hasKey bool) run.Mode {
 	switch mode {
-	case "auto":
+	case settings.ModeAuto:
 		switch {
 		case !hasKey:
-			return apply.ModeValidate
+			return run.ModeValidate
 		case readOnlyEvent(event):
-			return apply.ModePlan
+			return run.ModePlan
 		}
-		return apply.ModeApply
-	case apply.ModePlan:
+		return run.ModeApply
+	case string(run.ModePlan):
 		if !hasKey && readOnlyEvent(event) {
-			return apply.ModeValidate
+			return run.ModeValidate
 		}
 	}
-	return mode
+	return run.Mode(mode)
 }
 
 // readOnlyEvent reports a pull request, or a merge queue's temporary commit

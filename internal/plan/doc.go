@@ -1,5 +1,8 @@
-// Package plan decides, without any I/O, what a sync must do: for every
-// template in the repository one action (create, build, unchanged, invalid)
-// with a reason, computed from the desired templates and the remote state.
-// It also renders a plan as a text table, JSON and Markdown.
+// Package plan decides, without any I/O, what a run must do: for every
+// template in the repository one action (create, build, unchanged, invalid,
+// refused, unreadable, and a description change) with a reason and its
+// field-level changes, computed from the desired templates and the remote
+// state that the run observed. Remote.SetBuilds is the one place that
+// decides which build serves a template. The renderings (text table, JSON,
+// Markdown) are internal/report's.
 package plan

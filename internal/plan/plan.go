@@ -100,8 +100,11 @@ type RemoteBuild struct {
 	Digest string
 	// Spec is the build's (server-normalized) build_spec.
 	Spec map[string]any
-	// ErrorCode is why a failed build failed.
-	ErrorCode string
+	// ErrorCode and ErrorMessage are why a failed build failed.
+	ErrorCode    string
+	ErrorMessage string
+	// LogURL is where the build's log is, when the server says.
+	LogURL string
 	// InsertedAt is when the server made the build; zero when unknown.
 	InsertedAt time.Time
 	// Commit and CommitTime are what this tool wrote into the build's
@@ -118,10 +121,22 @@ type Remote struct {
 	Status      string
 	Description string
 	BuiltIn     bool
-	// Builds, newest first. Nil when they were not read.
+	// Builds, newest first. Nil when they were not read. Set them with
+	// SetBuilds, which also says which one serves.
 	Builds []RemoteBuild
+	// Serving is the build that decides what the template serves (see
+	// Served); HasServing is false when no build does.
+	Serving    RemoteBuild
+	HasServing bool
 	// ReadError says why the builds could not be read.
 	ReadError string
+}
+
+// SetBuilds records a template's builds, newest first, and the build that
+// serves it: the one place that decides which build serves.
+func (r *Remote) SetBuilds(builds []RemoteBuild) {
+	r.Builds = builds
+	r.Serving, r.HasServing = Served(builds)
 }
 
 // Options are the inputs that shape a plan.
@@ -263,10 +278,8 @@ func Compute(desired []Desired, remote []Remote, opts Options) Plan {
 		case Create:
 			it.Changes = Diff(nil, d.Written)
 		case Build, Refused:
-			if r != nil {
-				if served, ok := Served(r.Builds); ok {
-					it.Changes = Diff(served.Spec, d.Written)
-				}
+			if r != nil && r.HasServing {
+				it.Changes = Diff(r.Serving.Spec, d.Written)
 			}
 		}
 		p.Items = append(p.Items, it)
@@ -348,7 +361,7 @@ func decide(d Desired, r *Remote, opts Options) Item {
 		it.Action, it.Reason = Unreadable, "its builds could not be read: "+r.ReadError
 		return it
 	}
-	served, ok := Served(r.Builds)
+	served, ok := r.Serving, r.HasServing
 	if !ok {
 		if opts.Mode == BuildNever {
 			it.Action, it.Reason = Unchanged, "no build yet; skipped (build: never)"
@@ -357,16 +370,8 @@ func decide(d Desired, r *Remote, opts Options) Item {
 		it.Action, it.Reason = Build, "no build yet"
 		return it
 	}
-	match := Matches(d.Digests, served.Digest)
-	if !match && served.Digest != "" {
-		if keys, ok := spec.DefaultsOnly(d.Written, served.Spec); ok {
-			// The served spec differs only where the file sets nothing: the
-			// server's defaults, unless a field was removed. Until the
-			// server's normalized form says otherwise, that is no change.
-			it.DefaultsOnly = keys
-			match = true
-		}
-	}
+	keys, match := Matched(d, served)
+	it.DefaultsOnly = keys
 	switch {
 	case match && served.State == StateFailed:
 		if opts.Mode == BuildNever {
@@ -402,7 +407,7 @@ func decide(d Desired, r *Remote, opts Options) Item {
 		return it
 	}
 	it.Base = newestID(r.Builds)
-	if why := rollback(d, served, opts); why != "" && !opts.AllowRollback {
+	if why := Rollback(d, served, opts); why != "" && !opts.AllowRollback {
 		it.Action, it.Reason = Refused, why
 		return it
 	}
@@ -410,7 +415,7 @@ func decide(d Desired, r *Remote, opts Options) Item {
 	switch {
 	case served.State == StateFailed:
 		it.Reason = fmt.Sprintf("spec changed (build %s of another spec failed%s)", served.ID, codeSuffix(served.ErrorCode))
-	case newerThanCommit(served, opts) && rollback(d, served, opts) != "":
+	case newerThanCommit(served, opts) && Rollback(d, served, opts) != "":
 		it.Reason = fmt.Sprintf("rollback allowed: build %s, made after this commit, serves another spec (allow-rollback: true)", served.ID)
 	case newerThanCommit(served, opts) && served.Commit != "" && served.Commit == opts.Commit:
 		it.Reason = fmt.Sprintf("spec changed at this commit (build %s serves another spec)", served.ID)
@@ -422,6 +427,21 @@ func decide(d Desired, r *Remote, opts Options) Item {
 	return it
 }
 
+// Matched reports whether a served build is of the wanted spec, and the
+// keys in which it differs only where the file sets nothing.
+func Matched(d Desired, served RemoteBuild) (defaultsOnly []string, ok bool) {
+	if Matches(d.Digests, served.Digest) {
+		return nil, true
+	}
+	if served.Digest == "" {
+		return nil, false
+	}
+	// The served spec differs only where the file sets nothing: the
+	// server's defaults, unless a field was removed. Until the server's
+	// normalized form says otherwise, that is no change.
+	return spec.DefaultsOnly(d.Written, served.Spec)
+}
+
 func codeSuffix(code string) string {
 	if code == "" {
 		return ""
@@ -429,12 +449,12 @@ func codeSuffix(code string) string {
 	return ", " + code
 }
 
-// rollback says why replacing served may roll the template back to an older
+// Rollback says why replacing served may roll the template back to an older
 // commit's spec, or "" when it may not. Evidence, strongest first: the
 // commit metadata this tool wrote into the build (when the server keeps
 // it), the file's history at this commit, then the build's creation time
 // against this commit's time.
-func rollback(d Desired, served RemoteBuild, opts Options) string {
+func Rollback(d Desired, served RemoteBuild, opts Options) string {
 	if opts.CommitTime.IsZero() {
 		return ""
 	}

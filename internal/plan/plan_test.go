@@ -128,7 +128,7 @@ func TestCompute(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p := Compute([]Desired{tt.desired}, tt.remote, tt.opts)
+			p := Compute([]Desired{tt.desired}, observed(tt.remote), tt.opts)
 			tt.want.Name = tt.desired.Name
 			tt.want.File = tt.desired.File
 			if diff := cmp.Diff([]Item{tt.want}, p.Items, cmpopts.IgnoreFields(Item{}, "Changes")); diff != "" {
@@ -173,11 +173,20 @@ func TestDiff(t *testing.T) {
 	}
 }
 
+// observed sets each remote's serving build, as the run's Observe stage
+// does.
+func observed(remote []Remote) []Remote {
+	for i := range remote {
+		remote[i].SetBuilds(remote[i].Builds)
+	}
+	return remote
+}
+
 func TestDescriptionChange(t *testing.T) {
 	t.Parallel()
 	p := Compute(
 		[]Desired{{Name: "a", File: "a.yaml", Description: "new words", Digests: []string{"x"}}},
-		[]Remote{{ID: "1", Name: "a", Description: "old words", Builds: []RemoteBuild{{ID: "b1", State: "ready", Digest: "x"}}}},
+		observed([]Remote{{ID: "1", Name: "a", Description: "old words", Builds: []RemoteBuild{{ID: "b1", State: "ready", Digest: "x"}}}}),
 		Options{})
 	want := []Item{
 		{Name: "a", File: "a.yaml", Action: Unchanged, Reason: "served by build b1 (ready)", TemplateID: "1", Serving: "b1", ServingState: "ready"},

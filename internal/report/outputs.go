@@ -3,13 +3,13 @@ package report
 import (
 	"strconv"
 
-	"github.com/miosa-dev/sandbox-templates-action/internal/apply"
+	"github.com/miosa-dev/sandbox-templates-action/internal/run"
 )
 
 // Outputs are the step outputs of a run, in order: single-line JSON or plain
 // words. The Actions adapter writes them to GITHUB_OUTPUT; the CLI prints
 // them.
-func Outputs(res *apply.Result) [][2]string {
+func Outputs(res *run.Result) [][2]string {
 	ids := res.BuildIDs()
 	buildID := ""
 	if len(ids) == 1 {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/miosa-dev/sandbox-templates-action/internal/apply"
+	"github.com/miosa-dev/sandbox-templates-action/internal/run"
 	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
 	"github.com/miosa-dev/sandbox-templates-action/internal/golden"
 	"github.com/miosa-dev/sandbox-templates-action/internal/plan"
@@ -51,21 +51,21 @@ func TestPlanGolden(t *testing.T) {
 	}
 }
 
-func hostile() *apply.Result {
+func hostile() *run.Result {
 	evil := "x\n::error::pwned\nstatus=success"
-	return &apply.Result{
-		Mode: apply.ModeApply, Status: apply.StatusFailed, Online: true, Files: 2, Planned: true, Commit: "0123456789abcdef0123",
+	return &run.Result{
+		Mode: run.ModeApply, Status: run.StatusFailed, Online: true, Files: 2, Planned: true, Commit: "0123456789abcdef0123",
 		Plan: plan.Plan{Items: []plan.Item{
 			{Name: "node|22", Action: plan.Create, Reason: "not found", File: "sandbox-templates/node.yaml"},
 		}, Unmanaged: []string{"<script>alert(1)</script>"}},
 		TemplateIDs: map[string]string{"node|22": "t-" + evil},
-		Builds: []apply.BuildResult{{
+		Builds: []run.BuildResult{{
 			Name: "node|22", TemplateID: "t-" + evil, BuildID: "b-" + evil + "`", State: "failed", Action: "create", Made: true,
 			IdempotencyKey: "k", ErrorCode: "BUILD_STEP_FAILED", ErrorMessage: "| a | b |\n::warning::x ##[error]y\n\u00a0::warning::z",
 			LogURL: "javascript:alert(1)",
 		}},
-		Diagnostics: diag.List{{Path: "sandbox-templates/a\n::b.yaml", Line: 3, Col: 5, Field: "build_spec.from", Message: evil, Rule: "schema"}},
-		Problems:    []string{"build failed: " + evil},
+		Diagnostics: diag.List{{Path: "sandbox-templates/a\n::b.yaml", Line: 3, Col: 5, Field: "build_spec.from", Message: evil, Rule: "schema"},
+			{Message: "build failed: " + evil, Rule: run.RuleAPI, Severity: diag.Error}},
 		Warnings:    []string{"server schema unavailable: " + evil},
 	}
 }
@@ -86,7 +86,7 @@ func TestSummaryGolden(t *testing.T) {
 
 func TestSummaryStaysUnderGitHubsLimit(t *testing.T) {
 	t.Parallel()
-	res := &apply.Result{Mode: apply.ModeValidate, Status: apply.StatusFailed, Files: 1000}
+	res := &run.Result{Mode: run.ModeValidate, Status: run.StatusFailed, Files: 1000}
 	for i := range 20000 {
 		res.Diagnostics = append(res.Diagnostics, diag.Diagnostic{Path: fmt.Sprintf("sandbox-templates/t%04d.yaml", i%1000), Line: i, Col: 1,
 			Message: strings.Repeat("m", 200), Rule: "schema"})
@@ -105,8 +105,8 @@ func TestSummaryStaysUnderGitHubsLimit(t *testing.T) {
 func TestBuildDetailsAgree(t *testing.T) {
 	t.Parallel()
 	res := hostile()
-	res.Builds = append(res.Builds, apply.BuildResult{Name: "go", BuildID: "b2", State: "ready", Action: "unchanged"},
-		apply.BuildResult{Name: "py", BuildID: "b3", State: "queued", Action: "build", Replayed: true})
+	res.Builds = append(res.Builds, run.BuildResult{Name: "go", BuildID: "b2", State: "ready", Action: "unchanged"},
+		run.BuildResult{Name: "py", BuildID: "b3", State: "queued", Action: "build", Replayed: true})
 	var text bytes.Buffer
 	Text(&text, res)
 	sum := Summary(res)

@@ -5,8 +5,9 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/miosa-dev/sandbox-templates-action/internal/apply"
+	"github.com/miosa-dev/sandbox-templates-action/internal/run"
 	"github.com/miosa-dev/sandbox-templates-action/internal/buildfail"
+	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
 	"github.com/miosa-dev/sandbox-templates-action/internal/textsafe"
 )
 
@@ -14,17 +15,18 @@ import (
 const maxSummary = 900 << 10
 
 var statusIcon = map[string]string{
-	apply.StatusSuccess:   "✅",
-	apply.StatusFailed:    "❌",
-	apply.StatusTimeout:   "⏱️",
-	apply.StatusSkipped:   "⏭️",
-	apply.StatusCancelled: "🛑",
+	run.StatusSuccess:   "✅",
+	run.StatusFailed:    "❌",
+	run.StatusTimeout:   "⏱️",
+	run.StatusSkipped:   "⏭️",
+	run.StatusCancelled: "🛑",
 }
 
 // Summary renders the job summary of a run as Markdown: status, plan (with
 // each item's changes), builds and every problem, with untrusted text
-// escaped.
-func Summary(res *apply.Result) string {
+// escaped. The pull request comment is the same text: it names the
+// commit, so a reviewer sees which push it describes.
+func Summary(res *run.Result) string {
 	commit := res.Commit
 	var b strings.Builder
 	fmt.Fprintf(&b, "## %s Sandbox templates: %s\n\n", statusIcon[res.Status], res.Status)
@@ -65,21 +67,26 @@ func Summary(res *apply.Result) string {
 			}
 		}
 	}
-	if n := len(res.Diagnostics) + len(res.Problems); n > 0 {
+	if n := len(res.Diagnostics); n > 0 {
 		fmt.Fprintf(&b, "### Problems (%d)\n\n", n)
-		for _, p := range res.Problems {
-			fmt.Fprintf(&b, "- %s\n", textsafe.Cell(p))
+		var files []diag.Diagnostic
+		for _, d := range res.Diagnostics {
+			if d.Path == "" {
+				fmt.Fprintf(&b, "- %s\n", textsafe.Cell(d.Message))
+				continue
+			}
+			files = append(files, d)
 		}
-		if len(res.Problems) > 0 {
+		if len(files) < n {
 			b.WriteString("\n")
 		}
-		if len(res.Diagnostics) > 0 {
+		if len(files) > 0 {
 			b.WriteString("| File | Line | Field | Problem | Rule |\n|---|---|---|---|---|\n")
-			for i, d := range res.Diagnostics {
+			for i, d := range files {
 				row := fmt.Sprintf("| %s | %d:%d | %s | %s | %s |\n", textsafe.Cell(d.Path), d.Line, d.Col,
 					textsafe.Cell(d.Field), textsafe.Cell(textsafe.Truncate(d.Message, 1000)), textsafe.Cell(d.Rule))
 				if b.Len()+len(row) > maxSummary {
-					fmt.Fprintf(&b, "\n%d more problem(s) are in the step log.\n", len(res.Diagnostics)-i)
+					fmt.Fprintf(&b, "\n%d more problem(s) are in the step log.\n", len(files)-i)
 					break
 				}
 				b.WriteString(row)
@@ -131,7 +138,7 @@ func (d detail) markdown() string {
 
 // buildDetails are what the tables say of a build beyond its id and state:
 // who made it, its error and its log.
-func buildDetails(b apply.BuildResult) []detail {
+func buildDetails(b run.BuildResult) []detail {
 	var out []detail
 	switch {
 	case b.Replayed:
@@ -150,7 +157,3 @@ func buildDetails(b apply.BuildResult) []detail {
 	}
 	return out
 }
-
-// Comment is the pull request comment of a run: its summary, which names
-// the commit, so a reviewer sees which push it describes.
-func Comment(res *apply.Result) string { return Summary(res) }

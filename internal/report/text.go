@@ -8,18 +8,15 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/miosa-dev/sandbox-templates-action/internal/apply"
+	"github.com/miosa-dev/sandbox-templates-action/internal/run"
 	"github.com/miosa-dev/sandbox-templates-action/internal/textsafe"
 )
 
 // Text prints a run for a terminal: the problems, the builds, the outputs
 // and the status, each line escaped for a log the runner may read.
-func Text(w io.Writer, res *apply.Result) {
+func Text(w io.Writer, res *run.Result) {
 	for _, d := range res.Diagnostics {
 		fmt.Fprintln(w, textsafe.LogLine(d.String()))
-	}
-	for _, p := range res.Problems {
-		fmt.Fprintln(w, textsafe.LogLine("error: "+p))
 	}
 	if len(res.Builds) > 0 {
 		fmt.Fprintln(w, "\nBuilds:")
@@ -52,8 +49,8 @@ func Text(w io.Writer, res *apply.Result) {
 }
 
 // JSON prints a run as one JSON object: status, mode, plan, builds, ids,
-// problems, diagnostics and the outputs.
-func JSON(w io.Writer, res *apply.Result) {
+// diagnostics (a run-level one has no path) and the outputs.
+func JSON(w io.Writer, res *run.Result) {
 	outputs := map[string]string{}
 	for _, kv := range Outputs(res) {
 		outputs[kv[0]] = kv[1]
@@ -64,7 +61,6 @@ func JSON(w io.Writer, res *apply.Result) {
 		"plan":         res.Plan,
 		"builds":       res.Builds,
 		"template_ids": res.TemplateIDs,
-		"problems":     nonNil(res.Problems),
 		"diagnostics":  nonNilDiags(res),
 		"outputs":      outputs,
 	}
@@ -73,14 +69,7 @@ func JSON(w io.Writer, res *apply.Result) {
 	_ = enc.Encode(doc)
 }
 
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
-func nonNilDiags(res *apply.Result) any {
+func nonNilDiags(res *run.Result) any {
 	if res.Diagnostics == nil {
 		return []any{}
 	}

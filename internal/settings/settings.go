@@ -7,6 +7,11 @@ package settings
 
 import (
 	"fmt"
+
+	"github.com/miosa-dev/sandbox-templates-action/internal/plan"
+	"github.com/miosa-dev/sandbox-templates-action/internal/prcomment"
+	"github.com/miosa-dev/sandbox-templates-action/internal/run"
+	"github.com/miosa-dev/sandbox-templates-action/internal/spec"
 	"math"
 	"regexp"
 	"slices"
@@ -73,8 +78,21 @@ const (
 	PRComment     = "pr-comment"
 )
 
-// DefaultAPIURL is the Miosa API's base URL.
-const DefaultAPIURL = "https://api.miosa.ai/api/v1"
+// ModeAuto is the mode input's default: the adapter picks validate, plan
+// or apply from the event and the key.
+const ModeAuto = "auto"
+
+// durationText writes a default duration the way a person would: 30m, 10s.
+func durationText(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
 
 // All is the table, in the order the docs list it.
 var All = []Setting{
@@ -82,21 +100,21 @@ var All = []Setting{
 		Usage: "Miosa API key (`msk_...`). Empty: offline validation only, with one notice saying so.",
 		Description: "Miosa API key (starts with msk_). Pass it from a secret. Empty: offline validation only, with one notice saying " +
 			"remote checks were skipped; this is what fork pull requests get, and it still checks every file."},
-	{Name: APIURL, Kind: Text, Default: DefaultAPIURL, CLI: true,
+	{Name: APIURL, Kind: Text, Default: run.DefaultAPIURL, CLI: true,
 		Usage:       "API base URL",
 		Description: "Miosa API base URL. Point it at a local emulator for tests."},
-	{Name: Path, Kind: Lines, Default: "sandbox-templates/*.yaml\nsandbox-templates/*.yml", CLI: true,
+	{Name: Path, Kind: Lines, Default: strings.Join(spec.DefaultPatterns, "\n"), CLI: true,
 		DefaultDoc: "`sandbox-templates/*.yaml` and `sandbox-templates/*.yml`",
 		Usage:      "glob patterns, one per line, relative to the workspace (`**` matches any depth)",
 		Description: "Glob patterns of template files, one per line, relative to the workspace. ** matches any number of " +
 			"directories; patterns cannot leave the workspace."},
-	{Name: Mode, Kind: Choice, Default: "auto", Choices: []string{"auto", "validate", "plan", "apply"},
+	{Name: Mode, Kind: Choice, Default: ModeAuto, Choices: []string{ModeAuto, string(run.ModeValidate), string(run.ModePlan), string(run.ModeApply)},
 		Usage: "`validate`, `plan`, `apply`, or `auto`: `plan` on pull_request and merge_group events, `apply` otherwise. " +
 			"Without a key, `auto` validates offline, and so does `plan` on pull_request and merge_group events; otherwise it fails",
 		Description: "validate (files only, no writes), plan (read the remote state, no writes), apply (create and build), or auto: " +
 			"plan on pull_request and merge_group events, apply otherwise. Without an api-key, auto validates offline, and so does " +
 			"plan on pull_request and merge_group events (fork pull requests get no secrets); apply fails."},
-	{Name: Build, Kind: Choice, Default: "changed", Choices: []string{"changed", "always", "never"}, CLI: true,
+	{Name: Build, Kind: Choice, Default: string(plan.BuildChanged), Choices: []string{string(plan.BuildChanged), string(plan.BuildAlways), string(plan.BuildNever)}, CLI: true,
 		Usage: "`changed`, `always`, `never`: when to build templates that already exist",
 		Description: "When to trigger builds of existing templates: changed (when the served build is of another spec, failed, " +
 			"or missing), always, or never."},
@@ -104,13 +122,13 @@ var All = []Setting{
 		Usage: "wait for this run's builds to finish; fail if one fails",
 		Description: "Wait for the builds of this commit's specs to finish; the step fails if a build fails (status failed) or " +
 			"the timeout passes first (status timeout)."},
-	{Name: Timeout, Kind: Duration, Default: "30m", CLI: true,
+	{Name: Timeout, Kind: Duration, Default: durationText(run.DefaultTimeout), CLI: true,
 		Usage:       "deadline for the whole run (`90s`, `30m`, `1h`; `0` for none; a number needs a unit)",
 		Description: "Deadline for the whole run, as a duration such as 30m or 1h (0 for none)."},
-	{Name: PollInterval, Kind: Duration, Default: "10s", MinDur: time.Second, CLI: true, Modes: []string{"apply"},
+	{Name: PollInterval, Kind: Duration, Default: durationText(run.DefaultPollInterval), MinDur: time.Second, CLI: true, Modes: []string{"apply"},
 		Usage:       "between build status checks while waiting (at least `1s`)",
 		Description: "Time between build status checks while waiting (at least 1s)."},
-	{Name: Concurrency, Kind: Int, Default: "8", Min: 1, Max: 64, CLI: true,
+	{Name: Concurrency, Kind: Int, Default: strconv.Itoa(run.DefaultConcurrency), Min: 1, Max: 64, CLI: true,
 		Usage:       "parallel API calls (1 to 64)",
 		Description: "Parallel API calls, 1 to 64."},
 	{Name: CommitSHA, Kind: Text, DefaultDoc: "`GITHUB_SHA`", CLI: true,
@@ -134,7 +152,7 @@ var All = []Setting{
 		Usage: "token for the pull request comment; sent only to `GITHUB_API_URL`, masked, never printed",
 		Description: "GitHub token for the pull request comment. It is sent only to GITHUB_API_URL (GitHub Enterprise " +
 			"Server included), masked and never printed. The job needs permissions: pull-requests: write."},
-	{Name: PRComment, Kind: Choice, Default: "auto", Choices: []string{"auto", "always", "never"},
+	{Name: PRComment, Kind: Choice, Default: prcomment.ModeAuto, Choices: []string{prcomment.ModeAuto, prcomment.ModeAlways, prcomment.ModeNever},
 		Usage: "`auto`: one comment per workflow and job on pull requests, edited on every push, when the token can write " +
 			"(a fork's read-only token gets a notice); `always`: fail when it cannot; `never`",
 		Description: "auto: on pull_request events, write the plan as one comment per workflow and job, found by a hidden " +
@@ -167,9 +185,10 @@ func ForCLI(cmd string) []Setting {
 type Values struct{ m map[string]any }
 
 // Parse reads every setting in list with get, which returns a raw value and
-// whether one was given; a setting not given takes its Default. label names
-// a setting in errors ("input wait", "--wait"). Every value is checked: the
-// first bad one is an error that names it and says what is wanted.
+// whether one was given; a setting not given takes its Default, and so does
+// an empty Bool, Duration, Int or Choice value. label names a setting in
+// errors ("input wait", "--wait"). Every value is checked: the first bad one,
+// in list's order, is an error that names it and says what is wanted.
 func Parse(list []Setting, get func(name string) (string, bool), label func(name string) string) (Values, error) {
 	v := Values{m: map[string]any{}}
 	for _, s := range list {

@@ -1,10 +1,10 @@
-package apply
+package run
 
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -16,16 +16,17 @@ import (
 	"github.com/miosa-dev/sandbox-templates-action/internal/textsafe"
 )
 
-// wait follows this run's builds until each is terminal or the context
-// ends, reporting every state change once, then reports the builds that
-// failed. Each interval costs one list request: a build is read only when
-// its template's row (status, image) changed, or, as a fallback for changes
-// the list cannot show, after 3, 6, then every 8 intervals.
-func (r *run) wait(ctx context.Context) {
-	defer r.reportFailures(ctx)
+// wait is the Wait stage: it follows the builds until each is terminal or
+// the context ends, reporting every state change once, and returns them
+// with the failed ones as diagnostics. Each interval costs one list
+// request: a build is read only when its template's row (status, image)
+// changed, or, as a fallback for changes the list cannot show, after 3, 6,
+// then every 8 intervals.
+func (e *env) wait(ctx context.Context, l *loaded, o *observation, builds []BuildResult) ([]BuildResult, diag.List) {
+	builds = slices.Clone(builds)
 	pending := func() []int {
 		var idx []int
-		for i, b := range r.res.Builds {
+		for i, b := range builds {
 			if b.BuildID != "" && !miosa.TerminalState(b.State) {
 				idx = append(idx, i)
 			}
@@ -33,13 +34,13 @@ func (r *run) wait(ctx context.Context) {
 		return idx
 	}
 	if idx := pending(); len(idx) > 0 {
-		r.rep.Info(fmt.Sprintf("Waiting for %d build(s), polling every %s", len(idx), r.cfg.PollInterval))
+		e.log.Info(fmt.Sprintf("Waiting for %d build(s), polling every %s", len(idx), e.cfg.PollInterval))
 	}
-	w := &waiter{run: r, warned: map[string]bool{}, rows: map[string]rowSig{}, due: map[string]int{}, reads: map[string]int{}}
-	for _, rt := range r.allRemote {
-		w.rows[rt.row.ID] = sigOf(rt.row)
+	w := &waiter{env: e, builds: builds, warned: map[string]bool{}, rows: map[string]rowSig{}, due: map[string]int{}, reads: map[string]int{}}
+	for id, row := range o.rows {
+		w.rows[id] = sigOf(row)
 	}
-	for _, b := range r.res.Builds {
+	for _, b := range builds {
 		if _, ok := w.rows[b.TemplateID]; !ok {
 			w.rows[b.TemplateID] = rowSig{status: "draft"} // created by this run
 		}
@@ -49,19 +50,20 @@ func (r *run) wait(ctx context.Context) {
 	for {
 		idx := pending()
 		if len(idx) == 0 {
-			return
+			break
 		}
 		timer := time.NewTimer(time.Until(next))
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			r.markUnfinished(ctx)
-			return
+			e.markUnfinished(ctx, builds)
+			return builds, e.failures(ctx, l, builds)
 		case <-timer.C:
 		}
-		next = time.Now().Add(r.cfg.PollInterval)
+		next = time.Now().Add(e.cfg.PollInterval)
 		w.poll(ctx, idx)
 	}
+	return builds, e.failures(ctx, l, builds)
 }
 
 // rowSig is what a list row shows of a template's builds.
@@ -75,11 +77,14 @@ func fallbackAfter(n int) int {
 	return min(3<<n, 8)
 }
 
-// reportFailures turns every failed or cancelled build into a problem, with
-// its error code, message and log link.
-func (r *run) reportFailures(ctx context.Context) {
-	for i := range r.res.Builds {
-		b := &r.res.Builds[i]
+// failures turns every failed or cancelled build into a diagnostic, on
+// the step's run: line when the message names a step, else on
+// build_spec:, with its error code, message and log link; and reads the
+// end of its log.
+func (e *env) failures(ctx context.Context, l *loaded, builds []BuildResult) diag.List {
+	var out diag.List
+	for i := range builds {
+		b := &builds[i]
 		if !b.ended() {
 			continue
 		}
@@ -87,28 +92,25 @@ func (r *run) reportFailures(ctx context.Context) {
 		if b.LogURL != "" {
 			msg += " (log: " + b.LogURL + ")"
 		}
-		t := r.byName[b.Name]
+		t := l.byName[b.Name]
 		if t == nil {
-			r.problem(msg)
+			out = append(out, problem(RuleAPI, msg))
 			continue
 		}
-		// On the step's run: line when the message names a step, else on
-		// build_spec:.
 		line, col, field := buildfail.Locate(t, b.ErrorCode, b.ErrorMessage)
-		r.mu.Lock()
-		r.res.Diagnostics = append(r.res.Diagnostics, diag.Diagnostic{Path: t.File, Line: line, Col: col, Field: field,
+		out = append(out, diag.Diagnostic{Path: t.File, Line: line, Col: col, Field: field,
 			Message: textsafe.Truncate(msg, maxProblem), Rule: "build", Severity: diag.Error})
-		r.mu.Unlock()
 		if b.LogURL != "" && ctx.Err() == nil {
-			b.LogTail = r.logTail(ctx, b)
+			b.LogTail = e.logTail(ctx, b)
 		}
 	}
+	return out
 }
 
 // logTail is the last lines of a failed build's log, or a line saying why
 // there are none.
-func (r *run) logTail(ctx context.Context, b *BuildResult) []string {
-	lt, err := r.api.BuildLogTail(ctx, b.LogURL, 0)
+func (e *env) logTail(ctx context.Context, b *BuildResult) []string {
+	lt, err := e.api.BuildLogTail(ctx, b.LogURL, 0)
 	if err != nil {
 		return []string{textsafe.Line("(the build log could not be read: " + err.Error() + ")")}
 	}
@@ -118,7 +120,8 @@ func (r *run) logTail(ctx context.Context, b *BuildResult) []string {
 // waiter polls build states. It asks for each build by id; where the server
 // lacks that endpoint it lists the template's builds instead.
 type waiter struct {
-	run    *run
+	*env
+	builds []BuildResult   // the builds waited for, updated in place by the poll loop alone
 	warned map[string]bool // builds whose status errors were reported once
 	byList atomic.Bool     // GET /sandbox-template-builds/{id} answered 404
 	// rows: template id -> the row last seen; due: build id -> intervals
@@ -132,11 +135,10 @@ type waiter struct {
 // poll reads the list once and the builds whose rows changed or whose
 // fallback is due; when the list cannot be read, it reads every build.
 func (w *waiter) poll(ctx context.Context, idx []int) {
-	r := w.run
-	rows, err := r.api.ListTemplates(ctx, false)
+	rows, err := w.api.ListTemplates(ctx, false)
 	if err != nil && ctx.Err() == nil && !w.listError {
 		w.listError = true
-		r.warn(fmt.Sprintf("list templates while waiting: %v (reading each build instead)", err))
+		w.log.Warn(fmt.Sprintf("list templates while waiting: %v (reading each build instead)", err))
 	}
 	seen := map[string]rowSig{}
 	for _, row := range rows {
@@ -144,7 +146,7 @@ func (w *waiter) poll(ctx context.Context, idx []int) {
 	}
 	var read []int
 	for _, i := range idx {
-		b := r.res.Builds[i]
+		b := w.builds[i]
 		sig, ok := seen[b.TemplateID]
 		prev, had := w.rows[b.TemplateID]
 		if _, started := w.due[b.BuildID]; !started {
@@ -170,39 +172,30 @@ func (w *waiter) poll(ctx context.Context, idx []int) {
 
 // read reads the builds at idx and reports their state changes.
 func (w *waiter) read(ctx context.Context, idx []int) {
-	r := w.run
 	g := new(errgroup.Group)
-	g.SetLimit(r.cfg.Concurrency)
+	g.SetLimit(w.cfg.Concurrency)
 	updates := make([]*miosa.Build, len(idx))
-	var mu sync.Mutex
+	errs := make([]error, len(idx))
 	for j, i := range idx {
-		cur := r.res.Builds[i]
+		cur := w.builds[i]
 		g.Go(func() error {
-			b, err := w.status(ctx, cur)
-			if err != nil {
-				mu.Lock()
-				first := !w.warned[cur.BuildID]
-				w.warned[cur.BuildID] = true
-				mu.Unlock()
-				if first && ctx.Err() == nil {
-					r.warn(fmt.Sprintf("status of build %s: %v (asking again every %s)", cur.BuildID, err, r.cfg.PollInterval))
-				}
-				return nil
-			}
-			updates[j] = b
+			updates[j], errs[j] = w.status(ctx, cur)
 			return nil
 		})
 	}
 	_ = g.Wait()
 	for j, i := range idx {
-		b := updates[j]
-		if b == nil {
+		cur := &w.builds[i]
+		if err := errs[j]; err != nil {
+			if !w.warned[cur.BuildID] && ctx.Err() == nil {
+				w.warned[cur.BuildID] = true
+				w.log.Warn(fmt.Sprintf("status of build %s: %v (asking again every %s)", cur.BuildID, err, w.cfg.PollInterval))
+			}
 			continue
 		}
-		cur := &r.res.Builds[i]
-		if b.State != cur.State {
-			fillState(cur, b)
-			r.rep.Info(fmt.Sprintf("%s: build %s is %s", cur.Name, cur.BuildID, stateLine(cur)))
+		if b := updates[j]; b != nil && b.State != cur.State {
+			cur.fill(b)
+			w.log.Info(fmt.Sprintf("%s: build %s is %s", cur.Name, cur.BuildID, stateLine(cur)))
 		}
 	}
 }
@@ -210,13 +203,13 @@ func (w *waiter) read(ctx context.Context, idx []int) {
 // status reads one build's current state.
 func (w *waiter) status(ctx context.Context, cur BuildResult) (*miosa.Build, error) {
 	if !w.byList.Load() {
-		b, err := w.run.api.GetBuild(ctx, cur.BuildID)
+		b, err := w.api.GetBuild(ctx, cur.BuildID)
 		if !miosa.IsNotFound(err) {
 			return b, err
 		}
 		w.byList.Store(true) // the endpoint is not there: the build list is
 	}
-	builds, err := w.run.api.ListBuilds(ctx, cur.TemplateID)
+	builds, err := w.api.ListBuilds(ctx, cur.TemplateID)
 	if err != nil {
 		return nil, err
 	}
@@ -239,10 +232,10 @@ func stateLine(b *BuildResult) string {
 	return strings.Join(parts, ": ")
 }
 
-func (r *run) markUnfinished(ctx context.Context) {
-	for _, b := range r.res.Builds {
+func (e *env) markUnfinished(ctx context.Context, builds []BuildResult) {
+	for _, b := range builds {
 		if !miosa.TerminalState(b.State) && b.BuildID != "" {
-			r.rep.Warn(fmt.Sprintf("%s: build %s still %s when the run stopped (%v)", b.Name, b.BuildID, b.State, context.Cause(ctx)))
+			e.log.warnUnrecorded(fmt.Sprintf("%s: build %s still %s when the run stopped (%v)", b.Name, b.BuildID, b.State, context.Cause(ctx)))
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package spec_test
+package run_test
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package apply
+package run
 
 import (
 	"bytes"
@@ -31,16 +31,16 @@ func TestServedConcurrentReplansRace(t *testing.T) {
 	}
 	root := writeFiles(t, files)
 	direct := server(t, emu, nil)
-	if res, _ := Run(context.Background(), Config{Root: root, Mode: ModeApply, APIKey: "msk_test", APIURL: direct, Commit: "c1"}, quiet{}); res.Status != StatusSuccess {
-		t.Fatalf("first apply: %s %v", res.Status, res.Problems)
+	if res, _ := Do(context.Background(), Config{Root: root, Mode: ModeApply, APIKey: "msk_test", APIURL: direct, Commit: "c1"}, quiet{}); res.Status != StatusSuccess {
+		t.Fatalf("first apply: %s %v", res.Status, res.Problems())
 	}
 	url := server(t, emu, map[string]func(http.ResponseWriter, *http.Request){
 		"GET /api/v1/sandbox-templates":  answer(http.StatusOK, `[]`),
 		"POST /api/v1/sandbox-templates": answer(http.StatusUnprocessableEntity, `{"error":{"code":"VALIDATION_FAILED","message":"validation failed"},"errors":{"slug":["a template with this name already exists"]}}`),
 	})
-	res, _ := Run(context.Background(), Config{Root: root, Mode: ModeApply, APIKey: "msk_test", APIURL: url, Commit: "c2"}, quiet{})
+	res, _ := Do(context.Background(), Config{Root: root, Mode: ModeApply, APIKey: "msk_test", APIURL: url, Commit: "c2"}, quiet{})
 	if res.Status != StatusSuccess {
-		t.Fatalf("racing apply: %s %v", res.Status, res.Problems)
+		t.Fatalf("racing apply: %s %v", res.Status, res.Problems())
 	}
 }
 
@@ -83,7 +83,7 @@ func TestServedCreateAdoptsNonServingBuild(t *testing.T) {
 		},
 	})
 	root := writeFiles(t, map[string]string{"sandbox-templates/app.yaml": "build_spec:\n  from: node:22\n"})
-	res, _ := Run(context.Background(), Config{Root: root, Mode: ModeApply, APIKey: "msk_test", APIURL: url, Commit: "c1", AdoptGrace: -1}, quiet{})
+	res, _ := Do(context.Background(), Config{Root: root, Mode: ModeApply, APIKey: "msk_test", APIURL: url, Commit: "c1", AdoptGrace: -1}, quiet{})
 	// What does the server serve now?
 	req, _ := http.NewRequest("GET", direct.URL+"/api/v1/sandbox-templates/app", nil)
 	req.Header.Set("Authorization", "Bearer msk_test")
@@ -118,12 +118,12 @@ func TestServedMovedServerDefaultRebuilds(t *testing.T) {
 	emu := emulator.New(opts)
 	url := server(t, emu, nil)
 	root := writeFiles(t, map[string]string{"sandbox-templates/app.yaml": "build_spec:\n  from: node:22\n  size: medium\n"})
-	if res, _ := Run(context.Background(), Config{Root: root, Mode: ModeApply, APIKey: "msk_test", APIURL: url, Commit: "c1"}, quiet{}); res.Status != StatusSuccess {
-		t.Fatalf("first: %s %v", res.Status, res.Problems)
+	if res, _ := Do(context.Background(), Config{Root: root, Mode: ModeApply, APIKey: "msk_test", APIURL: url, Commit: "c1"}, quiet{}); res.Status != StatusSuccess {
+		t.Fatalf("first: %s %v", res.Status, res.Problems())
 	}
 	emu.Configure(func(o *emulator.Options) { o.Sizes = map[string][3]int{"medium": {8, 16384, 20480}} })
 	before := emu.Counters()
-	res, _ := Run(context.Background(), Config{Root: root, Mode: ModeApply, APIKey: "msk_test", APIURL: url, Commit: "c2"}, quiet{})
+	res, _ := Do(context.Background(), Config{Root: root, Mode: ModeApply, APIKey: "msk_test", APIURL: url, Commit: "c2"}, quiet{})
 	if w := emu.Counters().Writes - before.Writes; w != 0 {
 		t.Errorf("the file did not change, only the server's default for medium: %d write(s), plan %q", w, planLine(res.Plan))
 	}
@@ -190,17 +190,17 @@ func TestServedCancelledBuildIsNotRebuilt(t *testing.T) {
 	cancelled := map[string]bool{}
 	url := cancelProxy(t, emu, cancelled)
 	root := writeFiles(t, map[string]string{"sandbox-templates/app.yaml": "build_spec:\n  from: node:22\n"})
-	if res, _ := Run(context.Background(), Config{Root: root, Mode: ModeApply, APIKey: "msk_test", APIURL: url, Commit: "c0"}, quiet{}); res.Status != StatusSuccess {
-		t.Fatalf("c0: %s %v", res.Status, res.Problems)
+	if res, _ := Do(context.Background(), Config{Root: root, Mode: ModeApply, APIKey: "msk_test", APIURL: url, Commit: "c0"}, quiet{}); res.Status != StatusSuccess {
+		t.Fatalf("c0: %s %v", res.Status, res.Problems())
 	}
 	root = writeFiles(t, map[string]string{"sandbox-templates/app.yaml": "build_spec:\n  from: node:24\n"})
-	res, _ := Run(context.Background(), Config{Root: root, Mode: ModeApply, APIKey: "msk_test", APIURL: url, Commit: "c1"}, quiet{})
+	res, _ := Do(context.Background(), Config{Root: root, Mode: ModeApply, APIKey: "msk_test", APIURL: url, Commit: "c1"}, quiet{})
 	if res.Status != StatusSuccess || len(res.Builds) != 1 {
-		t.Fatalf("c1: %s %v", res.Status, res.Problems)
+		t.Fatalf("c1: %s %v", res.Status, res.Problems())
 	}
 	cancelled[res.Builds[0].BuildID] = true // someone cancels it
 	before := emu.Counters()
-	res, _ = Run(context.Background(), Config{Root: root, Mode: ModeApply, APIKey: "msk_test", APIURL: url, Commit: "c1"}, quiet{})
+	res, _ = Do(context.Background(), Config{Root: root, Mode: ModeApply, APIKey: "msk_test", APIURL: url, Commit: "c1"}, quiet{})
 	t.Logf("re-run: status %s plan %q builds %+v", res.Status, planLine(res.Plan), res.Builds)
 	if n := emu.Counters().BuildsCreated - before.BuildsCreated; n != 1 {
 		t.Errorf("re-run after a cancelled build of this spec: %d new build(s), want 1; build-ids %v names a cancelled build", n, res.BuildIDs())
@@ -218,9 +218,9 @@ func TestServedBuildAlwaysReplaysOldBuild(t *testing.T) {
 	x := writeFiles(t, map[string]string{"sandbox-templates/app.yaml": "build_spec:\n  from: node:22\n"})
 	y := writeFiles(t, map[string]string{"sandbox-templates/app.yaml": "build_spec:\n  from: node:24\n"})
 	run := func(root, commit string, mode plan.BuildMode) *Result {
-		res, _ := Run(context.Background(), Config{Root: root, Mode: ModeApply, APIKey: "msk_test", APIURL: url, Commit: commit, BuildMode: mode}, quiet{})
+		res, _ := Do(context.Background(), Config{Root: root, Mode: ModeApply, APIKey: "msk_test", APIURL: url, Commit: commit, BuildMode: mode}, quiet{})
 		if res.Status != StatusSuccess {
-			t.Fatalf("%s: %s %v", commit, res.Status, res.Problems)
+			t.Fatalf("%s: %s %v", commit, res.Status, res.Problems())
 		}
 		return res
 	}
@@ -272,12 +272,12 @@ func TestServedRevertDefeatsRollbackGuard(t *testing.T) {
 			History: func(ctx context.Context, file string) []string { return repo.SpecDigests(ctx, sha, file) }}
 	}
 	// C (node:22) is applied: the template serves node:22, built now.
-	if res, _ := Run(context.Background(), cfgAt(2), quiet{}); res.Status != StatusSuccess {
-		t.Fatalf("C: %s %v", res.Status, res.Problems)
+	if res, _ := Do(context.Background(), cfgAt(2), quiet{}); res.Status != StatusSuccess {
+		t.Fatalf("C: %s %v", res.Status, res.Problems())
 	}
 	// Someone runs apply at B's checkout.
 	git(nil, "checkout", "-q", shas[1])
-	res, _ := Run(context.Background(), cfgAt(1), quiet{})
+	res, _ := Do(context.Background(), cfgAt(1), quiet{})
 	t.Logf("apply at B: status %s plan %q", res.Status, planLine(res.Plan))
 	if res.Plan.Count(plan.Refused) != 1 {
 		t.Errorf("apply at B built node:24 over C's node:22 (made after B) without allow-rollback: a silent rollback")
@@ -309,13 +309,13 @@ func TestServedDisplayNameTemplates(t *testing.T) {
 	}
 	root := writeFiles(t, files)
 	url := direct.URL + "/api/v1"
-	res, _ := Run(context.Background(), Config{Root: root, Mode: ModePlan, APIKey: "msk_test", APIURL: url, Commit: "c1"}, quiet{})
+	res, _ := Do(context.Background(), Config{Root: root, Mode: ModePlan, APIKey: "msk_test", APIURL: url, Commit: "c1"}, quiet{})
 	t.Logf("plan: %q unmanaged %v", planLine(res.Plan), res.Plan.Unmanaged)
 	if res.Plan.Count(plan.Create) != 0 || len(res.Plan.Unmanaged) != 0 || res.Plan.Count(plan.Describe) != 8 {
 		t.Errorf("plan: %d creates, unmanaged %v, %d description items; want 0, none, 8", res.Plan.Count(plan.Create), res.Plan.Unmanaged, res.Plan.Count(plan.Describe))
 	}
-	res, _ = Run(context.Background(), Config{Root: root, Mode: ModeApply, APIKey: "msk_test", APIURL: url, Commit: "c1"}, quiet{})
-	t.Logf("apply: %s plan: %q problems %v", res.Status, planLine(res.Plan), res.Problems)
+	res, _ = Do(context.Background(), Config{Root: root, Mode: ModeApply, APIKey: "msk_test", APIURL: url, Commit: "c1"}, quiet{})
+	t.Logf("apply: %s plan: %q problems %v", res.Status, planLine(res.Plan), res.Problems())
 	if res.Plan.Count(plan.Describe) != 8 {
 		t.Errorf("%d description items, want 8", res.Plan.Count(plan.Describe))
 	}

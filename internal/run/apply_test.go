@@ -1,4 +1,4 @@
-package apply
+package run
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -82,7 +81,8 @@ func TestFieldPointer(t *testing.T) {
 }
 
 // A run that writes needs a key and a commit; a mode outside the three is
-// refused. These are usage errors, before any work.
+// refused. These are usage errors, before any work. The values' bounds are
+// the adapters' to check (internal/settings).
 func TestConfigCheck(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -93,14 +93,11 @@ func TestConfigCheck(t *testing.T) {
 		{Config{Mode: ModePlan}, "mode plan needs an API key"},
 		{Config{Mode: ModeApply, APIKey: "msk_x"}, "apply needs a commit"},
 		{Config{Mode: "auto", APIKey: "msk_x"}, `mode "auto" is not one of validate, plan, apply`},
-		{Config{Mode: ModeValidate, Concurrency: 65}, `concurrency: "65" is not a whole number from 1 to 64`},
-		{Config{Mode: ModeValidate, PollInterval: 100 * time.Millisecond}, "poll-interval: 100ms is below the 1s minimum"},
-		{Config{Mode: ModeValidate, BuildMode: "sometimes"}, `build: "sometimes" is not one of changed, always, never`},
 		{Config{Mode: ModeValidate}, ""},
 	}
 	for _, tt := range tests {
-		err := tt.cfg.check()
-		if (err == nil) != (tt.want == "") || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+		_, err := tt.cfg.withDefaults()
+		if (err == nil) != (tt.want == "") || (err != nil && (!strings.Contains(err.Error(), tt.want) || !IsUsage(err))) {
 			t.Errorf("check(%+v) = %v, want %q", tt.cfg, err, tt.want)
 		}
 	}
@@ -125,7 +122,7 @@ func TestServerValidationIsPositionedAndBlocksWrites(t *testing.T) {
 		"sandbox-templates/ok.yaml":  "build_spec:\n  from: node:22\n",
 		"sandbox-templates/bad.yaml": "build_spec:\n  from: node:22\n  steps:\n    - run: echo\n      shell: bash\n",
 	})
-	res, err := Run(context.Background(), Config{Root: root, Mode: ModeApply, APIKey: "msk_test", APIURL: srv.URL + "/api/v1", Commit: "c1"}, quiet{})
+	res, err := Do(context.Background(), Config{Root: root, Mode: ModeApply, APIKey: "msk_test", APIURL: srv.URL + "/api/v1", Commit: "c1"}, quiet{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,12 +157,12 @@ func TestNoOpRunRequestCounts(t *testing.T) {
 	}
 	root := writeFiles(t, files)
 	cfg := Config{Root: root, Mode: ModeApply, APIKey: "msk_test", APIURL: srv.URL + "/api/v1", Commit: "c1", Repository: "acme/x"}
-	if res, _ := Run(context.Background(), cfg, quiet{}); res.Status != StatusSuccess {
-		t.Fatalf("first run: %s %v", res.Status, res.Problems)
+	if res, _ := Do(context.Background(), cfg, quiet{}); res.Status != StatusSuccess {
+		t.Fatalf("first run: %s %v", res.Status, res.Problems())
 	}
 	before := emu.Counters()
 	cfg.Commit = "c2"
-	res, _ := Run(context.Background(), cfg, quiet{})
+	res, _ := Do(context.Background(), cfg, quiet{})
 	if res.Status != StatusSuccess || res.Plan.Changes() != 0 {
 		t.Fatalf("no-op run: %s, %d changes", res.Status, res.Plan.Changes())
 	}
@@ -206,9 +203,9 @@ func TestRevertedSpecIsRebuilt(t *testing.T) {
 			t.Fatal(err)
 		}
 		cfg.Commit = "c" + string(rune('1'+i))
-		res, err := Run(context.Background(), cfg, quiet{})
+		res, err := Do(context.Background(), cfg, quiet{})
 		if err != nil || res.Status != StatusSuccess {
-			t.Fatalf("commit %s: %v %s %v", cfg.Commit, err, res.Status, res.Problems)
+			t.Fatalf("commit %s: %v %s %v", cfg.Commit, err, res.Status, res.Problems())
 		}
 		if got := emu.Counters().BuildsCreated; got != i+1 {
 			t.Fatalf("after commit %s: %d builds, want %d", cfg.Commit, got, i+1)

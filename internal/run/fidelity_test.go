@@ -1,4 +1,4 @@
-package apply
+package run
 
 import (
 	"context"
@@ -74,9 +74,9 @@ func TestNoValidateEndpoint(t *testing.T) {
 	root := writeFiles(t, threeFiles)
 	cfg := Config{Root: root, Mode: ModeApply, APIKey: "msk_test", APIURL: url, Commit: "c1", Repository: "acme/x"}
 	var l lines
-	res, err := Run(context.Background(), cfg, &l)
+	res, err := Do(context.Background(), cfg, &l)
 	if err != nil || res.Status != StatusSuccess {
-		t.Fatalf("apply: %v %s %v", err, res.Status, res.Problems)
+		t.Fatalf("apply: %v %s %v", err, res.Status, res.Problems())
 	}
 	if res.Plan.Count(plan.Create) != 3 || emu.Counters().TemplatesCreated != 3 {
 		t.Errorf("plan %q, %d templates created, want 3 creates", res.Plan.Summary(), emu.Counters().TemplatesCreated)
@@ -89,7 +89,7 @@ func TestNoValidateEndpoint(t *testing.T) {
 	}
 	cfg.Commit = "c2"
 	before := emu.Counters()
-	res, _ = Run(context.Background(), cfg, quiet{})
+	res, _ = Do(context.Background(), cfg, quiet{})
 	if res.Status != StatusSuccess || res.Plan.Count(plan.Unchanged) != 3 || emu.Counters().Writes != before.Writes {
 		t.Errorf("second run: %s, plan %q, %d writes; want 3 unchanged and no write", res.Status, res.Plan.Summary(), emu.Counters().Writes-before.Writes)
 	}
@@ -105,9 +105,9 @@ func TestNoSchemaEndpoint(t *testing.T) {
 	})
 	root := writeFiles(t, threeFiles)
 	var l lines
-	res, _ := Run(context.Background(), Config{Root: root, Mode: ModePlan, APIKey: "msk_test", APIURL: url, Commit: "c1"}, &l)
+	res, _ := Do(context.Background(), Config{Root: root, Mode: ModePlan, APIKey: "msk_test", APIURL: url, Commit: "c1"}, &l)
 	if res.Status != StatusSuccess {
-		t.Fatalf("plan: %s %v", res.Status, res.Problems)
+		t.Fatalf("plan: %s %v", res.Status, res.Problems())
 	}
 	if n := count(l.warns, "no build-spec schema endpoint"); n != 1 {
 		t.Errorf("%d schema warnings, want 1: %q", n, l.warns)
@@ -122,7 +122,7 @@ func TestNoSchemaEndpoint(t *testing.T) {
 		"GET /api/v1/sandbox-templates":            answer(http.StatusUnauthorized, `{"error":{"code":"UNAUTHORIZED","message":"bad key"}}`),
 	})
 	var l2 lines
-	res, _ = Run(context.Background(), Config{Root: root, Mode: ModePlan, APIKey: "msk_test", APIURL: bad, Commit: "c1"}, &l2)
+	res, _ = Do(context.Background(), Config{Root: root, Mode: ModePlan, APIKey: "msk_test", APIURL: bad, Commit: "c1"}, &l2)
 	if res.Status != StatusFailed || len(l2.warns) != 0 {
 		t.Errorf("bad key: status %s, warnings %q; want failed and no schema warning", res.Status, l2.warns)
 	}
@@ -150,7 +150,7 @@ func TestCreateRejectionsArePositioned(t *testing.T) {
 				"POST /api/v1/sandbox-templates":          answer(http.StatusUnprocessableEntity, tt.body),
 			})
 			root := writeFiles(t, map[string]string{"sandbox-templates/t.yaml": "build_spec:\n  from: node:22\n  steps:\n    - run: npm ci\n"})
-			res, _ := Run(context.Background(), Config{Root: root, Mode: ModeApply, APIKey: "msk_test", APIURL: url, Commit: "c1"}, quiet{})
+			res, _ := Do(context.Background(), Config{Root: root, Mode: ModeApply, APIKey: "msk_test", APIURL: url, Commit: "c1"}, quiet{})
 			if res.Status != StatusFailed {
 				t.Fatalf("status %s, want failed", res.Status)
 			}
@@ -163,8 +163,8 @@ func TestCreateRejectionsArePositioned(t *testing.T) {
 			if len(got) != 1 || got[0].Path != "sandbox-templates/t.yaml" || got[0].Field != tt.field || got[0].Message != tt.message || got[0].Line != tt.line {
 				t.Errorf("diagnostics %+v, want one at line %d on %s: %s", got, tt.line, tt.field, tt.message)
 			}
-			if len(res.Problems) != 0 {
-				t.Errorf("problems %q: the rejection belongs in the diagnostics", res.Problems)
+			if len(res.Problems()) != 0 {
+				t.Errorf("problems %q: the rejection belongs in the diagnostics", res.Problems())
 			}
 		})
 	}
@@ -185,22 +185,22 @@ func TestCreateCollisionReplans(t *testing.T) {
 			emu := emulator.New(opts)
 			root := writeFiles(t, map[string]string{"sandbox-templates/t.yaml": "build_spec:\n  from: node:22\n"})
 			direct := server(t, emu, nil)
-			if res, _ := Run(context.Background(), Config{Root: root, Mode: ModeApply, APIKey: "msk_test", APIURL: direct, Commit: "c1"}, quiet{}); res.Status != StatusSuccess {
-				t.Fatalf("first apply: %s %v", res.Status, res.Problems)
+			if res, _ := Do(context.Background(), Config{Root: root, Mode: ModeApply, APIKey: "msk_test", APIURL: direct, Commit: "c1"}, quiet{}); res.Status != StatusSuccess {
+				t.Fatalf("first apply: %s %v", res.Status, res.Problems())
 			}
 			// Another run's view: the list predates that create.
 			url := server(t, emu, map[string]func(http.ResponseWriter, *http.Request){
 				"GET /api/v1/sandbox-templates":  answer(http.StatusOK, `[]`),
 				"POST /api/v1/sandbox-templates": answer(http.StatusUnprocessableEntity, body),
 			})
-			res, _ := Run(context.Background(), Config{Root: root, Mode: ModeApply, APIKey: "msk_test", APIURL: url, Commit: "c2"}, quiet{})
+			res, _ := Do(context.Background(), Config{Root: root, Mode: ModeApply, APIKey: "msk_test", APIURL: url, Commit: "c2"}, quiet{})
 			if res.Status != StatusSuccess || len(res.Builds) != 1 || res.Builds[0].Made {
-				t.Fatalf("racing apply: %s %v builds %+v; want success reporting the serving build", res.Status, res.Problems, res.Builds)
+				t.Fatalf("racing apply: %s %v builds %+v; want success reporting the serving build", res.Status, res.Problems(), res.Builds)
 			}
 			if it := res.Plan.Items[0]; it.Action != plan.Unchanged {
 				t.Errorf("plan item %+v, want unchanged after the fresh read", it)
 			}
-			for _, p := range append(res.Problems, res.Warnings...) {
+			for _, p := range append(res.Problems(), res.Warnings...) {
 				if strings.Contains(p, "tenant_id") {
 					t.Errorf("the legacy field name shows: %q", p)
 				}
@@ -223,11 +223,11 @@ func TestFailedBuildWithoutWaitWarns(t *testing.T) {
 	root := writeFiles(t, map[string]string{"sandbox-templates/t.yaml": "build_spec:\n  from: node:22\n  steps:\n    - run: npm ci\n"})
 	url := server(t, emu, nil)
 	var l lines
-	res, _ := Run(context.Background(), Config{Root: root, Mode: ModeApply, APIKey: "msk_test", APIURL: url, Commit: "c1"}, &l)
+	res, _ := Do(context.Background(), Config{Root: root, Mode: ModeApply, APIKey: "msk_test", APIURL: url, Commit: "c1"}, &l)
 	// With zero build time the build is terminal when the create's
 	// list_builds reads it.
 	if res.Status != StatusSuccess || len(res.Builds) != 1 || res.Builds[0].State != "failed" {
-		t.Fatalf("status %s %v builds %+v, want success with one failed build", res.Status, res.Problems, res.Builds)
+		t.Fatalf("status %s %v builds %+v, want success with one failed build", res.Status, res.Problems(), res.Builds)
 	}
 	if count(l.warns, "BUILD_STEP_FAILED: step 1 `npm ci` exited 1: ENOENT package-lock.json") == 0 {
 		t.Errorf("no warning naming the failure: %q", l.warns)

@@ -1,4 +1,4 @@
-package spec_test
+package run_test
 
 import (
 	"os"
@@ -8,9 +8,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/miosa-dev/sandbox-templates-action/internal/check"
 	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
-	goldenfile "github.com/miosa-dev/sandbox-templates-action/internal/golden"
+	"github.com/miosa-dev/sandbox-templates-action/internal/golden"
+	"github.com/miosa-dev/sandbox-templates-action/internal/run"
 	"github.com/miosa-dev/sandbox-templates-action/internal/spec"
 )
 
@@ -18,17 +18,11 @@ import (
 // the action and apply share.
 func load(t testing.TB, opts spec.Options) ([]*spec.Template, diag.List) {
 	t.Helper()
-	r, err := check.Files(opts, nil, nil)
+	r, err := run.CheckFiles(opts, nil, nil)
 	if err != nil {
-		t.Fatalf("check.Files: %v", err)
+		t.Fatalf("CheckFiles: %v", err)
 	}
 	return r.Templates, r.Diagnostics
-}
-
-// golden compares got with the golden file, or rewrites it with -update.
-func golden(t *testing.T, file, got string) {
-	t.Helper()
-	goldenfile.Check(t, file, got)
 }
 
 func TestBadGolden(t *testing.T) {
@@ -53,7 +47,7 @@ func TestBadGolden(t *testing.T) {
 					t.Errorf("malformed diagnostic %q", d.String())
 				}
 			}
-			golden(t, dir+".golden", diags.Text())
+			golden.Check(t, dir+".golden", diags.Text())
 		})
 	}
 	if n < 35 {

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	githubactions "github.com/sethvargo/go-githubactions"
 )
 
 func TestCommitTime(t *testing.T) {
@@ -30,12 +32,13 @@ func TestCommitTime(t *testing.T) {
 			if err := os.WriteFile(p, []byte(tt.payload), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			got := commitTime(func(k string) string {
+			a := githubactions.New(githubactions.WithGetenv(func(k string) string {
 				if k == "GITHUB_EVENT_PATH" {
 					return p
 				}
 				return ""
-			}, sha)
+			}))
+			got := readRunner(a).commitTime(sha)
 			if !got.Equal(tt.want) {
 				t.Errorf("commitTime = %v, want %v", got, tt.want)
 			}

@@ -1,0 +1,152 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/miosa-dev/sandbox-templates-action/internal/miosa"
+	"github.com/miosa-dev/sandbox-templates-action/internal/plan"
+)
+
+// Mode is what a run may do.
+type Mode string
+
+// Modes of a run. The action's auto resolves to one of them in its adapter.
+const (
+	ModeValidate Mode = "validate"
+	ModePlan     Mode = "plan"
+	ModeApply    Mode = "apply"
+)
+
+// Statuses of a run, as the `status` output says them.
+const (
+	StatusSuccess   = "success"
+	StatusFailed    = "failed"
+	StatusTimeout   = "timeout"
+	StatusSkipped   = "skipped"
+	StatusCancelled = "cancelled"
+)
+
+// Exit codes of the binary, the action's and the CLI's alike.
+const (
+	ExitOK     = 0 // success, no problems
+	ExitFailed = 1 // problems in the templates, or the run failed
+	ExitUsage  = 2 // a bad input, flag or command line (a UsageError)
+)
+
+// Defaults of the settings the core needs a value for; the settings table
+// documents the same values from these.
+const (
+	DefaultAPIURL       = miosa.DefaultBaseURL
+	DefaultConcurrency  = 8
+	DefaultPollInterval = 10 * time.Second
+	DefaultTimeout      = 30 * time.Minute
+	// defaultAdoptGrace is how long a create looks for the build the
+	// server queues by itself.
+	defaultAdoptGrace = 5 * time.Second
+)
+
+// UsageError is a problem with how the tool was called: a bad input, flag
+// or setting. Both adapters exit with ExitUsage for it, and only for it.
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+// Usagef makes a UsageError.
+func Usagef(format string, args ...any) error {
+	return &UsageError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// IsUsage reports whether err is a UsageError.
+func IsUsage(err error) bool {
+	var u *UsageError
+	return errors.As(err, &u)
+}
+
+// Config is everything a run needs, as typed values the adapters parsed
+// from the action's inputs or the CLI's flags. A zero Concurrency,
+// PollInterval or APIURL takes its default; nothing else is re-checked.
+type Config struct {
+	Root      string   // repository root; reported paths are relative to it
+	Patterns  []string // globs relative to Root; empty means spec.DefaultPatterns
+	Templates []string // only these names; empty means all
+	Mode      Mode
+	APIKey    string
+	APIURL    string
+	BuildMode plan.BuildMode
+	Wait      bool
+	// Timeout is the deadline for the whole run; 0 means none.
+	Timeout      time.Duration
+	PollInterval time.Duration
+	Concurrency  int
+	Commit       string
+	// CommitTime is when Commit was made; zero when unknown, which turns the
+	// rollback guard off (the run says so once).
+	CommitTime time.Time
+	// AllowRollback lets a build replace a served build that may come from
+	// a newer commit (the allow-rollback input).
+	AllowRollback bool
+	// History, when set, lists the digests of the specs a template file
+	// held at the commit's ancestors: evidence that a served build comes
+	// from older history. The CLI reads it from git.
+	History       func(ctx context.Context, file string) []string
+	Repository    string
+	FailOnChanges bool
+	UserAgent     string
+	// AdoptGrace is how long a create keeps looking, about once a second,
+	// for the build the server queues by itself before triggering one.
+	// Zero means 5s; a negative value means one look only. The adapters
+	// leave it zero; in-process tests shorten it.
+	AdoptGrace time.Duration
+}
+
+// withDefaults fills the zero values that have defaults, and checks what a
+// mode needs.
+func (c Config) withDefaults() (Config, error) {
+	if c.APIURL == "" {
+		c.APIURL = DefaultAPIURL
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = DefaultConcurrency
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = DefaultPollInterval
+	}
+	if c.BuildMode == "" {
+		c.BuildMode = plan.BuildChanged
+	}
+	if c.AdoptGrace == 0 {
+		c.AdoptGrace = defaultAdoptGrace
+	}
+	if c.Timeout < 0 {
+		return c, Usagef("timeout must not be negative")
+	}
+	switch c.Mode {
+	case ModeValidate:
+	case ModePlan, ModeApply:
+		if c.APIKey == "" {
+			return c, Usagef("mode %s needs an API key: the api-key input, or MIOSA_API_KEY for the CLI "+
+				"(for a local try, the CLI's --emulator needs none); without one use mode validate", c.Mode)
+		}
+		if c.Mode == ModeApply && c.Commit == "" {
+			return c, Usagef("apply needs a commit to derive idempotency keys from: the commit-sha input or GITHUB_SHA; " +
+				"the CLI reads git HEAD, so pass --commit-sha or run inside a git checkout")
+		}
+	default:
+		return c, Usagef("mode %q is not one of validate, plan, apply", c.Mode)
+	}
+	return c, nil
+}
+
+// Reporter receives progress lines as the run goes. Implementations make
+// the text safe for their medium; the run calls it from one goroutine at a
+// time.
+type Reporter interface {
+	Info(msg string)
+	Warn(msg string)
+	Notice(msg string)
+	// Plan shows the plan before any write.
+	Plan(p plan.Plan)
+}
