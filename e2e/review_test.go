@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/emulator"
-	"github.com/miosa-dev/sandbox-templates-action/internal/prcomment/prcommenttest"
+	"github.com/miosa-dev/sandbox-templates-action/internal/github/githubtest"
 )
 
 // The review experience, run as the runner runs the action: the plan as a
@@ -20,7 +20,7 @@ const ghToken = "ghs_canaryTokenThatMustNeverBePrinted0001"
 
 // prEnv is the runner environment of a pull_request event for PR 7 against
 // the fake GitHub API.
-func prEnv(t *testing.T, gh *prcommenttest.Server, sha string) map[string]string {
+func prEnv(t *testing.T, gh *githubtest.Server, sha string) map[string]string {
 	t.Helper()
 	raw, _ := json.Marshal(map[string]any{"pull_request": map[string]any{"number": 7, "head": map[string]any{"sha": sha}}})
 	p := filepath.Join(t.TempDir(), "event.json")
@@ -36,7 +36,7 @@ func prEnv(t *testing.T, gh *prcommenttest.Server, sha string) map[string]string
 
 func TestReviewPullRequestComment(t *testing.T) {
 	t.Parallel()
-	gh := prcommenttest.New()
+	gh := githubtest.New(githubtest.Options{Prefix: githubtest.GHESPrefix})
 	t.Cleanup(gh.Close)
 	gh.SetToken(ghToken)
 	e := startEmulator(t, nil)
@@ -89,7 +89,7 @@ func TestReviewPullRequestComment(t *testing.T) {
 // check validates offline, gets one notice about the comment and passes.
 func TestReviewForkPullRequest(t *testing.T) {
 	t.Parallel()
-	gh := prcommenttest.New()
+	gh := githubtest.New(githubtest.Options{Prefix: githubtest.GHESPrefix})
 	t.Cleanup(gh.Close)
 	gh.SetReadOnly(true)
 	w := newWorkspace(t, threeTemplates)

@@ -10,13 +10,16 @@
 // characters, closing an open code fence, with a last line pointing at the
 // job summary.
 //
-// The token is sent only to requests under Config.APIURL (GITHUB_API_URL, so
-// GitHub Enterprise Server works), as a bearer token; redirects are never
-// followed, pagination links that leave the API URL are refused, and no error
-// or Result contains the token. A read-only token (fork pull requests, or a
-// job without pull-requests: write) is an Outcome, ReadOnly, not an error in
-// the auto mode.
+// Every request goes through package github, on GitHub's REST API at
+// Config.APIURL (GITHUB_API_URL, so GitHub Enterprise Server works): the
+// token is sent only there, as a bearer token, redirects are never followed,
+// pages of comments are asked for by number on that URL, never by following
+// a Link header, and no error or Result contains the token. Transient
+// failures are retried request by request there; a create whose answer was
+// lost is found by listing again, never made twice. A read-only token (fork
+// pull requests, or a job without pull-requests: write) is an Outcome,
+// ReadOnly, not an error in the auto mode.
 //
-// Package prcommenttest is a fake of the GitHub REST endpoints used here, for
-// this package's tests and for end-to-end tests of the binary.
+// Package githubtest, beside package github, fakes these endpoints for this
+// package's tests and for end-to-end tests of the binary.
 package prcomment

@@ -6,35 +6,6 @@ import (
 	"unicode/utf8"
 )
 
-func TestNextLink(t *testing.T) {
-	t.Parallel()
-	for h, want := range map[string]string{
-		`<https://api.github.com/repositories/1/issues/7/comments?page=2>; rel="next", <https://api.github.com/repositories/1/issues/7/comments?page=9>; rel="last"`: "https://api.github.com/repositories/1/issues/7/comments?page=2",
-		`<https://x/?page=1>; rel="prev", <https://x/?page=3>; rel="next"`:                                                                                           "https://x/?page=3",
-		`<https://x/?page=1>; rel="first"`:                "",
-		`<https://x/?page=2>;rel=next`:                    "https://x/?page=2",
-		`<https://x/?page=2>; title="a"; REL="prev next"`: "https://x/?page=2",
-		``:          "",
-		`garbage`:   "",
-		`<unclosed`: "",
-	} {
-		if got := nextLink(h); got != want {
-			t.Errorf("nextLink(%q) = %q, want %q", h, got, want)
-		}
-	}
-}
-
-func FuzzNextLink(f *testing.F) {
-	f.Add(`<https://api.github.com/x?page=2>; rel="next", <https://api.github.com/x?page=3>; rel="last"`)
-	f.Add(`<a>; rel="next"<b>`)
-	f.Add(`<<>>;;rel=,`)
-	f.Fuzz(func(t *testing.T, h string) {
-		if got := nextLink(h); !strings.Contains(h, got) || strings.ContainsAny(got, "<>") {
-			t.Errorf("nextLink(%q) = %q", h, got)
-		}
-	})
-}
-
 func FuzzBody(f *testing.F) {
 	f.Add("w/j", "## Plan\n```diff\n+ a\n", 70000, "https://github.com/o/r/actions/runs/1")
 	f.Add("a-->b", "<details>\n~~~\nx\n", 65536, "")

@@ -107,32 +107,28 @@ func Post(ctx context.Context, cfg Config, markdown string) (Result, error) {
 	case cfg.Marker == "":
 		return Result{}, errors.New("pr-comment: no marker to find the comment by")
 	}
-	c, err := newClient(cfg)
+	c, err := newCommenter(cfg)
 	if err != nil {
 		return Result{}, err
 	}
 	body, cut := truncate(cfg.Marker, markdown, cfg.RunURL)
-	res, err := c.post(ctx, body)
-	if err == nil && cut {
+	t := c.post(ctx, body)
+	switch {
+	case t.err != nil && t.readOnly:
+		res := Result{Outcome: ReadOnly, Truncated: cut, Message: c.readOnlyMessage(t.err)}
+		if always {
+			return res, fmt.Errorf("pr-comment: %w", t.err)
+		}
+		return res, nil
+	case t.err != nil:
+		return Result{}, fmt.Errorf("pr-comment: %w", t.err)
+	}
+	res := t.res
+	if cut {
 		res.Truncated = true
 		res.Message += "; the text was cut to fit GitHub's limit, the job summary has all of it"
 	}
-	var ge *Error
-	if errors.As(err, &ge) && ge.readOnly() {
-		res = Result{Outcome: ReadOnly, Truncated: cut, Message: c.readOnlyMessage(ge)}
-		if always {
-			return res, err
-		}
-		return res, nil
-	}
-	return res, err
-}
-
-// readOnlyMessage explains a refused comment in one line.
-func (c *client) readOnlyMessage(e *Error) string {
-	return fmt.Sprintf("no pull request comment: the token may not comment on pull request #%d (%s); "+
-		"fork pull requests get a read-only token; elsewhere give the job \"permissions: pull-requests: write\", "+
-		"or set pr-comment: never", c.pr, e.brief())
+	return res, nil
 }
 
 // Marker returns the marker of a workflow's job: the workflow name

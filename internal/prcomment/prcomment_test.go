@@ -16,8 +16,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/miosa-dev/sandbox-templates-action/internal/github"
+	"github.com/miosa-dev/sandbox-templates-action/internal/github/githubtest"
 	"github.com/miosa-dev/sandbox-templates-action/internal/prcomment"
-	"github.com/miosa-dev/sandbox-templates-action/internal/prcomment/prcommenttest"
 )
 
 // canary is the token of every test: it must never show up in a result or an error.
@@ -30,9 +31,9 @@ const (
 )
 
 // setup starts a fake GitHub and returns it with a Config pointing at it.
-func setup(t *testing.T) (*prcommenttest.Server, prcomment.Config) {
+func setup(t *testing.T) (*githubtest.Server, prcomment.Config) {
 	t.Helper()
-	srv := prcommenttest.New()
+	srv := githubtest.New(githubtest.Options{Prefix: githubtest.GHESPrefix})
 	t.Cleanup(srv.Close)
 	return srv, prcomment.Config{
 		APIURL:     srv.URL(),
@@ -68,12 +69,12 @@ func marker(cfg prcomment.Config) string {
 func TestStickyComment(t *testing.T) {
 	t.Parallel()
 	srv, cfg := setup(t)
-	other := srv.AddComment(repo, pr, prcommenttest.Comment{Body: "LGTM"})
-	otherJob := srv.AddComment(repo, pr, prcommenttest.Comment{
-		Body: prcomment.Body(prcomment.Marker("Sandbox templates", "plan"), "the plan job's", ""), User: prcommenttest.Bot,
+	other := srv.AddComment(repo, pr, githubtest.Comment{Body: "LGTM"})
+	otherJob := srv.AddComment(repo, pr, githubtest.Comment{
+		Body: prcomment.Body(prcomment.Marker("Sandbox templates", "plan"), "the plan job's", ""), User: githubtest.Bot,
 	})
 	// Someone without write access copies this job's marker: never edited.
-	spoof := srv.AddComment(repo, pr, prcommenttest.Comment{Body: marker(cfg) + "\nno changes, merge away", AuthorAssociation: "CONTRIBUTOR"})
+	spoof := srv.AddComment(repo, pr, githubtest.Comment{Body: marker(cfg) + "\nno changes, merge away", AuthorAssociation: "CONTRIBUTOR"})
 
 	res, err := prcomment.Post(context.Background(), cfg, "## Plan\n\n1 to create")
 	noCanary(t, res, err)
@@ -98,7 +99,7 @@ func TestStickyComment(t *testing.T) {
 	}
 
 	got := srv.Comments(repo, pr)
-	want := []prcommenttest.Comment{other, otherJob, spoof}
+	want := []githubtest.Comment{other, otherJob, spoof}
 	if len(got) != 4 {
 		t.Fatalf("%d comments, want 4: %+v", len(got), got)
 	}
@@ -155,12 +156,12 @@ func TestPagination(t *testing.T) {
 			t.Parallel()
 			srv, cfg := setup(t)
 			for i := range tt.before {
-				srv.AddComment(repo, pr, prcommenttest.Comment{Body: fmt.Sprintf("comment %d", i)})
+				srv.AddComment(repo, pr, githubtest.Comment{Body: fmt.Sprintf("comment %d", i)})
 			}
 			var id int64
 			if tt.ours {
-				id = srv.AddComment(repo, pr, prcommenttest.Comment{Body: marker(cfg) + "\nold", User: prcommenttest.Bot}).ID
-				srv.AddComment(repo, pr, prcommenttest.Comment{Body: "after"})
+				id = srv.AddComment(repo, pr, githubtest.Comment{Body: marker(cfg) + "\nold", User: githubtest.Bot}).ID
+				srv.AddComment(repo, pr, githubtest.Comment{Body: "after"})
 			}
 			res, err := prcomment.Post(context.Background(), cfg, "new")
 			noCanary(t, res, err)
@@ -179,9 +180,9 @@ func TestPagination(t *testing.T) {
 			if want := "/repos/octo/templates/issues/7/comments?per_page=100"; lists[0] != want {
 				t.Errorf("first list %q, want %q", lists[0], want)
 			}
-			for _, l := range lists[1:] {
-				if !strings.HasPrefix(l, "/repositories/") || !strings.Contains(l, "per_page=100") {
-					t.Errorf("a next page %q is not the Link header's", l)
+			for i, l := range lists[1:] {
+				if want := fmt.Sprintf("/repos/octo/templates/issues/7/comments?page=%d&per_page=100", i+2); l != want {
+					t.Errorf("list %d is %q, want %q", i+2, l, want)
 				}
 			}
 		})
@@ -193,7 +194,7 @@ func TestAnswers(t *testing.T) {
 	tests := []struct {
 		name    string
 		mode    string
-		prep    func(*prcommenttest.Server, *prcomment.Config)
+		prep    func(*githubtest.Server, *prcomment.Config)
 		outcome prcomment.Outcome
 		err     string // substring of the error; "" for none
 		message string // substring of Result.Message
@@ -202,28 +203,28 @@ func TestAnswers(t *testing.T) {
 	}{
 		{
 			name: "read-only token, auto", mode: prcomment.ModeAuto,
-			prep:    func(s *prcommenttest.Server, _ *prcomment.Config) { s.SetReadOnly(true) },
+			prep:    func(s *githubtest.Server, _ *prcomment.Config) { s.SetReadOnly(true) },
 			outcome: prcomment.ReadOnly, message: "may not comment on pull request #7 (HTTP 403: Resource not accessible by integration)",
 			creates: 1, total: 2,
 		},
 		{
 			name: "read-only token, always", mode: prcomment.ModeAlways,
-			prep:    func(s *prcommenttest.Server, _ *prcomment.Config) { s.SetReadOnly(true) },
+			prep:    func(s *githubtest.Server, _ *prcomment.Config) { s.SetReadOnly(true) },
 			outcome: prcomment.ReadOnly, err: "pr-comment: create comment: HTTP 403: Resource not accessible by integration",
 			creates: 1, total: 2,
 		},
 		{
 			name: "read-only token edits, auto", mode: prcomment.ModeAuto,
-			prep: func(s *prcommenttest.Server, c *prcomment.Config) {
-				s.AddComment(repo, pr, prcommenttest.Comment{Body: marker(*c) + "\nold", User: prcommenttest.Bot})
+			prep: func(s *githubtest.Server, c *prcomment.Config) {
+				s.AddComment(repo, pr, githubtest.Comment{Body: marker(*c) + "\nold", User: githubtest.Bot})
 				s.SetReadOnly(true)
 			},
 			outcome: prcomment.ReadOnly, message: "HTTP 403", total: 2,
 		},
 		{
 			name: "private repository hidden from the token, auto", mode: prcomment.ModeAuto,
-			prep: func(s *prcommenttest.Server, _ *prcomment.Config) {
-				s.AddFault(prcommenttest.Fault{Op: prcommenttest.OpList, Status: 404, Message: "Not Found"})
+			prep: func(s *githubtest.Server, _ *prcomment.Config) {
+				s.AddFault(githubtest.Fault{Op: githubtest.OpList, Status: 404, Message: "Not Found"})
 			},
 			outcome: prcomment.ReadOnly, message: "HTTP 404: Not Found", total: 1,
 		},
@@ -233,23 +234,23 @@ func TestAnswers(t *testing.T) {
 		},
 		{
 			name: "not a pull request, always", mode: prcomment.ModeAlways,
-			prep:    func(_ *prcommenttest.Server, c *prcomment.Config) { c.PR = 0 },
+			prep:    func(_ *githubtest.Server, c *prcomment.Config) { c.PR = 0 },
 			outcome: prcomment.Skipped, message: "not a pull request", total: 0,
 		},
 		{
 			name: "no token, auto", mode: prcomment.ModeAuto,
-			prep:    func(_ *prcommenttest.Server, c *prcomment.Config) { c.Token = "" },
+			prep:    func(_ *githubtest.Server, c *prcomment.Config) { c.Token = "" },
 			outcome: prcomment.Skipped, message: "github-token is empty", total: 0,
 		},
 		{
 			name: "no token, always", mode: prcomment.ModeAlways,
-			prep: func(_ *prcommenttest.Server, c *prcomment.Config) { c.Token = "" },
+			prep: func(_ *githubtest.Server, c *prcomment.Config) { c.Token = "" },
 			err:  "always needs a github-token", total: 0,
 		},
 		{
 			name: "422", mode: prcomment.ModeAuto,
-			prep: func(s *prcommenttest.Server, _ *prcomment.Config) {
-				s.AddFault(prcommenttest.Fault{Op: prcommenttest.OpCreate, Status: 422, Message: "Validation Failed",
+			prep: func(s *githubtest.Server, _ *prcomment.Config) {
+				s.AddFault(githubtest.Fault{Op: githubtest.OpCreate, Status: 422, Message: "Validation Failed",
 					Errors: []string{"body is too long (maximum is 65536 characters)"}})
 			},
 			err:     "pr-comment: create comment: HTTP 422: Validation Failed: body is too long (maximum is 65536 characters)",
@@ -257,66 +258,66 @@ func TestAnswers(t *testing.T) {
 		},
 		{
 			name: "422 on update", mode: prcomment.ModeAlways,
-			prep: func(s *prcommenttest.Server, c *prcomment.Config) {
-				s.AddComment(repo, pr, prcommenttest.Comment{Body: marker(*c) + "\nold", User: prcommenttest.Bot})
-				s.AddFault(prcommenttest.Fault{Op: prcommenttest.OpUpdate, Status: 422, Message: "Validation Failed", Errors: []string{"body cannot be blank"}})
+			prep: func(s *githubtest.Server, c *prcomment.Config) {
+				s.AddComment(repo, pr, githubtest.Comment{Body: marker(*c) + "\nold", User: githubtest.Bot})
+				s.AddFault(githubtest.Fault{Op: githubtest.OpUpdate, Status: 422, Message: "Validation Failed", Errors: []string{"body cannot be blank"}})
 			},
 			err: "update comment: HTTP 422: Validation Failed: body cannot be blank", total: 2,
 		},
 		{
 			name: "wrong token", mode: prcomment.ModeAuto,
-			prep: func(s *prcommenttest.Server, _ *prcomment.Config) { s.SetToken("ghs_another") },
-			err:  "list comments: HTTP 401: Bad credentials; github-token was refused", total: 1,
+			prep: func(s *githubtest.Server, _ *prcomment.Config) { s.SetToken("ghs_another") },
+			err:  "list comments: HTTP 401: Bad credentials; the token was refused (X-GitHub-Request-Id FA4E:0001)", total: 1,
 		},
 		{
 			name: "the token echoed in GitHub's message", mode: prcomment.ModeAuto,
-			prep: func(s *prcommenttest.Server, _ *prcomment.Config) {
-				s.AddFault(prcommenttest.Fault{Op: prcommenttest.OpList, Status: 400, Message: "bad token " + canary})
+			prep: func(s *githubtest.Server, _ *prcomment.Config) {
+				s.AddFault(githubtest.Fault{Op: githubtest.OpList, Status: 400, Message: "bad token " + canary})
 			},
 			err: "HTTP 400: bad token [REDACTED]", total: 1,
 		},
 		{
 			name: "secondary rate limit, then created", mode: prcomment.ModeAlways,
-			prep: func(s *prcommenttest.Server, _ *prcomment.Config) {
-				s.AddFault(prcommenttest.Fault{Op: prcommenttest.OpCreate, Status: 403,
+			prep: func(s *githubtest.Server, _ *prcomment.Config) {
+				s.AddFault(githubtest.Fault{Op: githubtest.OpCreate, Status: 403,
 					Message: "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
 					Header:  map[string]string{"Retry-After": "0"}})
 			},
-			outcome: prcomment.Created, creates: 2, total: 4,
+			outcome: prcomment.Created, creates: 2, total: 3,
 		},
 		{
 			name: "rate limit asking for an hour", mode: prcomment.ModeAuto,
-			prep: func(s *prcommenttest.Server, _ *prcomment.Config) {
-				s.AddFault(prcommenttest.Fault{Op: prcommenttest.OpList, Status: 429, Header: map[string]string{"Retry-After": "3600"}})
+			prep: func(s *githubtest.Server, _ *prcomment.Config) {
+				s.AddFault(githubtest.Fault{Op: githubtest.OpList, Status: 429, Header: map[string]string{"Retry-After": "3600"}})
 			},
 			err: "HTTP 429: Too Many Requests; GitHub's rate limit", total: 1,
 		},
 		{
 			name: "lost answer to a create", mode: prcomment.ModeAlways,
-			prep: func(s *prcommenttest.Server, _ *prcomment.Config) {
-				s.AddFault(prcommenttest.Fault{Op: prcommenttest.OpCreate, Status: 502, Apply: true})
+			prep: func(s *githubtest.Server, _ *prcomment.Config) {
+				s.AddFault(githubtest.Fault{Op: githubtest.OpCreate, Status: 502, Apply: true})
 			},
 			outcome: prcomment.Updated, message: "up to date", creates: 1, total: 3,
 		},
 		{
 			name: "503 on every list", mode: prcomment.ModeAuto,
-			prep: func(s *prcommenttest.Server, _ *prcomment.Config) {
-				s.AddFault(prcommenttest.Fault{Op: prcommenttest.OpList, Status: 503, Times: 5})
+			prep: func(s *githubtest.Server, _ *prcomment.Config) {
+				s.AddFault(githubtest.Fault{Op: githubtest.OpList, Status: 503, Times: 5})
 			},
-			err: "list comments: HTTP 503: Service Unavailable (3 attempts)", total: 3,
+			err: "list comments: HTTP 503: Service Unavailable (3 attempts, X-GitHub-Request-Id FA4E:0003)", total: 3,
 		},
 		{
 			name: "comment deleted before the update", mode: prcomment.ModeAlways,
-			prep: func(s *prcommenttest.Server, c *prcomment.Config) {
-				s.AddComment(repo, pr, prcommenttest.Comment{Body: marker(*c) + "\nold", User: prcommenttest.Bot})
-				s.AddFault(prcommenttest.Fault{Op: prcommenttest.OpUpdate, Status: 404})
+			prep: func(s *githubtest.Server, c *prcomment.Config) {
+				s.AddComment(repo, pr, githubtest.Comment{Body: marker(*c) + "\nold", User: githubtest.Bot})
+				s.AddFault(githubtest.Fault{Op: githubtest.OpUpdate, Status: 404})
 			},
 			outcome: prcomment.Updated, total: 4,
 		},
 		{
 			name: "not a list", mode: prcomment.ModeAuto,
-			prep: func(s *prcommenttest.Server, _ *prcomment.Config) {
-				s.AddFault(prcommenttest.Fault{Op: prcommenttest.OpList, Status: 200})
+			prep: func(s *githubtest.Server, _ *prcomment.Config) {
+				s.AddFault(githubtest.Fault{Op: githubtest.OpList, Status: 200})
 			},
 			err: "list comments: HTTP 200: unreadable answer: not a list of comments", total: 1,
 		},
@@ -326,12 +327,12 @@ func TestAnswers(t *testing.T) {
 		},
 		{
 			name: "bad repository", mode: prcomment.ModeAuto,
-			prep: func(_ *prcommenttest.Server, c *prcomment.Config) { c.Repository = "../etc" },
+			prep: func(_ *githubtest.Server, c *prcomment.Config) { c.Repository = "../etc" },
 			err:  `repository "../etc" is not owner/name`, total: 0,
 		},
 		{
 			name: "plain http elsewhere", mode: prcomment.ModeAuto,
-			prep: func(_ *prcommenttest.Server, c *prcomment.Config) { c.APIURL = "http://github.example.com/api/v3" },
+			prep: func(_ *githubtest.Server, c *prcomment.Config) { c.APIURL = "http://github.example.com/api/v3" },
 			err:  "is plain http: the token would travel unencrypted", total: 0,
 		},
 	}
@@ -385,7 +386,7 @@ func TestTruncation(t *testing.T) {
 		t.Fatalf("%+v, %v", res, err)
 	}
 	got := srv.Comments(repo, pr)[0].Body
-	if len(got) > prcomment.MaxLen || utf8.RuneCountInString(got) > prcommenttest.MaxBody {
+	if len(got) > prcomment.MaxLen || utf8.RuneCountInString(got) > githubtest.MaxBody {
 		t.Errorf("body of %d bytes", len(got))
 	}
 	if len(got) < prcomment.MaxLen-200 {
@@ -488,33 +489,46 @@ func elsewhere(t *testing.T) (*httptest.Server, *atomic.Int32) {
 func TestTokenStaysWithTheAPI(t *testing.T) {
 	t.Parallel()
 	other, reached := elsewhere(t)
+	// nextElsewhere answers the first page with a Link header whose next
+	// page is outside the API URL, at next.
+	nextElsewhere := func(next string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet && r.URL.Query().Get("page") == "" {
+				w.Header().Set("Link", `<`+next+`>; rel="next"`)
+			}
+			if r.Method == http.MethodPost {
+				w.WriteHeader(http.StatusCreated)
+				_, _ = w.Write([]byte(`{"id": 1}`))
+				return
+			}
+			_, _ = w.Write([]byte("[]"))
+		}
+	}
 	tests := []struct {
-		name    string
-		handler http.HandlerFunc
-		err     string
+		name     string
+		handler  http.HandlerFunc
+		err      string // "" for none
+		requests int    // requests the API got
+		page2    bool   // the second page was asked of the API
 	}{
 		{"redirect", func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
-		}, "list comments: HTTP 307: a redirect, not followed (to " + other.URL},
+		}, "list comments: HTTP 307: a redirect, not followed (to " + other.URL, 1, false},
 		{"moved repository", func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "/api/v3/repositories/1/issues/7/comments", http.StatusMovedPermanently)
-		}, "HTTP 301: a redirect, not followed"},
-		{"next page elsewhere", func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Link", `<`+other.URL+`/api/v3/repositories/1/issues/7/comments?page=2>; rel="next"`)
-			_, _ = w.Write([]byte("[]"))
-		}, "the next page's link leaves GITHUB_API_URL"},
-		{"next page outside the base path", func(w http.ResponseWriter, r *http.Request) {
-			if strings.HasPrefix(r.URL.Path, "/api/v3/") {
-				w.Header().Set("Link", `</api/v3/../login?page=2>; rel="next"`)
-			}
-			_, _ = w.Write([]byte("[]"))
-		}, "the next page's link leaves GITHUB_API_URL"},
+		}, "HTTP 301: a redirect, not followed", 1, false},
+		{"next page elsewhere", nextElsewhere(other.URL + "/api/v3/repositories/1/issues/7/comments?page=2"), "", 3, true},
+		{"next page outside the base path", nextElsewhere("/api/v3/../login?page=2"), "", 3, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var requests atomic.Int32
+			var page2 atomic.Bool
 			api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				requests.Add(1)
+				if r.URL.Path == "/api/v3/repos/octo/templates/issues/7/comments" && r.URL.Query().Get("page") == "2" {
+					page2.Store(true)
+				}
 				tt.handler(w, r)
 			}))
 			defer api.Close()
@@ -522,11 +536,17 @@ func TestTokenStaysWithTheAPI(t *testing.T) {
 			cfg.APIURL = api.URL + "/api/v3"
 			res, err := prcomment.Post(context.Background(), cfg, "x")
 			noCanary(t, res, err)
-			if err == nil || !strings.Contains(err.Error(), tt.err) {
+			switch {
+			case tt.err == "" && err != nil:
+				t.Errorf("error %v", err)
+			case tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)):
 				t.Errorf("error %v, want %q", err, tt.err)
 			}
-			if n := requests.Load(); n != 1 {
-				t.Errorf("%d requests to the API, want 1", n)
+			if n := requests.Load(); int(n) != tt.requests {
+				t.Errorf("%d requests to the API, want %d", n, tt.requests)
+			}
+			if page2.Load() != tt.page2 {
+				t.Errorf("page 2 asked of the API: %v, want %v", page2.Load(), tt.page2)
 			}
 		})
 	}
@@ -538,7 +558,7 @@ func TestTokenStaysWithTheAPI(t *testing.T) {
 func TestCancel(t *testing.T) {
 	t.Parallel()
 	srv, cfg := setup(t)
-	srv.AddFault(prcommenttest.Fault{Op: prcommenttest.OpList, Status: 503, Times: 3})
+	srv.AddFault(githubtest.Fault{Op: githubtest.OpList, Status: 503, Times: 3})
 	cfg.RetryWait = time.Hour
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
@@ -584,7 +604,7 @@ func TestNoAnswer(t *testing.T) {
 	srv.Close()
 	res, err := prcomment.Post(context.Background(), cfg, "x")
 	noCanary(t, res, err)
-	var ge *prcomment.Error
+	var ge *github.Error
 	if !errors.As(err, &ge) || ge.Status != 0 || ge.Attempts != 3 || !strings.Contains(err.Error(), "list comments: ") ||
 		!strings.Contains(err.Error(), "(3 attempts)") {
 		t.Errorf("error %v", err)

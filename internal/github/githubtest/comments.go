@@ -1,0 +1,209 @@
+package githubtest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// MaxBody is GitHub's limit on a comment body, in characters.
+const MaxBody = 65536
+
+// User is a comment's author.
+type User struct {
+	Login string `json:"login"`
+	Type  string `json:"type"` // "User" or "Bot"
+}
+
+// Bot is the author of the comments the fake's token writes, as
+// GITHUB_TOKEN's are.
+var Bot = User{Login: "github-actions[bot]", Type: "Bot"}
+
+// Comment is an issue comment as GitHub's REST API shows it.
+type Comment struct {
+	ID                int64  `json:"id"`
+	Body              string `json:"body"`
+	User              User   `json:"user"`
+	AuthorAssociation string `json:"author_association"` // "NONE", "CONTRIBUTOR", "MEMBER", ...
+	HTMLURL           string `json:"html_url"`
+	CreatedAt         string `json:"created_at"`
+	UpdatedAt         string `json:"updated_at"`
+}
+
+// thread is one pull request's comments.
+type thread struct {
+	repo string
+	pr   int
+}
+
+// AddComment adds a comment to pull request pr of repo ("owner/name"), as
+// someone else wrote it, and returns it with its id and URL. An empty User
+// is a person with no association to the repository.
+func (s *Server) AddComment(repo string, pr int, c Comment) Comment {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.User.Login == "" {
+		c.User = User{Login: "someone", Type: "User"}
+	}
+	if c.AuthorAssociation == "" {
+		c.AuthorAssociation = "NONE"
+	}
+	return s.add(thread{repo, pr}, c)
+}
+
+// Comments returns the comments of pull request pr of repo, oldest first.
+func (s *Server) Comments(repo string, pr int) []Comment {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.threads[thread{repo, pr}])
+}
+
+// add stores c in t; s.mu is held.
+func (s *Server) add(t thread, c Comment) Comment {
+	s.nextID++
+	now := time.Now().UTC().Format(time.RFC3339)
+	c.ID = s.nextID
+	c.HTMLURL = fmt.Sprintf("https://github.com/%s/pull/%d#issuecomment-%d", t.repo, t.pr, c.ID)
+	c.CreatedAt, c.UpdatedAt = now, now
+	s.repoID(t.repo)
+	s.threads[t] = append(s.threads[t], c)
+	return c
+}
+
+// threadOf finds the pull request a list or create names; s.mu is held.
+func (s *Server) threadOf(r *http.Request) (thread, bool) {
+	n, err := strconv.Atoi(r.PathValue("n"))
+	if err != nil || n < 1 {
+		return thread{}, false
+	}
+	if id := r.PathValue("id"); id != "" {
+		for repo, rid := range s.repoIDs {
+			if strconv.Itoa(rid) == id {
+				return thread{repo, n}, true
+			}
+		}
+		return thread{}, false
+	}
+	return thread{repoOf(r), n}, true
+}
+
+// list answers GET .../issues/{n}/comments with per_page (default 30, at
+// most 100) and page, and a Link header naming the repository by id.
+func (s *Server) list(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f, ok := s.begin(w, OpList); ok {
+		answerFault(w, f)
+		return
+	}
+	t, ok := s.threadOf(r)
+	if !ok {
+		answer(w, http.StatusNotFound, "Not Found", nil)
+		return
+	}
+	per := min(intParam(r, "per_page", 30), 100)
+	page := intParam(r, "page", 1)
+	all := s.threads[t]
+	lo, hi := min((page-1)*per, len(all)), min(page*per, len(all))
+	pageLinks(w, s.api(r, "/repositories/%d/issues/%d/comments?per_page=%d&page=", s.repoID(t.repo), t.pr, per), page, max((len(all)+per-1)/per, 1))
+	writeJSON(w, http.StatusOK, append([]Comment{}, all[lo:hi]...))
+}
+
+// readBody reads {"body": ...} and checks it as GitHub does; it writes the
+// refusal and returns false when the body is not acceptable.
+func readBody(w http.ResponseWriter, r *http.Request) (string, bool) {
+	var in struct {
+		Body *string `json:"body"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 4<<20)).Decode(&in); err != nil {
+		answer(w, http.StatusBadRequest, "Problems parsing JSON", nil)
+		return "", false
+	}
+	switch {
+	case in.Body == nil || strings.TrimSpace(*in.Body) == "":
+		answer(w, http.StatusUnprocessableEntity, "Validation Failed", []string{"body cannot be blank"})
+		return "", false
+	case utf8.RuneCountInString(*in.Body) > MaxBody:
+		answer(w, http.StatusUnprocessableEntity, "Validation Failed", []string{fmt.Sprintf("body is too long (maximum is %d characters)", MaxBody)})
+		return "", false
+	}
+	return *in.Body, true
+}
+
+// readOnlyAnswer is GitHub's answer to a write with a read-only token.
+func readOnlyAnswer(w http.ResponseWriter, doc string) {
+	writeJSON(w, http.StatusForbidden, map[string]string{
+		"message":           "Resource not accessible by integration",
+		"documentation_url": "https://docs.github.com/rest/issues/comments#" + doc,
+		"status":            "403",
+	})
+}
+
+// create answers POST .../issues/{n}/comments.
+func (s *Server) create(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, faulty := s.begin(w, OpCreate)
+	if faulty && !f.Apply {
+		answerFault(w, f)
+		return
+	}
+	if s.readOnly {
+		readOnlyAnswer(w, "create-an-issue-comment")
+		return
+	}
+	t, _ := s.threadOf(r)
+	body, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	c := s.add(t, Comment{Body: body, User: Bot, AuthorAssociation: "NONE"})
+	if faulty {
+		answerFault(w, f)
+		return
+	}
+	w.Header().Set("Location", s.api(r, "/repos/%s/issues/comments/%d", t.repo, c.ID))
+	writeJSON(w, http.StatusCreated, c)
+}
+
+// update answers PATCH .../issues/comments/{id}.
+func (s *Server) update(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, faulty := s.begin(w, OpUpdate)
+	if faulty && !f.Apply {
+		answerFault(w, f)
+		return
+	}
+	if s.readOnly {
+		readOnlyAnswer(w, "update-an-issue-comment")
+		return
+	}
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	repo := repoOf(r)
+	for t, list := range s.threads {
+		i := slices.IndexFunc(list, func(c Comment) bool { return c.ID == id })
+		if t.repo != repo || i < 0 {
+			continue
+		}
+		body, ok := readBody(w, r)
+		if !ok {
+			return
+		}
+		list[i].Body = body
+		list[i].UpdatedAt = time.Now().UTC().Format(time.RFC3339)
+		if faulty {
+			answerFault(w, f)
+			return
+		}
+		writeJSON(w, http.StatusOK, list[i])
+		return
+	}
+	answer(w, http.StatusNotFound, "Not Found", nil)
+}
