@@ -132,7 +132,9 @@ func TestCreate(t *testing.T) {
 				"name": "web", "slug": "web", "description": "the web", "status": "draft", "image_id": nil,
 				"current_build_id": nil, "cpu_count": float64(4),
 				"preview_port": float64(3000), "built_in": false, "workdir": "/workspace",
-				"build_spec": map[string]any{"from": "node:22", "vcpu": float64(4), "previewPort": float64(3000), "workdir": "/workspace", "user": "root"},
+				// vcpu set: no default size, and no memoryMib or diskMib filled in.
+				"build_spec": map[string]any{"from": "node:22", "vcpu": float64(4), "previewPort": float64(3000), "workdir": "/workspace", "user": "root",
+					"steps": []any{}, "env": map[string]any{}, "startCmd": nil, "readyCmd": nil, "artifactPaths": []any{}},
 			}
 			for k, v := range want {
 				if diff := cmp.Diff(v, d[k]); diff != "" {
@@ -462,6 +464,7 @@ func TestDelete(t *testing.T) {
 	t.Parallel()
 	e := setup(t, defaults())
 	id := e.create("web", spec("node:22"))["id"].(string)
+	e.clock.Advance(time.Minute) // the build is ready: nothing is in use
 	r := e.req("DELETE", "/api/v1/sandbox-templates/"+id, nil).must(t, http.StatusNoContent)
 	if len(r.body) != 0 {
 		t.Errorf("204 body %q", r.body)
@@ -621,13 +624,17 @@ func TestShapes(t *testing.T) {
 		"build_spec": map[string]any{"from": "node:22-bookworm", "size": "medium", "steps": []any{map[string]any{"run": "npm i -g pnpm"}}, "env": map[string]any{"CI": "1"}},
 	}).must(t, http.StatusCreated).obj(t)
 	id := created["data"].(map[string]any)["id"].(string)
+	inUse := e.req("DELETE", "/api/v1/sandbox-templates/"+id, nil).must(t, http.StatusConflict).obj(t)
 	e.clock.Advance(time.Minute)
 	got := map[string]any{
-		"create":      created,
-		"get":         e.req("GET", "/api/v1/sandbox-templates/"+id, nil).must(t, http.StatusOK).obj(t),
-		"list_builds": e.req("GET", "/api/v1/sandbox-templates/"+id+"/builds", nil).must(t, http.StatusOK).obj(t),
-		"list_rows":   pickRows(e.req("GET", "/api/v1/sandbox-templates", nil).must(t, http.StatusOK).list(t), "nextjs", id),
-		"validate":    e.req("POST", "/api/v1/sandbox-templates/validate", map[string]any{"build_spec": map[string]any{"runtime": "node", "version": "20", "packages": []any{"curl"}}}).must(t, http.StatusOK).obj(t),
+		"create":        created,
+		"delete_in_use": inUse,
+		"get":           e.req("GET", "/api/v1/sandbox-templates/"+id, nil).must(t, http.StatusOK).obj(t),
+		"list_builds":   e.req("GET", "/api/v1/sandbox-templates/"+id+"/builds", nil).must(t, http.StatusOK).obj(t),
+		"list_rows":     pickRows(e.req("GET", "/api/v1/sandbox-templates", nil).must(t, http.StatusOK).list(t), "nextjs", id),
+		"validate":      e.req("POST", "/api/v1/sandbox-templates/validate", map[string]any{"build_spec": map[string]any{"runtime": "node", "version": "20", "packages": []any{"curl"}}}).must(t, http.StatusOK).obj(t),
+		// The API page's normalized example: from + size small + one step.
+		"validate_typed": e.req("POST", "/api/v1/sandbox-templates/validate", map[string]any{"build_spec": map[string]any{"from": "node:22", "size": "small", "steps": []any{map[string]any{"run": "npm ci"}}}}).must(t, http.StatusOK).obj(t),
 	}
 	data, err := json.MarshalIndent(got, "", "  ")
 	if err != nil {

@@ -24,7 +24,8 @@ type Counters struct {
 	TemplatesCreated int `json:"templates_created"`
 	// TemplatesUpserted counts creates that replaced a draft/failed template in place.
 	TemplatesUpserted int `json:"templates_upserted"`
-	// TemplatesDeleted counts deleted templates.
+	// TemplatesDeleted counts templates deleted through the API (not a
+	// refused delete, nor steering's).
 	TemplatesDeleted int `json:"templates_deleted"`
 	// BuildsCreated counts builds, whether queued by create or by create_build.
 	BuildsCreated int `json:"builds_created"`

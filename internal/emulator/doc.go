@@ -13,6 +13,25 @@
 // options), and GET logs/{build id} (what a build's log_url points to with
 // Options.LogURLs; builds/{id}/log is the older address of the same log).
 //
+// Three steering endpoints make what a test needs outside the tool under
+// test (by another client, or Miosa's console); they count nothing, answer
+// errors as {"error": {code, message}} and have Go forms for in-process
+// tests:
+//   - POST templates, body TemplateSeed ({name, slug?, description?,
+//     build_spec, metadata?}): a template with that name and slug (which
+//     may differ from the name's: "api" with slug "api-playground") and a
+//     ready build of its normalized spec; 201 with its TemplateState.
+//     Server.SeedTemplate.
+//   - POST templates/{id or slug}/builds, body BuildSeed ({build_spec?,
+//     state?, error_code?, error_message?, duration?}): a build of that
+//     template in that state (default ready), whose spec becomes the
+//     template's (drift); a ready or failed build acts on the template at
+//     once, one in progress goes on from its state; 201 with its
+//     BuildState. Server.SeedBuild.
+//   - DELETE templates/{id or slug}: the template and its builds are gone,
+//     even while a build runs (the API's DELETE answers 409 then); 204.
+//     Remembered Idempotency-Keys stay. Server.DeleteTemplate.
+//
 // State is held in memory behind one mutex. Build states advance lazily from
 // Options.Clock at the start of each request (queued, then building at 10%
 // of the build duration, certifying at 60%, snapshotting at 80%, ready or
@@ -34,6 +53,20 @@
 //     codes REQUIRED, UNKNOWN_KEY or INVALID and fields relative to
 //     build_spec ("from", "steps[0].run"), from validate, create and
 //     create_build alike.
+//   - A spec is normalized as the server renders it (validate's answer, a
+//     template's and a build's build_spec), with every key of the API
+//     page's example: {from, size, vcpu, memoryMib, diskMib, steps, env,
+//     workdir, user, startCmd, readyCmd, previewPort, artifactPaths}.
+//     Absent keys get steps [], env {}, workdir "/workspace", user "root",
+//     artifactPaths [] and null startCmd, readyCmd and previewPort; a spec
+//     with no size and no resources gets size small, and a size fills the
+//     resources the spec does not set (Options.Sizes moves them). A spec of
+//     the SDK vocabulary (runtime, version, packages) gets the same defaults
+//     except the nulls. from is kept as sent (Options.CanonicalImages
+//     qualifies it: docker.io/library/node:22).
+//   - DELETE answers 409 TEMPLATE_IN_USE while the template has a build
+//     that is not terminal, with error.details {"sandboxes": 0, "builds":
+//     N} (the emulator runs no sandboxes).
 //
 // Template status and current_build_id:
 //   - While a build is queued or in progress, current_build_id stays as it
@@ -62,9 +95,10 @@
 //     deleted (403 FORBIDDEN).
 //   - With include_aliases=true, aliases are an "aliases" array on each row
 //     (Variant.Aliases "rows" gives extra rows with "alias_of" instead).
-//   - Validation uses the project's embedded schema (internal/schema), and
-//     GET .../build-spec serves that same document. Normalizing fills only
-//     workdir and user.
+//   - Validation uses the project's embedded schema (internal/schema) with
+//     startCmd, readyCmd and previewPort also allowing null, so that a
+//     normalized spec can be sent back as it is; GET .../build-spec serves
+//     that same document (the same top-level fields as the embedded one).
 //   - The rate limit (Options.RateLimit) is one token bucket over all API
 //     requests; its 429 always carries Retry-After.
 //

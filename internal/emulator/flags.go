@@ -36,6 +36,7 @@ type Flags struct {
 	NoSchema          bool          // --no-schema
 	LegacyCollision   bool          // --legacy-collision
 	LogURLs           bool          // --log-urls
+	CanonicalImages   bool          // --canonical-images
 
 	// windowBurst is the burst that --rate-limit N/m implies (N) when
 	// --rate-burst is not given.
@@ -74,6 +75,8 @@ func RegisterFlags(fs *flag.FlagSet) *Flags {
 		"422 VALIDATION_FAILED with errors {\"tenant_id\": [\"has already been taken\"]} instead of {\"slug\": [...]}")
 	fs.BoolVar(&f.LogURLs, "log-urls", false, "give builds a log_url (http://ADDR/__emulator/logs/BUILD_ID, a plain-text log that honours Range)\n"+
 		"(default off: log_url is null)")
+	fs.BoolVar(&f.CanonicalImages, "canonical-images", false, "rewrite a build spec's from to its fully qualified form (node:22 -> docker.io/library/node:22,\n"+
+		"no tag -> :latest) in validate's answer and in stored specs (default off: from is kept as sent)")
 	fs.DurationVar(&f.IdempotencyWindow, "idempotency-window", d.IdempotencyWindow, "how long an Idempotency-Key is remembered")
 	fs.Func("fail-template", "NAME=CODE or NAME=CODE:N: builds of template NAME fail with error_code CODE; with :N only its first N\n"+
 		"builds fail (a transient failure, e.g. app=REGISTRY_TIMEOUT:1). BUILD_STEP_FAILED names the spec's last step;\n"+
@@ -162,6 +165,7 @@ func (f *Flags) Options() (Options, error) {
 	o.NoValidate, o.NoSchema = f.NoValidate, f.NoSchema
 	o.LegacyCollision = f.LegacyCollision
 	o.LogURLs = f.LogURLs
+	o.CanonicalImages = f.CanonicalImages
 	o.IdempotencyWindow = f.IdempotencyWindow
 	o.Outcomes = map[string]Outcome{}
 	for _, v := range f.FailTemplates {

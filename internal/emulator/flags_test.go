@@ -34,7 +34,7 @@ func TestParseFlags(t *testing.T) {
 				"--seed", "7", "--fail-rate", "0.25", "--rate-limit", "5", "--rate-burst", "9", "--idempotency-window", "1h",
 				"--fail-template", "web=BUILD_STEP_FAILED", "--fail-template", "api=X", "--slow-template", "web=5m",
 				"--fail-template", "db=REGISTRY_TIMEOUT:2", "--rate-limit-headers", "--client-metadata", "--no-validate",
-				"--no-schema", "--legacy-collision", "--log-urls"},
+				"--no-schema", "--legacy-collision", "--log-urls", "--canonical-images"},
 			addr: "127.0.0.1:0",
 			want: func(o *emulator.Options) {
 				o.Faults.Latency = 50 * time.Millisecond
@@ -50,6 +50,7 @@ func TestParseFlags(t *testing.T) {
 					"db":  {ErrorCode: "REGISTRY_TIMEOUT", FailFirst: 2},
 				}
 				o.RateLimitHeaders, o.ClientMetadata, o.NoValidate, o.NoSchema, o.LegacyCollision, o.LogURLs = true, true, true, true, true, true
+				o.CanonicalImages = true
 			},
 		},
 		{name: "rate per second", args: []string{"--rate-limit", "2/s"}, addr: emulator.DefaultAddr,
@@ -114,6 +115,7 @@ func TestFlagHelp(t *testing.T) {
 		"no-schema":          {"build-spec", "404"},
 		"legacy-collision":   {"tenant_id", "has already been taken"},
 		"log-urls":           {"/__emulator/logs/", "Range"},
+		"canonical-images":   {"docker.io/library/node:22", ":latest"},
 		"rate-limit":         {"N/m", "N/s", "Retry-After"},
 		"rate-limit-headers": {"X-RateLimit-Limit", "Reset"},
 		"fail-template":      {"NAME=CODE:N", "BUILD_STEP_FAILED", "BUILDS_TEMPORARILY_UNAVAILABLE"},

@@ -10,13 +10,17 @@ import (
 )
 
 // FuzzRequests sends arbitrary paths and bodies: the emulator must answer
-// every one with a status and an X-Request-ID, never panic.
+// every API request with a status and an X-Request-ID, and never panic
+// (steering endpoints included).
 func FuzzRequests(f *testing.F) {
 	f.Add("POST", "/api/v1/sandbox-templates", `{"name":"a","build_spec":{"from":"x"}}`)
 	f.Add("POST", "/api/v1/sandbox-templates/validate", `{"build_spec":{"steps":[{"run":1}]}}`)
 	f.Add("POST", "/api/v1/sandbox-templates/a/builds", `{"build_spec":null,"metadata":[]}`)
 	f.Add("GET", "/api/v1/sandbox-templates/%0A%3A%3A/builds", ``)
 	f.Add("DELETE", "/api/v1/sandbox-templates/a", `{`)
+	f.Add("POST", "/__emulator/templates", `{"name":"a","slug":"b","build_spec":{"from":"x"}}`)
+	f.Add("POST", "/__emulator/templates/a/builds", `{"state":"failed","duration":-1}`)
+	f.Add("DELETE", "/__emulator/templates/%2F", ``)
 	emu := emulator.New(emulator.NewOptions())
 	f.Fuzz(func(t *testing.T, method, path, body string) {
 		switch method {

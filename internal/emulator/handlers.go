@@ -2,9 +2,10 @@ package emulator
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
+	"strconv"
 	"time"
 )
 
@@ -90,7 +91,7 @@ func (s *Server) specFrom(w *recorder, c *call, body map[string]any, required bo
 		s.writeError(w, c, http.StatusUnprocessableEntity, "INVALID_BUILDSPEC", "build_spec is invalid", errs)
 		return nil, false
 	}
-	return normalize(raw.(map[string]any), s.opts.Sizes), true
+	return normalize(raw.(map[string]any), s.opts), true
 }
 
 func (s *Server) validationFailed(w *recorder, c *call, field, msg string) {
@@ -132,7 +133,7 @@ func (s *Server) create(w *recorder, c *call, now time.Time) {
 		return
 	}
 
-	t := s.st.findOwned(name, slug)
+	t := s.st.findOwned(slug)
 	switch {
 	case t == nil:
 		s.st.nextTmpl++
@@ -252,7 +253,7 @@ func (s *Server) validate(w *recorder, c *call) {
 	var result map[string]any
 	switch {
 	case len(errs) == 0:
-		result = map[string]any{"valid": true, "build_spec": normalize(raw.(map[string]any), s.opts.Sizes)}
+		result = map[string]any{"valid": true, "build_spec": normalize(raw.(map[string]any), s.opts)}
 	case c.variant.Validate == "422":
 		s.writeError(w, c, http.StatusUnprocessableEntity, "INVALID_BUILDSPEC", "build_spec is invalid", errs)
 		return
@@ -344,14 +345,32 @@ func (s *Server) getBuild(w *recorder, c *call) {
 	writeJSON(w, http.StatusOK, map[string]any{"data": buildView(b, c.variant.States, c.plan.unknownState, s.opts.ClientMetadata)})
 }
 
+// deleteTemplate deletes a template and its builds, or answers 409
+// TEMPLATE_IN_USE while one of its builds is not terminal (queued or in
+// progress, even one that Options.AutoBuildLag still hides). The emulator
+// runs no sandboxes, so their count is always 0.
 func (s *Server) deleteTemplate(w *recorder, c *call) {
 	t := s.ownTemplate(w, c, true)
 	if t == nil {
 		return
 	}
-	s.st.templates = slices.DeleteFunc(s.st.templates, func(x *template) bool { return x == t })
-	s.st.builds = slices.DeleteFunc(s.st.builds, func(b *build) bool { return b.TemplateID == t.ID })
+	if n := s.st.activeBuilds(t.ID); n > 0 {
+		const sandboxes = 0
+		s.writeErrorExtra(w, c, http.StatusConflict, "TEMPLATE_IN_USE",
+			fmt.Sprintf("template is in use: %s and %s depend on it", plural(sandboxes, "sandbox", "sandboxes"), plural(n, "build", "builds")),
+			nil, map[string]any{"details": map[string]any{"sandboxes": sandboxes, "builds": n}})
+		return
+	}
+	s.st.remove(t)
 	s.counters.TemplatesDeleted++
 	s.counters.Writes++
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// plural renders "1 build", "2 builds".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }

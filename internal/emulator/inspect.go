@@ -51,21 +51,28 @@ func (s *Server) State() State {
 	s.st.advance(s.opts.Clock())
 	out := State{Templates: []TemplateState{}, Builds: []BuildState{}}
 	for _, t := range s.st.templates {
-		if t.BuiltIn {
-			continue
+		if !t.BuiltIn {
+			out.Templates = append(out.Templates, templateState(t))
 		}
-		out.Templates = append(out.Templates, TemplateState{
-			ID: t.ID, Name: t.Name, Slug: t.Slug, Status: t.Status, ImageID: t.ImageID,
-			CurrentBuildID: t.CurrentBuildID, BuildSpec: t.BuildSpec, Metadata: cloneMap(t.Metadata),
-		})
 	}
 	for _, b := range s.st.builds {
-		out.Builds = append(out.Builds, BuildState{
-			ID: b.ID, TemplateID: b.TemplateID, TemplateName: b.TemplateName, SourceType: b.SourceType,
-			State: b.State, ErrorCode: b.ErrorCode, BuildSpec: b.BuildSpec, Metadata: cloneMap(b.Metadata),
-		})
+		out.Builds = append(out.Builds, buildState(b))
 	}
 	return out
+}
+
+func templateState(t *template) TemplateState {
+	return TemplateState{
+		ID: t.ID, Name: t.Name, Slug: t.Slug, Status: t.Status, ImageID: t.ImageID,
+		CurrentBuildID: t.CurrentBuildID, BuildSpec: t.BuildSpec, Metadata: cloneMap(t.Metadata),
+	}
+}
+
+func buildState(b *build) BuildState {
+	return BuildState{
+		ID: b.ID, TemplateID: b.TemplateID, TemplateName: b.TemplateName, SourceType: b.SourceType,
+		State: b.State, ErrorCode: b.ErrorCode, BuildSpec: b.BuildSpec, Metadata: cloneMap(b.Metadata),
+	}
 }
 
 // Reset restores the state, counters and options given to New.
@@ -132,6 +139,7 @@ func (s *Server) serveInspect(w http.ResponseWriter, r *http.Request) {
 		out := configOf(s.opts)
 		s.mu.Unlock()
 		writeJSON(w, http.StatusOK, out)
+	case (escaped == "templates" || strings.HasPrefix(escaped, "templates/")) && s.serveSteer(w, r, strings.TrimPrefix(escaped, "templates")):
 	case strings.HasPrefix(escaped, "logs/") && !strings.Contains(escaped[len("logs/"):], "/") && r.Method == http.MethodGet:
 		s.serveBuildLog(w, r, escaped[len("logs/"):])
 	case strings.HasPrefix(escaped, "builds/") && strings.HasSuffix(escaped, "/log") && r.Method == http.MethodGet:
@@ -153,6 +161,7 @@ type Config struct {
 	LegacyCollision   *bool                    `json:"legacy_collision,omitempty"`
 	LogURLs           *bool                    `json:"log_urls,omitempty"`
 	RateLimitHeaders  *bool                    `json:"rate_limit_headers,omitempty"`
+	CanonicalImages   *bool                    `json:"canonical_images,omitempty"`
 	BuildDuration     *Duration                `json:"build_duration,omitempty"`
 	Outcomes          map[string]OutcomeConfig `json:"outcomes,omitempty"`
 	Variant           *Variant                 `json:"variant,omitempty"`
@@ -280,6 +289,7 @@ func (cfg Config) apply(o *Options) {
 	}{
 		{cfg.ClientMetadata, &o.ClientMetadata}, {cfg.NoValidate, &o.NoValidate}, {cfg.NoSchema, &o.NoSchema},
 		{cfg.LegacyCollision, &o.LegacyCollision}, {cfg.LogURLs, &o.LogURLs}, {cfg.RateLimitHeaders, &o.RateLimitHeaders},
+		{cfg.CanonicalImages, &o.CanonicalImages},
 	} {
 		if sw.from != nil {
 			*sw.to = *sw.from
@@ -326,7 +336,7 @@ func configOf(o Options) Config {
 	cfg := Config{
 		AutoBuild: &o.AutoBuild, ClientMetadata: &o.ClientMetadata, NoValidate: &o.NoValidate, NoSchema: &o.NoSchema,
 		LegacyCollision: &o.LegacyCollision, LogURLs: &o.LogURLs, RateLimitHeaders: &o.RateLimitHeaders,
-		BuildDuration: &bd, Variant: &o.Variant, RateLimit: &o.RateLimit,
+		CanonicalImages: &o.CanonicalImages, BuildDuration: &bd, Variant: &o.Variant, RateLimit: &o.RateLimit,
 		RateBurst: &o.RateBurst, IdempotencyWindow: &iw, Seed: &o.Seed,
 		Outcomes: map[string]OutcomeConfig{},
 		Faults:   &FaultsConfig{Latency: Duration(o.Faults.Latency), ErrorRate: o.Faults.ErrorRate},

@@ -22,11 +22,20 @@ type Options struct {
 	// BuildDuration is how long a build takes from queued to ready/failed,
 	// measured with Clock. Zero means a build is terminal on the next request.
 	BuildDuration time.Duration
-	// Sizes replaces the resources the server fills in for each size
-	// ({vcpu, memoryMib, diskMib}); nil means the emulator's table, whose
-	// small matches the API page. A test sets another small to play a server
-	// whose defaults moved on from what a client knows.
+	// Sizes replaces the resources the server fills in for the sizes it
+	// names ({vcpu, memoryMib, diskMib}); other sizes keep the emulator's
+	// table, whose small matches the API page. A test sets another small to
+	// play a server whose defaults moved on from what a client knows (small
+	// is also what a spec without a size or resources gets).
 	Sizes map[string][3]int
+	// CanonicalImages makes the server rewrite a spec's "from" to its fully
+	// qualified form, as Docker normalizes a reference: "node:22" becomes
+	// "docker.io/library/node:22", "user/img:1" "docker.io/user/img:1", a
+	// reference without a tag or digest gets ":latest", and one that names
+	// a registry ("ghcr.io/x/y:1") keeps it. It applies to validate's answer
+	// and to the specs stored on templates and builds. Off (the default), from
+	// is kept as sent: the API page does not say the server rewrites it.
+	CanonicalImages bool
 	// Outcomes sets per-template-name build outcomes and durations.
 	Outcomes map[string]Outcome
 	// IdempotencyWindow is how long an Idempotency-Key is remembered; zero means 24h.

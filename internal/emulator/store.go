@@ -245,10 +245,13 @@ func (st *store) templateByID(id string) *template {
 	return nil
 }
 
-// findOwned finds the tenant's (non-built-in) template with this name or slug.
-func (st *store) findOwned(name, slug string) *template {
+// findOwned finds the tenant's (non-built-in) template with this slug: a
+// template's identity is its slug, so two templates may share a display
+// name ("api", slugs api and api-playground), as on Miosa's server, whose
+// create collides on the slug alone.
+func (st *store) findOwned(slug string) *template {
 	for _, t := range st.templates {
-		if !t.BuiltIn && (t.Name == name || t.Slug == slug) {
+		if !t.BuiltIn && t.Slug == slug {
 			return t
 		}
 	}
@@ -262,6 +265,23 @@ func (st *store) findBuild(id string) *build {
 		}
 	}
 	return nil
+}
+
+// activeBuilds counts the builds of a template that are not terminal.
+func (st *store) activeBuilds(templateID string) int {
+	n := 0
+	for _, b := range st.builds {
+		if b.TemplateID == templateID && !b.terminal() {
+			n++
+		}
+	}
+	return n
+}
+
+// remove deletes a template and its builds.
+func (st *store) remove(t *template) {
+	st.templates = slices.DeleteFunc(st.templates, func(x *template) bool { return x == t })
+	st.builds = slices.DeleteFunc(st.builds, func(b *build) bool { return b.TemplateID == t.ID })
 }
 
 // buildsOf returns the builds of a template, newest first.
@@ -280,7 +300,7 @@ func (st *store) buildsOf(templateID string) []*build {
 func (t *template) applySpec(spec map[string]any) {
 	t.BuildSpec = spec
 	size, _ := spec["size"].(string)
-	cpu, mem := sizeResources(size)
+	cpu, mem := templateResources(size)
 	t.CPUCount = intOr(spec["vcpu"], cpu)
 	t.MemoryMB = intOr(spec["memoryMib"], mem)
 	t.DiskMB = intOr(spec["diskMib"], 10240)
@@ -295,9 +315,9 @@ func (t *template) applySpec(spec map[string]any) {
 	t.ArtifactPaths = stringsOf(spec["artifactPaths"])
 }
 
-// sizeResources are a size's vCPUs and memory (sizeTable), or those of a
-// spec without a size.
-func sizeResources(size string) (cpu, memMB int) {
+// templateResources are a size's vCPUs and memory (sizeTable), or those of
+// a spec without a size.
+func templateResources(size string) (cpu, memMB int) {
 	if r, ok := sizeTable[size]; ok {
 		return r[0], r[1]
 	}
@@ -337,6 +357,14 @@ func planBuild(b *build, t *template, opts Options, n int) {
 			b.failCode, b.failMsg = v, ""
 		}
 	}
+	describeFailure(b, o.FailStep)
+}
+
+// describeFailure completes the failure of a build that b.failCode fails:
+// the message (unless b.failMsg is set), the step that BUILD_STEP_FAILED
+// blames (failStep, 1-based; 0 or past the end means the last one), and
+// whether it fails at once (BUILDS_TEMPORARILY_UNAVAILABLE).
+func describeFailure(b *build, failStep int) {
 	switch b.failCode {
 	case "":
 		return
@@ -344,7 +372,7 @@ func planBuild(b *build, t *template, opts Options, n int) {
 		steps := stepRuns(b.BuildSpec)
 		msg := "image build exited 1: emulated failure"
 		if len(steps) > 0 {
-			k := o.FailStep
+			k := failStep
 			if k <= 0 || k > len(steps) {
 				k = len(steps)
 			}

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/schema"
 )
@@ -22,10 +24,50 @@ type fieldError struct {
 	Message string `json:"message"`
 }
 
-// schemaDocument is the document served by GET /sandbox-templates/build-spec:
-// the project's embedded schema, so the emulator and offline validation agree.
+// nullKeys are the typed keys the server renders as null when a spec does
+// not set them (the API page's normalized example).
+var nullKeys = []string{"startCmd", "readyCmd", "previewPort"}
+
+// served is the schema the emulator serves and validates with: the
+// project's embedded schema, with the nullKeys also allowing null, so that
+// a normalized spec the server returns validates against the schema it
+// serves and can be sent back as it is. Every other answer of the embedded
+// schema (and every message about a non-null value) is unchanged.
+var served = sync.OnceValues(func() ([]byte, *schema.Schema) {
+	doc := schema.Embedded()
+	var m map[string]any
+	if err := json.Unmarshal(doc, &m); err != nil {
+		panic("emulator: embedded schema is not JSON: " + err.Error())
+	}
+	if props, ok := m["properties"].(map[string]any); ok {
+		for _, k := range nullKeys {
+			p, ok := props[k].(map[string]any)
+			if !ok {
+				continue
+			}
+			wrapped := map[string]any{"anyOf": []any{p, map[string]any{"type": "null"}}}
+			if d, ok := p["description"]; ok {
+				wrapped["description"] = d
+				delete(p, "description")
+			}
+			props[k] = wrapped
+		}
+	}
+	out, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		panic("emulator: encode schema: " + err.Error())
+	}
+	compiled, err := schema.Compile(out)
+	if err != nil {
+		panic("emulator: served schema does not compile: " + err.Error())
+	}
+	return append(out, '\n'), compiled
+})
+
+// schemaDocument is the document served by GET /sandbox-templates/build-spec.
 func schemaDocument() []byte {
-	return schema.Embedded()
+	doc, _ := served()
+	return doc
 }
 
 // Codes of build-spec problems, in Miosa's form.
@@ -46,14 +88,15 @@ func (p *pointerLog) Locate(pointer string) (line, col int) {
 }
 
 // checkSpec validates a build spec (a decoded JSON value) against the
-// embedded schema and returns its problems the way Miosa's server lists
+// served schema and returns its problems the way Miosa's server lists
 // them: {code: "REQUIRED", field: "from", message: "is required"}. Fields
 // are relative to build_spec ("steps[0].run"); a problem with the spec as a
 // whole has field "build_spec". Codes: REQUIRED, UNKNOWN_KEY, INVALID.
 func checkSpec(spec any) []fieldError {
 	var errs []fieldError
 	loc := &pointerLog{}
-	for _, d := range schema.Default().Check("", loc, spec) {
+	_, sch := served()
+	for _, d := range sch.Check("", loc, spec) {
 		field := strings.TrimPrefix(strings.TrimPrefix(d.Field, "build_spec"), ".")
 		if d.Line > 0 && d.Line <= len(loc.pointers) {
 			field = fieldPath(spec, loc.pointers[d.Line-1])
@@ -112,9 +155,10 @@ func fieldPath(spec any, pointer string) string {
 	return b.String()
 }
 
-// sizeResources are the resources the server fills in for a size. The API
-// page shows small (2 vCPU, 4096 MiB, 10240 MiB disk); the other sizes are
-// the emulator's own, so that a client meets defaults it does not know.
+// sizeTable holds the resources the server fills in for a size
+// ({vcpu, memoryMib, diskMib}). The API page shows small (2 vCPU, 4096 MiB,
+// 10240 MiB disk); the other sizes are the emulator's own, so that a client
+// meets defaults it does not know.
 var sizeTable = map[string][3]int{
 	"xs":     {1, 2048, 5120},
 	"small":  {2, 4096, 10240},
@@ -123,64 +167,107 @@ var sizeTable = map[string][3]int{
 	"xl":     {16, 32768, 81920},
 }
 
-// normalize returns a copy of a valid spec with null values and empty maps
-// and lists dropped and the defaults filled in, as the server does:
-// workdir "/workspace", user "root", and for a size its vcpu, memoryMib and
-// diskMib when the spec does not set them.
-func normalize(spec map[string]any, sizes map[string][3]int) map[string]any {
-	if sizes == nil {
-		sizes = sizeTable
+// defaultSize is the size the server gives a spec that names neither a
+// size nor any resource.
+const defaultSize = "small"
+
+// resourceKeys are the spec keys a size fills in, in sizeTable's order.
+var resourceKeys = [3]string{"vcpu", "memoryMib", "diskMib"}
+
+// sizeResources returns a size's resources: Options.Sizes first, then sizeTable.
+func sizeResources(o Options, size string) ([3]int, bool) {
+	if r, ok := o.Sizes[size]; ok {
+		return r, true
 	}
-	out, _ := prune(spec).(map[string]any)
+	r, ok := sizeTable[size]
+	return r, ok
+}
+
+// normalize returns a copy of a valid spec with the server's defaults
+// filled in, in the form of the API page's normalized example: steps [],
+// env {}, workdir "/workspace", user "root" and artifactPaths [] when
+// absent; the default size (small) when the spec names no size and no
+// resource; a size's vcpu, memoryMib and diskMib when the spec does not
+// set them; and, for the typed vocabulary (a spec with "from"), startCmd,
+// readyCmd and previewPort null when absent. A spec of the SDK vocabulary
+// (runtime, version, packages) gets every default except the nulls, which
+// the embedded schema would refuse. Values the spec sets, empty or null,
+// are kept. With o.CanonicalImages, "from" is fully qualified.
+func normalize(spec map[string]any, o Options) map[string]any {
+	out := maps.Clone(spec)
 	if out == nil {
 		out = map[string]any{}
 	}
-	if _, ok := out["workdir"]; !ok {
-		out["workdir"] = "/workspace"
+	fill := func(k string, v any) {
+		if _, set := out[k]; !set {
+			out[k] = v
+		}
 	}
-	if _, ok := out["user"]; !ok {
-		out["user"] = "root"
+	fill("steps", []any{})
+	fill("env", map[string]any{})
+	fill("workdir", "/workspace")
+	fill("user", "root")
+	fill("artifactPaths", []any{})
+	if _, typed := out["from"]; typed {
+		for _, k := range nullKeys {
+			fill(k, nil)
+		}
+	}
+	if !anySet(out, "size", "vcpu", "memoryMib", "diskMib") {
+		out["size"] = defaultSize
 	}
 	if size, ok := out["size"].(string); ok {
-		if r, ok := sizes[size]; ok {
-			for i, k := range []string{"vcpu", "memoryMib", "diskMib"} {
-				if _, set := out[k]; !set {
-					out[k] = r[i]
-				}
+		if r, ok := sizeResources(o, size); ok {
+			for i, k := range resourceKeys {
+				fill(k, r[i])
 			}
 		}
+	}
+	if from, ok := out["from"].(string); ok && o.CanonicalImages {
+		out["from"] = canonicalImage(from)
 	}
 	return out
 }
 
-func prune(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		out := map[string]any{}
-		for k, e := range x {
-			if p := prune(e); p != nil {
-				out[k] = p
-			}
+// anySet reports whether m has any of the keys (null counts as set).
+func anySet(m map[string]any, keys ...string) bool {
+	for _, k := range keys {
+		if _, ok := m[k]; ok {
+			return true
 		}
-		if len(out) == 0 {
-			return nil
-		}
-		return out
-	case []any:
-		if len(x) == 0 {
-			return nil
-		}
-		out := make([]any, 0, len(x))
-		for _, e := range x {
-			if p := prune(e); p != nil {
-				e = p
-			}
-			out = append(out, e)
-		}
-		return out
-	default:
-		return v
 	}
+	return false
+}
+
+// canonicalImage returns an OCI image reference fully qualified the way
+// Docker normalizes it: a registry ("docker.io" unless the first path
+// component looks like a host: it holds "." or ":" or is "localhost"),
+// "library/" for an official Docker Hub image, and ":latest" when there is
+// neither a tag nor a digest. "node:22" becomes "docker.io/library/node:22",
+// "user/img:1" "docker.io/user/img:1"; "ghcr.io/x/y:1" is unchanged.
+func canonicalImage(ref string) string {
+	name, digest, hasDigest := strings.Cut(ref, "@")
+	if name == "" {
+		return ref
+	}
+	domain, rest := "docker.io", name
+	if first, after, ok := strings.Cut(name, "/"); ok && (strings.ContainsAny(first, ".:") || first == "localhost") {
+		domain, rest = first, after
+	}
+	if domain == "index.docker.io" {
+		domain = "docker.io"
+	}
+	if domain == "docker.io" && !strings.Contains(rest, "/") {
+		rest = "library/" + rest
+	}
+	if !hasDigest && !strings.Contains(rest[strings.LastIndex(rest, "/")+1:], ":") {
+		rest += ":latest"
+	}
+	out := domain + "/" + rest
+	if hasDigest {
+		out += "@" + digest
+	}
+	return out
 }
 
 // decodeJSON decodes one JSON value, turning numbers into int64 when they

@@ -58,7 +58,9 @@ func TestVariants(t *testing.T) {
 		}},
 		{"validate valid", emulator.Variant{}, "POST", "/sandbox-templates/validate", map[string]any{"build_spec": map[string]any{"from": "x"}}, 200, func(t *testing.T, v any) {
 			equal(t, member(t, v, "valid"), true)
-			equal(t, member(t, v, "build_spec"), map[string]any{"from": "x", "workdir": "/workspace", "user": "root"})
+			equal(t, member(t, v, "build_spec"), map[string]any{"from": "x", "size": "small", "vcpu": float64(2), "memoryMib": float64(4096),
+				"diskMib": float64(10240), "steps": []any{}, "env": map[string]any{}, "workdir": "/workspace", "user": "root",
+				"startCmd": nil, "readyCmd": nil, "previewPort": nil, "artifactPaths": []any{}})
 		}},
 		{"validate valid data", emulator.Variant{ValidateData: true}, "POST", "/sandbox-templates/validate", map[string]any{"build_spec": map[string]any{"from": "x"}}, 200, func(t *testing.T, v any) {
 			equal(t, member(t, member(t, v, "data"), "valid"), true)
