@@ -22,7 +22,8 @@
 # Env:     CI=true          install act if missing; missing docker/act is a failure, not a skip
 #          ACT=path         the act binary (default: act on PATH, else ~/go/bin/act)
 #          E2E_PULL_BASE=1  docker pull the real golang base image instead of a stand-in
-#          E2E_PORT=18787   emulator port (E2E_PORT+1 is used for the HTTPS front)
+#          E2E_PORT=N       a fixed emulator port (N+1 for the HTTPS front); by default the
+#                           emulator and the HTTPS front each take a free port
 #          E2E_KEEP=1       keep the temporary directory (logs, workspace)
 # Install act: go install github.com/nektos/act@v0.2.89
 #
@@ -43,9 +44,10 @@ set -uo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 fixtures="$repo_root/testdata/workflows/e2e"
-port=${E2E_PORT:-18787}
-tls_port=$((port + 1))
-emu="http://127.0.0.1:$port"
+port=${E2E_PORT:-}                          # empty: the emulator takes a free port
+tls_port=${E2E_PORT:+$((E2E_PORT + 1))}     # empty: free_port picks one
+emu=""                                      # http://127.0.0.1:PORT once the emulator listens
+version="e2e-$$"                            # stamped into the image with -X main.version
 api_key="msk_e2e_$(date +%s)"
 image=sandbox-templates-action:test
 max_image_bytes=$((25 * 1000 * 1000))
@@ -108,6 +110,14 @@ phase() { # phase NAME FUNCTION WHY_NOT: runs FUNCTION unless WHY_NOT says what 
 	return $rc
 }
 counters() { curl -fsS "$emu/__emulator/counters"; }
+free_port() { # prints a port on 127.0.0.1 that nothing listens on now
+	local p
+	for _ in $(seq 50); do
+		p=$((20000 + RANDOM % 30000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
+	done
+	return 1
+}
 counter() { jq -r "$1" <<<"$2"; } # counter JQ_EXPR COUNTERS_JSON
 
 # --- phases ----------------------------------------------------------------------
@@ -117,16 +127,25 @@ build_binary() {
 }
 
 start_emulator() {
-	curl -s -o /dev/null "127.0.0.1:$port" && { fail "port $port is already in use (set E2E_PORT)"; return 1; }
-	"$tmp/sandbox-templates" emulator --addr "127.0.0.1:$port" >"$logs/emulator.log" 2>&1 &
+	if [[ -n "$port" ]] && curl -s -o /dev/null "127.0.0.1:$port"; then
+		fail "port $port is already in use (unset E2E_PORT to take a free one)"
+		return 1
+	fi
+	# Port 0 lets the kernel pick a free port; the emulator prints the address it listens on.
+	"$tmp/sandbox-templates" emulator --addr "127.0.0.1:${port:-0}" >"$logs/emulator.log" 2>&1 &
 	pids+=($!)
 	for _ in $(seq 50); do
-		counters >/dev/null 2>&1 && { info "emulator on $emu (pid ${pids[-1]})"; return 0; }
+		[[ -n "$emu" ]] || emu=$(sed -n 's|^emulator listening on \(http://127\.0\.0\.1:[0-9][0-9]*\)/api/v1.*|\1|p' "$logs/emulator.log" | head -1)
+		if [[ -n "$emu" ]] && counters >/dev/null 2>&1; then
+			port=${emu##*:}
+			info "emulator on $emu (pid ${pids[-1]})"
+			return 0
+		fi
 		kill -0 "${pids[-1]}" 2>/dev/null || break
 		sleep 0.2
 	done
 	sed 's/^/    emulator: /' "$logs/emulator.log"
-	fail "emulator did not answer on $emu/__emulator/counters"
+	fail "emulator did not answer on ${emu:-the address it printed}/__emulator/counters"
 }
 
 base_image() {
@@ -142,7 +161,7 @@ base_image() {
 
 build_image() {
 	local size
-	(cd "$repo_root" && docker build --build-arg "VERSION=e2e-$port" -t "$image" .) >"$logs/docker-build.log" 2>&1 ||
+	(cd "$repo_root" && docker build --build-arg "VERSION=$version" -t "$image" .) >"$logs/docker-build.log" 2>&1 ||
 		{ tail -30 "$logs/docker-build.log" | sed 's/^/    /'; fail "docker build failed"; return 1; }
 	size=$(docker image inspect -f '{{.Size}}' "$image")
 	info "image $image: $size bytes ($(awk -v s="$size" 'BEGIN{printf "%.1f MB", s/1e6}'))"
@@ -150,7 +169,7 @@ build_image() {
 }
 
 image_fs() {
-	local cid listing certs version
+	local cid listing certs printed
 	cid=$(docker create "$image") || return 1
 	containers+=("$cid")
 	listing=$(docker export "$cid" | tar -t)
@@ -160,9 +179,9 @@ image_fs() {
 	certs=$(docker export "$cid" | tar -xO etc/ssl/certs/ca-certificates.crt | grep -c 'BEGIN CERTIFICATE')
 	info "system CA bundle: $certs certificates"
 	((certs > 50)) || fail "the CA bundle holds only $certs certificates"
-	version=$(docker run --rm "$image" version 2>&1)
-	[[ "$version" == "e2e-$port" ]] || fail "\`docker run $image version\` printed '$version', want e2e-$port (-X main.version)" || return 1
-	info "version: $version (stamped with -X main.version)"
+	printed=$(docker run --rm "$image" version 2>&1)
+	[[ "$printed" == "$version" ]] || fail "\`docker run $image version\` printed '$printed', want $version (-X main.version)" || return 1
+	info "version: $printed (stamped with -X main.version)"
 	docker inspect -f '{{json .Config.Entrypoint}} user={{.Config.User}}' "$image" | sed 's/^/    entrypoint: /'
 }
 
@@ -171,9 +190,7 @@ tls_check() {
 	mkdir -p "$ws/sandbox-templates"
 	cp "$fixtures"/templates/* "$ws/sandbox-templates/"
 	(cd "$repo_root" && go build -o "$tmp/tlsproxy" scripts/e2e-tlsproxy.go) || { fail "build tlsproxy"; return 1; }
-	"$tmp/tlsproxy" -listen "127.0.0.1:$tls_port" -upstream "$emu" -ca-out "$tmp/test-ca.pem" >"$logs/tlsproxy.log" 2>&1 &
-	pids+=($!)
-	for _ in $(seq 50); do grep -q ready "$logs/tlsproxy.log" 2>/dev/null && break; sleep 0.1; done
+	start_tlsproxy || return 1
 	# `plan` reads the remote state (list, schema, validate) and writes nothing. CLI mode:
 	# no GITHUB_ACTIONS, key and URL from the environment, default patterns relative to
 	# the working directory.
@@ -205,6 +222,23 @@ tls_check() {
 	((n1 > n0)) || fail "no request reached the emulator over HTTPS"
 }
 
+start_tlsproxy() { # the HTTPS front of the emulator, on tls_port or on a free port (tried again if taken meanwhile)
+	local fixed=$tls_port
+	for _ in 1 2 3; do
+		tls_port=${fixed:-$(free_port)} || { fail "no free port for the HTTPS front"; return 1; }
+		"$tmp/tlsproxy" -listen "127.0.0.1:$tls_port" -upstream "$emu" -ca-out "$tmp/test-ca.pem" >"$logs/tlsproxy.log" 2>&1 &
+		pids+=($!)
+		for _ in $(seq 50); do
+			grep -q ready "$logs/tlsproxy.log" 2>/dev/null && { info "HTTPS front on 127.0.0.1:$tls_port"; return 0; }
+			kill -0 "${pids[-1]}" 2>/dev/null || break
+			sleep 0.1
+		done
+		[[ -z "$fixed" ]] || break
+	done
+	sed 's/^/    tlsproxy: /' "$logs/tlsproxy.log"
+	fail "the HTTPS front did not start on 127.0.0.1:$tls_port"
+}
+
 setup_workspace() {
 	ws="$tmp/ws"
 	act_cache="$tmp/xdg-cache/act"
@@ -212,7 +246,10 @@ setup_workspace() {
 	# A copy of the action repository (tracked and new files, not ignored ones) at the
 	# root of a fresh git repository, so `uses: ./` builds the real Dockerfile, with the
 	# fixture templates and workflows in the places a user repository has them.
-	(cd "$repo_root" && git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf -) | tar -C "$ws" -xf - || return 1
+	# Files deleted in the working tree but still in the index are left out.
+	(cd "$repo_root" && git ls-files -z --cached --others --exclude-standard |
+		while IFS= read -r -d '' f; do [[ -e "$f" || -L "$f" ]] && printf '%s\0' "$f"; done |
+		tar --null -T - -cf -) | tar -C "$ws" -xf - || return 1
 	# The action repository's .gitignore may ignore /sandbox-templates (the binary's name);
 	# act's checkout copies only what git does not ignore, so the workspace has none.
 	rm -rf "$ws/.github/workflows" "$ws/sandbox-templates" "$ws/.gitignore"

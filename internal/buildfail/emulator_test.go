@@ -9,6 +9,7 @@ import (
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/buildfail"
 	"github.com/miosa-dev/sandbox-templates-action/internal/emulator"
+	"github.com/miosa-dev/sandbox-templates-action/internal/golden"
 	"github.com/miosa-dev/sandbox-templates-action/internal/miosa"
 )
 
@@ -70,5 +71,5 @@ func TestFailedStepOnEmulator(t *testing.T) {
 	if len(lines) == 0 || !strings.HasSuffix(lines[len(lines)-1], "error BUILD_STEP_FAILED: "+b.ErrorMessage) {
 		t.Fatalf("tail %q: want it to end with the failure", lines)
 	}
-	golden(t, "emulator-summary.md", strings.ReplaceAll(buildfail.Markdown(lines), b.ID, "BUILD_ID"))
+	golden.Testdata.Check(t, "emulator-summary.md", strings.ReplaceAll(buildfail.Markdown(lines), b.ID, "BUILD_ID"))
 }

@@ -29,7 +29,8 @@ var terminalEscape = regexp.MustCompile(`\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1
 // that first piece of a line is dropped, unless it is all there is, which
 // is then shown after "...". Each line shows what a terminal would: the
 // text after its last carriage return, without colour and other terminal
-// escapes. Trailing empty lines are left out.
+// escapes, with values that look like credentials masked
+// (textsafe.MaskSecrets). Trailing empty lines are left out.
 func Tail(log []byte, partial bool, n int) []string {
 	if n <= 0 {
 		n = TailLines
@@ -54,7 +55,7 @@ func Tail(log []byte, partial bool, n int) []string {
 		if j := strings.LastIndexByte(l, '\r'); j >= 0 {
 			l = l[j+1:]
 		}
-		l = terminalEscape.ReplaceAllString(l, "")
+		l = textsafe.MaskSecrets(terminalEscape.ReplaceAllString(l, ""))
 		lines[i] = textsafe.Truncate(textsafe.LogLine(l), MaxLineBytes)
 	}
 	if prefix != "" {

@@ -2,21 +2,14 @@ package buildfail_test
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/buildfail"
-	goldenfile "github.com/miosa-dev/sandbox-templates-action/internal/golden"
+	"github.com/miosa-dev/sandbox-templates-action/internal/golden"
 )
-
-// golden compares got with testdata/name, rewriting it under -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	goldenfile.Check(t, filepath.Join("testdata", name), got)
-}
 
 // numbered returns lines "line 1" to "line n", each ended by a newline.
 func numbered(n int) string {
@@ -90,5 +83,5 @@ const buildLog = "ckages (3/12)\n" +
 func TestTailAndMarkdownGolden(t *testing.T) {
 	t.Parallel()
 	got := buildfail.Markdown(buildfail.Tail([]byte(buildLog), true, buildfail.TailLines))
-	golden(t, "summary.md", got)
+	golden.Testdata.Check(t, "summary.md", got)
 }

@@ -422,10 +422,7 @@ func plural(n int, noun string) string {
 // report puts the checks in order, marks the missing ones skipped and sums
 // up.
 func (d *doctor) report(base string) *Report {
-	r := &Report{APIURL: base, OK: true}
-	if u, err := urlRedacted(base); err == nil {
-		r.APIURL = u
-	}
+	r := &Report{APIURL: miosa.DisplayURL(base), OK: true}
 	for _, name := range order {
 		c, ok := d.checks[name]
 		if !ok {

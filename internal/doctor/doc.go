@@ -9,7 +9,10 @@
 // /sandbox-templates/build-spec and POST /sandbox-templates/validate (which
 // changes nothing), each once, plus one retry after a 429, and, when the
 // URL's path looks wrong, one GET to the address it suggests. It never
-// creates, builds or deletes anything, and never prints the key.
+// creates, builds or deletes anything, and never prints the key, nor the
+// URL's user information or query. Plain http to a host that is not
+// loopback fails the url check before any request, unless
+// Config.AllowInsecureHTTP allows it (then it warns).
 //
 // Run returns a Report of Checks, each ok, warn or fail (or skip when an
 // earlier failure makes it meaningless). The action can work when no check

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -60,10 +59,14 @@ type Report struct {
 
 // Config is what Run needs.
 type Config struct {
-	APIURL     string // base URL; empty means the public API
-	APIKey     string // sent as the bearer key, never printed
-	UserAgent  string
-	HTTPClient *http.Client // nil means one whose Timeout is RequestTimeout
+	APIURL    string // base URL; empty means the public API
+	APIKey    string // sent as the bearer key, never printed
+	UserAgent string
+	// AllowInsecureHTTP allows an APIURL of plain http to a host that is not
+	// loopback (miosa.Options.AllowInsecureHTTP): without it the url check
+	// fails, with it the check warns.
+	AllowInsecureHTTP bool
+	HTTPClient        *http.Client // nil means one whose Timeout is RequestTimeout
 }
 
 // RequestTimeout bounds each request when Config.HTTPClient is nil.
@@ -128,7 +131,7 @@ func (d *doctor) run(ctx context.Context, base string) {
 // connect makes the client, telling a key that cannot be used from a URL
 // that cannot.
 func (d *doctor) connect(base string) bool {
-	opts := miosa.Options{APIKey: d.cfg.APIKey, UserAgent: d.cfg.UserAgent, HTTPClient: d.cfg.HTTPClient, MaxAttempts: 1, RetryBudget: -1}
+	opts := d.options()
 	if strings.TrimSpace(d.cfg.APIKey) == "" {
 		d.set(CheckKey, Fail, "MIOSA_API_KEY is not set", "set it to a Miosa API key (msk_...)", nil)
 		d.skip = "no key to send"
@@ -143,14 +146,25 @@ func (d *doctor) connect(base string) bool {
 	opts.BaseURL = base
 	c, err := miosa.New(opts)
 	if err != nil {
-		d.set(CheckURL, Fail, "not a usable API URL: "+strings.TrimPrefix(err.Error(), "miosa: "),
-			"use "+miosa.DefaultBaseURL+", or your deployment's URL ending in /api/v1", nil)
+		msg, hint := "not a usable API URL: "+strings.TrimPrefix(err.Error(), "miosa: "), "use "+miosa.DefaultBaseURL+", or your deployment's URL ending in /api/v1"
+		if errors.Is(err, miosa.ErrInsecureHTTP) {
+			msg = fmt.Sprintf("%s is %s: the key would travel unencrypted", miosa.DisplayURL(base), miosa.ErrInsecureHTTP)
+			hint = "use https://; for a server you trust on a network you trust, allow plain http explicitly (allow-insecure-http)"
+		}
+		d.set(CheckURL, Fail, msg, hint, nil)
 		d.skip = "the URL is not usable"
 		return false
 	}
 	d.client = c
 	d.base, _ = url.Parse(base) // miosa.New parsed it
 	return true
+}
+
+// options are the client options of every request doctor sends, without
+// the base URL.
+func (d *doctor) options() miosa.Options {
+	return miosa.Options{APIKey: d.cfg.APIKey, UserAgent: d.cfg.UserAgent, HTTPClient: d.cfg.HTTPClient,
+		AllowInsecureHTTP: d.cfg.AllowInsecureHTTP, MaxAttempts: 1, RetryBudget: -1}
 }
 
 // probe sends one request (again after a short 429), noting what the
@@ -250,8 +264,8 @@ func (d *doctor) checkAnswer(ctx context.Context, pr *miosa.ProbeResponse, err e
 	}
 	answers := func() {
 		st, hint := OK, ""
-		if d.base.Scheme == "http" && !localHost(d.base.Hostname()) {
-			st, hint = Warn, "the key travels unencrypted over plain http: use https://"
+		if d.client.Warning() != "" {
+			st, hint = Warn, "the key travels unencrypted over plain http (allowed by allow-insecure-http): use https://"
 		}
 		d.set(CheckURL, st, fmt.Sprintf("%s answers (HTTP %d)", shown, pr.Status), hint, details)
 	}
@@ -345,7 +359,9 @@ func (d *doctor) pathHint(ctx context.Context) string {
 // answersAsAPI reports whether the list at base answers with JSON and a
 // status the API gives (200, 401 or 403).
 func (d *doctor) answersAsAPI(ctx context.Context, base string) bool {
-	c, err := miosa.New(miosa.Options{BaseURL: base, APIKey: d.cfg.APIKey, UserAgent: d.cfg.UserAgent, HTTPClient: d.cfg.HTTPClient, MaxAttempts: 1, RetryBudget: -1})
+	opts := d.options()
+	opts.BaseURL = base
+	c, err := miosa.New(opts)
 	if err != nil {
 		return false
 	}
@@ -378,24 +394,13 @@ func says(e *miosa.Error) string {
 	return " (the server says " + strings.Join(parts, ": ") + ")"
 }
 
-// location is where a redirect points, without its query.
+// location is where a redirect points, as miosa.DisplayURL shows it.
 func location(pr *miosa.ProbeResponse) string {
-	u, err := url.Parse(pr.Header.Get("Location"))
-	if err != nil || pr.Header.Get("Location") == "" {
+	loc := pr.Header.Get("Location")
+	if loc == "" {
 		return "(no Location)"
 	}
-	u.RawQuery, u.Fragment, u.User = "", "", nil
-	return shorten(u.String(), 120)
-}
-
-// localHost reports a loopback or private address, where plain http does
-// not cross the internet.
-func localHost(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && (ip.IsLoopback() || ip.IsPrivate())
+	return shorten(miosa.DisplayURL(loc), 120)
 }
 
 // shorten puts server-provided text on one line of at most n bytes.

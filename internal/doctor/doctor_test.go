@@ -12,12 +12,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/doctor"
 	"github.com/miosa-dev/sandbox-templates-action/internal/emulator"
-	goldenfile "github.com/miosa-dev/sandbox-templates-action/internal/golden"
+	"github.com/miosa-dev/sandbox-templates-action/internal/golden"
 )
 
 // testKey shares no 8-character run with anything the emulator sends.
@@ -78,16 +79,8 @@ func stable(s string) string {
 	return rateRE.ReplaceAllString(s, "${1}${2}N")
 }
 
-// golden compares the report's text and JSON with testdata/doctor/<name>.txt
-// and .json; -update rewrites them.
-func golden(t *testing.T, name string, r *doctor.Report) {
-	t.Helper()
-	for ext, got := range map[string]string{".txt": stable(r.Text()), ".json": stable(string(r.JSON()))} {
-		file := filepath.Join("..", "..", "testdata", "doctor", name+ext)
-		goldenfile.Check(t, file, got)
-
-	}
-}
+// goldenDir holds each golden case's report as <case>.txt and <case>.json.
+var goldenDir = golden.Dir(filepath.Join("..", "..", "testdata", "doctor"))
 
 // statuses renders each check's status, for short assertions.
 func statuses(r *doctor.Report) map[string]doctor.Status {
@@ -159,7 +152,8 @@ func TestGolden(t *testing.T) {
 			if r.OK != tt.ok {
 				t.Errorf("OK = %v, want %v:\n%s", r.OK, tt.ok, r.Text())
 			}
-			golden(t, tt.name, r)
+			goldenDir.Check(t, tt.name+".txt", stable(r.Text()))
+			goldenDir.Check(t, tt.name+".json", stable(string(r.JSON())))
 		})
 	}
 }
@@ -229,7 +223,7 @@ func TestSettings(t *testing.T) {
 		{name: "connection refused", url: refused,
 			want:    map[string]doctor.Status{"url": doctor.Fail, "key": doctor.Skip, "clock": doctor.Skip},
 			message: map[string]string{"url": "connection refused by 127.0.0.1:", "key": "not checked: the URL does not answer"}},
-		{name: "dns", url: "http://doctor-test.invalid/api/v1",
+		{name: "dns", url: "https://doctor-test.invalid/api/v1",
 			want: map[string]doctor.Status{"url": doctor.Fail}, message: map[string]string{"url": "cannot resolve the host doctor-test.invalid"}},
 		{name: "https to a plain http server", url: strings.Replace(api(emulatorHandler(nil)), "http:", "https:", 1),
 			want: map[string]doctor.Status{"url": doctor.Fail}, message: map[string]string{"url": "use http:// for it"}},
@@ -297,17 +291,56 @@ func TestSettings(t *testing.T) {
 	}
 }
 
-// Plain http is fine on loopback and private addresses, and a warning
-// anywhere else.
+// Plain http is fine on loopback only: to any other host the url check
+// fails before a request is sent, unless allowed, and then warns.
 func TestPlainHTTPToAPublicHost(t *testing.T) {
 	t.Parallel()
-	addr := strings.TrimPrefix(serve(t, emulatorHandler(nil)), "http://")
+	var requests atomic.Int32
+	addr := strings.TrimPrefix(serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		emulatorHandler(nil).ServeHTTP(w, r)
+	})), "http://")
 	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, network, addr)
 	}}}
-	r := run(t, "http://api.example.com/api/v1", testKey, hc)
+	for _, u := range []string{"http://api.example.com/api/v1", "http://10.0.0.5/api/v1", "http://192.168.1.10:8787/api/v1"} {
+		r := run(t, u, testKey, hc)
+		if c := check(r, "url"); c.Status != doctor.Fail || !strings.Contains(c.Message, "plain http to a host that is not loopback") ||
+			!strings.Contains(c.Hint, "allow-insecure-http") || r.OK {
+			t.Errorf("%s: url check %+v, OK %v", u, c, r.OK)
+		}
+	}
+	if n := requests.Load(); n != 0 {
+		t.Errorf("%d requests sent over plain http to a host that is not loopback", n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r := doctor.Run(ctx, doctor.Config{APIURL: "http://api.example.com/api/v1", APIKey: testKey, HTTPClient: hc, AllowInsecureHTTP: true})
 	if c := check(r, "url"); c.Status != doctor.Warn || !strings.Contains(c.Hint, "unencrypted") || !r.OK {
-		t.Errorf("url check %+v, OK %v", c, r.OK)
+		t.Errorf("allowed: url check %+v, OK %v", c, r.OK)
+	}
+}
+
+// A rejected URL's user information and query are never shown.
+func TestURLCredentialsNeverShown(t *testing.T) {
+	t.Parallel()
+	api := serve(t, emulatorHandler(nil))
+	for _, u := range []string{
+		"http://msk_userpart_secret:x@api.example.com/api/v1",
+		"https://msk_userpart_secret:x@api.example.com/api/v1?token=ghp_0123456789abcdefghij",
+		"https://api.example.com/api/v1?token=ghp_0123456789abcdefghij",
+		"https://msk_userpart_secret:x@api.example.com/%zz?token=ghp_0123456789abcdefghij",
+		strings.Replace(api, "http://", "http://msk_userpart_secret:x@", 1) + "/api/v1?token=ghp_0123456789abcdefghij",
+	} {
+		r := run(t, u, testKey, nil)
+		for _, out := range []string{r.Text(), string(r.JSON())} {
+			if strings.Contains(out, "userpart") || strings.Contains(out, "ghp_") {
+				t.Errorf("%s: the report shows the URL's user information or query:\n%s", u, out)
+			}
+		}
+		if c := check(r, "url"); c.Status != doctor.Fail || r.OK {
+			t.Errorf("%s: url check %+v", u, c)
+		}
 	}
 }
 

@@ -3,7 +3,6 @@ package doctor
 import (
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"strings"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/textsafe"
@@ -35,13 +34,4 @@ func (r *Report) JSON() []byte {
 		panic("doctor: marshal report: " + err.Error()) // a Report holds only JSON values
 	}
 	return append(out, '\n')
-}
-
-// urlRedacted renders a URL without the password of any user info.
-func urlRedacted(s string) (string, error) {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "", err
-	}
-	return u.Redacted(), nil
 }

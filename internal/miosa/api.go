@@ -15,13 +15,18 @@ import (
 )
 
 // ListTemplates lists the catalog (built-in and own templates) with
-// GET /sandbox-templates, asking for aliases when includeAliases is set.
+// GET /sandbox-templates, asking for aliases when includeAliases is set. A
+// 404 means the base URL is wrong (the list is the API's first call, and
+// it exists wherever the API does): its error says so (see Error.Hint).
 func (c *Client) ListTemplates(ctx context.Context, includeAliases bool) ([]ListRow, error) {
 	path := "/sandbox-templates"
 	if includeAliases {
 		path += "?include_aliases=true"
 	}
 	res, err := c.do(ctx, call{method: http.MethodGet, path: path})
+	if e, ok := asError(err); ok && e.Status == http.StatusNotFound && e.hint == "" {
+		e.hint = c.listNotFoundHint()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -33,6 +38,14 @@ func (c *Client) ListTemplates(ctx context.Context, includeAliases bool) ([]List
 		c.scrub(&rows[i].ID, &rows[i].Name, &rows[i].Slug, &rows[i].Description, &rows[i].Status)
 	}
 	return rows, nil
+}
+
+// listNotFoundHint is the hint of a 404 answer to the list.
+func (c *Client) listNotFoundHint() string {
+	if !c.v1Path {
+		return apiURLHint
+	}
+	return "is api-url right? " + DisplayURL(c.base) + " has no template list (the public API's is " + DefaultBaseURL + ")"
 }
 
 // GetTemplate fetches one template by id or slug with
@@ -53,7 +66,9 @@ func (c *Client) GetTemplate(ctx context.Context, idOrSlug string) (*Template, e
 // CreateTemplate creates a template, or replaces a draft or failed one of the
 // same name, with POST /sandbox-templates. key is sent as the
 // Idempotency-Key on every attempt; with an empty key the request is sent
-// without one and is not retried. The server queues a first build by itself.
+// without one and is resent only when the server cannot have processed it
+// (a 429, or a connection that could not be opened). The server queues a
+// first build by itself.
 func (c *Client) CreateTemplate(ctx context.Context, key string, req CreateTemplate) (*Template, error) {
 	const path = "/sandbox-templates"
 	body, err := c.encode(http.MethodPost, path, key, req)
@@ -155,7 +170,8 @@ func (c *Client) ListBuilds(ctx context.Context, templateID string) ([]Build, er
 // CreateBuild queues a build of a template with
 // POST /sandbox-templates/{templateID}/builds. key is sent as the
 // Idempotency-Key on every attempt; with an empty key the request is sent
-// without one and is not retried.
+// without one and is resent only when the server cannot have processed it
+// (a 429, or a connection that could not be opened).
 func (c *Client) CreateBuild(ctx context.Context, templateID, key string, req CreateBuild) (*Build, error) {
 	seg, err := segment("template id", templateID)
 	if err != nil {

@@ -27,6 +27,19 @@ const (
 // longer than MaxLogRead, whose end was therefore not read.
 var ErrLogTooLarge = errors.New("build log larger than 4 MiB sent whole: the server ignored the Range request")
 
+// LogNotFetchedError is BuildLogTail's answer for a log it does not fetch
+// because of where the log is: another origin than the API's over plain
+// http, an address that is not public, a scheme other than http(s). Its
+// text is what a person reads: "log at URL (not fetched: reason)".
+type LogNotFetchedError struct {
+	URL    string // the log's URL as DisplayURL shows it
+	Reason string
+}
+
+func (e *LogNotFetchedError) Error() string {
+	return "log at " + e.URL + " (not fetched: " + e.Reason + ")"
+}
+
 // LogTail is the end of a build log.
 type LogTail struct {
 	// Text is the end of the log as the server sent it (not decoded or
@@ -44,14 +57,19 @@ type LogTail struct {
 //
 // It accepts 206, and 200 from a server that ignores Range (the body is
 // read through and its end kept, at most MaxLogRead bytes, else
-// ErrLogTooLarge); 416 means an empty log. The API key is sent only when
-// logURL has the scheme, host and port of the base URL, the API's own host;
-// the request then also waits for the client's rate limit. A relative
-// logURL is resolved against the base URL. Redirects are not followed: one
-// is an *Error with ErrRedirect. The request is sent once, never retried.
+// ErrLogTooLarge); 416 means an empty log. A relative logURL is resolved
+// against the base URL. Where the log is decides how it is fetched:
+//   - on the API's own origin (the scheme, host and port of the base URL)
+//     with the API key, through the client's rate limit;
+//   - on another origin only over https, without the key, directly (no
+//     proxy) and only from a public address, checked after name resolution
+//     and before connecting, so neither a name nor a rebound name can reach
+//     loopback, private, link-local, unspecified or multicast addresses;
+//   - anywhere else not at all: a *LogNotFetchedError, and nothing is sent.
 //
-// Errors are *Error values whose Path is logURL without its query,
-// fragment and user information.
+// Redirects are not followed: one is an *Error with ErrRedirect. The
+// request is sent once, never retried. Other errors are *Error values whose
+// Path is logURL as DisplayURL shows it.
 func (c *Client) BuildLogTail(ctx context.Context, logURL string, limit int) (*LogTail, error) {
 	if limit <= 0 {
 		limit = DefaultLogTail
@@ -59,9 +77,18 @@ func (c *Client) BuildLogTail(ctx context.Context, logURL string, limit int) (*L
 	limit = min(limit, MaxBodySize)
 	u, err := c.logURL(logURL)
 	if err != nil {
-		return nil, &Error{Method: http.MethodGet, Path: "log_url", Err: err}
+		return nil, err
 	}
-	e := &Error{Method: http.MethodGet, Path: c.displayURL(u), Attempts: 1}
+	shown := c.key.clean(DisplayURL(u.String()))
+	own := c.ownHost(u)
+	hc := c.http
+	if !own {
+		if u.Scheme != "https" {
+			return nil, &LogNotFetchedError{URL: shown, Reason: "plain http on another origin than the API's " + c.key.clean(DisplayURL(c.base))}
+		}
+		hc = c.foreign
+	}
+	e := &Error{Method: http.MethodGet, Path: shown, Attempts: 1}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		e.Err = fmt.Errorf("build request: %w", err)
@@ -70,7 +97,6 @@ func (c *Client) BuildLogTail(ctx context.Context, logURL string, limit int) (*L
 	req.Header.Set("Range", "bytes=-"+strconv.Itoa(limit+1))
 	req.Header.Set("Accept", "text/plain, */*")
 	req.Header.Set("User-Agent", c.userAgent)
-	own := c.ownHost(u)
 	var sent time.Time
 	if own {
 		req.Header.Set("Authorization", "Bearer "+string(c.key))
@@ -79,13 +105,17 @@ func (c *Client) BuildLogTail(ctx context.Context, logURL string, limit int) (*L
 			return nil, e
 		}
 	}
-	resp, err := c.http.Do(req)
+	resp, err := hc.Do(req)
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		if err == nil {
 			resp.Body.Close()
 		}
 		e.Err = ctxErr
 		return nil, e
+	}
+	var refused *addrRefused
+	if errors.As(err, &refused) {
+		return nil, &LogNotFetchedError{URL: shown, Reason: refused.Error()}
 	}
 	if err != nil {
 		cause := err
@@ -147,20 +177,21 @@ func (c *Client) BuildLogTail(ctx context.Context, logURL string, limit int) (*L
 }
 
 // logURL parses a build's log_url, resolving a relative one against the
-// base URL.
+// base URL. What cannot be fetched is a *LogNotFetchedError.
 func (c *Client) logURL(s string) (*url.URL, error) {
 	base, err := url.Parse(c.base)
 	if err != nil {
-		return nil, fmt.Errorf("base url: %w", err)
+		return nil, &Error{Method: http.MethodGet, Path: "log_url", Err: fmt.Errorf("base url: %w", err)}
 	}
 	s = strings.TrimSpace(s)
+	shown := c.key.clean(DisplayURL(s))
 	u, err := url.Parse(s)
 	if err != nil || s == "" {
-		return nil, errors.New("log url is not a URL")
+		return nil, &LogNotFetchedError{URL: shown, Reason: "not a URL"}
 	}
 	u = base.ResolveReference(u)
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("log url has scheme %q; want http or https", c.key.clean(u.Scheme))
+		return nil, &LogNotFetchedError{URL: shown, Reason: fmt.Sprintf("scheme %q; only https, or the API's own origin, is fetched", c.key.clean(u.Scheme))}
 	}
 	return u, nil
 }
@@ -181,13 +212,6 @@ func origin(u *url.URL) string {
 		port = map[string]string{"http": "80", "https": "443"}[scheme]
 	}
 	return scheme + "://" + strings.ToLower(u.Hostname()) + ":" + port
-}
-
-// displayURL is u for an error message: without user information, query
-// or fragment, which may hold credentials, and with the key redacted.
-func (c *Client) displayURL(u *url.URL) string {
-	d := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
-	return c.key.clean(d.String())
 }
 
 // lastBytes reads r to its end, but no more than limit+1 bytes, and returns

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -113,37 +114,58 @@ func TestBuildLogTail(t *testing.T) {
 	}
 }
 
+// The key goes only to the API's own origin; a log anywhere else is fetched
+// only over https from a public address, so from these hostile servers on
+// 127.0.0.1 it is not fetched at all, and they get no request.
 func TestBuildLogTailKeyOnlyToTheAPIHost(t *testing.T) {
 	t.Parallel()
 	api := newServer(t, serveLog(logText(3)))
 	other := newServer(t, serveLog(logText(3)))
-	c, _, _ := newClient(t, api, nil)
+	otherTLS := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("a log on another origin was fetched from a loopback address: %s (Authorization %q)", r.URL, r.Header.Get("Authorization"))
+	}))
+	t.Cleanup(otherTLS.Close)
+	// The client trusts otherTLS's certificate: only the address check stops it.
+	c, _, _ := newClient(t, api, func(o *miosa.Options) { o.HTTPClient = otherTLS.Client() })
 	apiHost := strings.TrimPrefix(api.URL, "http://")
+	tlsPort := otherTLS.URL[strings.LastIndex(otherTLS.URL, ":")+1:]
 	for _, tc := range []struct {
 		url     string
-		srv     *server
-		wantKey bool
+		srv     *server // nil: nothing may be fetched
+		wantErr string
 	}{
-		{api.URL + "/__emulator/logs/b1?sig=x", api, true},
-		{"/api/v1/sandbox-template-builds/b1/log", api, true}, // relative: the base URL's host
-		{"HTTP://" + strings.ToUpper(apiHost) + "/logs/b1", api, true},
-		{other.URL + "/logs/b1", other, false}, // same host name, another port
-		{strings.Replace(api.URL, "127.0.0.1", "localhost", 1) + "/logs/b1", api, false},
+		{api.URL + "/__emulator/logs/b1?sig=x", api, ""},
+		{"/api/v1/sandbox-template-builds/b1/log", api, ""}, // relative: the base URL's origin
+		{"HTTP://" + strings.ToUpper(apiHost) + "/logs/b1", api, ""},
+		{other.URL + "/logs/b1?sig=s3cr3t", nil, "log at " + other.URL + "/logs/b1 (not fetched: plain http on another origin than the API's " + api.URL + "/api/v1)"},
+		{strings.Replace(api.URL, "127.0.0.1", "localhost", 1) + "/logs/b1", nil, "(not fetched: plain http on another origin"},
+		{otherTLS.URL + "/logs/b1", nil, "log at " + otherTLS.URL + "/logs/b1 (not fetched: its host resolves to 127.0.0.1, which is not a public address)"},
+		// A name, checked after it resolves.
+		{"https://localhost:" + tlsPort + "/logs/b1?X-Signature=s3cr3t", nil, "log at https://localhost:" + tlsPort + "/logs/b1 (not fetched: its host resolves to"},
+		{"https://user:s3cr3t@[::1]:" + tlsPort + "/logs/b1", nil, "(not fetched: its host resolves to ::1, which is not a public address)"},
+		{"https://0.0.0.0:" + tlsPort + "/logs/b1", nil, "(not fetched: its host resolves to 0.0.0.0, which is not a public address)"},
 	} {
-		before := len(tc.srv.requests())
-		if _, err := c.BuildLogTail(context.Background(), tc.url, 0); err != nil {
+		before := api.count() + other.count()
+		tail, err := c.BuildLogTail(context.Background(), tc.url, 0)
+		if tc.srv == nil {
+			var nf *miosa.LogNotFetchedError
+			if tail != nil || !errors.As(err, &nf) || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%s: tail %v, err %v; want a LogNotFetchedError %q", tc.url, tail, err, tc.wantErr)
+			}
+			if err != nil && strings.Contains(err.Error(), "s3cr3t") {
+				t.Errorf("%s: error %q shows the URL's query or user information", tc.url, err)
+			}
+			if n := api.count() + other.count() - before; n != 0 {
+				t.Errorf("%s: %d requests for a log that is not fetched", tc.url, n)
+			}
+			continue
+		}
+		if err != nil {
 			t.Fatalf("%s: %v", tc.url, err)
 		}
 		reqs := tc.srv.requests()
-		if len(reqs) != before+1 {
-			t.Fatalf("%s: the server got %d requests, want 1", tc.url, len(reqs)-before)
-		}
-		got := reqs[len(reqs)-1].Header.Get("Authorization")
-		if tc.wantKey && got != "Bearer "+testKey {
+		if got := reqs[len(reqs)-1].Header.Get("Authorization"); got != "Bearer "+testKey {
 			t.Errorf("%s: Authorization %q, want the key", tc.url, got)
-		}
-		if !tc.wantKey && got != "" {
-			t.Errorf("%s: Authorization %q sent to a host that is not the API's", tc.url, got)
 		}
 	}
 }
@@ -221,12 +243,6 @@ func TestBuildLogTailErrors(t *testing.T) {
 					t.Errorf("error %v, want ErrLogTooLarge", e)
 				}
 			}},
-		{"not an http url", nil, "javascript:alert(1)",
-			func(t *testing.T, e *miosa.Error) {
-				if e.Status != 0 || !strings.Contains(e.Error(), "want http or https") {
-					t.Errorf("error %v", e)
-				}
-			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -254,6 +270,28 @@ func TestBuildLogTailErrors(t *testing.T) {
 				t.Errorf("%d requests for a URL that is refused", srv.count())
 			}
 		})
+	}
+}
+
+// A log_url that is no http(s) URL is not fetched.
+func TestBuildLogTailSchemes(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, serveLog(logText(3)))
+	c, _, _ := newClient(t, srv, nil)
+	for raw, want := range map[string]string{
+		"javascript:alert(1)":      `log at javascript:alert(1) (not fetched: scheme "javascript"; only https, or the API's own origin, is fetched)`,
+		"file:///etc/passwd":       `log at file:///etc/passwd (not fetched: scheme "file"; only https, or the API's own origin, is fetched)`,
+		"ftp://u:s3cr3t@h/x?sig=1": `log at ftp://h/x (not fetched: scheme "ftp"; only https, or the API's own origin, is fetched)`,
+		" ":                        `log at  (not fetched: not a URL)`,
+	} {
+		_, err := c.BuildLogTail(context.Background(), raw, 0)
+		var nf *miosa.LogNotFetchedError
+		if !errors.As(err, &nf) || err.Error() != want {
+			t.Errorf("%q: err %v, want %s", raw, err, want)
+		}
+	}
+	if n := srv.count(); n != 0 {
+		t.Errorf("%d requests", n)
 	}
 }
 

@@ -6,10 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -34,6 +35,10 @@ const (
 	MaxBodySize = 1 << 20
 )
 
+// ErrInsecureHTTP is in New's error for a base URL of plain http to a host
+// that is not loopback, without Options.AllowInsecureHTTP.
+var ErrInsecureHTTP = errors.New("plain http to a host that is not loopback")
+
 // KeyPrefix starts every Miosa API key.
 const KeyPrefix = "msk_"
 
@@ -48,9 +53,15 @@ type Options struct {
 	// UserAgent names this tool and its version, e.g.
 	// "sandbox-templates-action/1.2.3".
 	UserAgent string
+	// AllowInsecureHTTP allows a BaseURL of plain http to a host that is not
+	// loopback; without it New refuses one, since the key would travel
+	// unencrypted. With it, Warning says what that means.
+	AllowInsecureHTTP bool
 	// HTTPClient sends the requests; the client never follows redirects
 	// whatever its CheckRedirect says. Nil means an http.Client whose
-	// Timeout is DefaultAttemptTimeout.
+	// Timeout is DefaultAttemptTimeout. Build logs on another origin than
+	// the API's are fetched through a copy of its transport (when it is an
+	// *http.Transport) that connects only to public addresses, directly.
 	HTTPClient *http.Client
 	// MaxAttempts bounds the attempts of one request (first try included);
 	// 1 disables retries, after a 429 too. Attempts answered 429 do not
@@ -80,14 +91,15 @@ type Options struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
-// String describes the options without the API key.
+// String describes the options without the API key, and the base URL as
+// DisplayURL shows it.
 func (o Options) String() string {
 	key := "(empty)"
 	if o.APIKey != "" {
 		key = redacted
 	}
-	return fmt.Sprintf("miosa.Options{BaseURL: %q, APIKey: %s, UserAgent: %q, HTTPClient: %t, MaxAttempts: %d, RetryBudget: %d, RetryPerRequest: %g, MaxRetryAfter: %s, BaseBackoff: %s, MaxBackoff: %s, Logf: %t, Sleep: %t}",
-		o.BaseURL, key, o.UserAgent, o.HTTPClient != nil, o.MaxAttempts, o.RetryBudget, o.RetryPerRequest, o.MaxRetryAfter, o.BaseBackoff, o.MaxBackoff, o.Logf != nil, o.Sleep != nil)
+	return fmt.Sprintf("miosa.Options{BaseURL: %q, APIKey: %s, UserAgent: %q, AllowInsecureHTTP: %t, HTTPClient: %t, MaxAttempts: %d, RetryBudget: %d, RetryPerRequest: %g, MaxRetryAfter: %s, BaseBackoff: %s, MaxBackoff: %s, Logf: %t, Sleep: %t}",
+		DisplayURL(o.BaseURL), key, o.UserAgent, o.AllowInsecureHTTP, o.HTTPClient != nil, o.MaxAttempts, o.RetryBudget, o.RetryPerRequest, o.MaxRetryAfter, o.BaseBackoff, o.MaxBackoff, o.Logf != nil, o.Sleep != nil)
 }
 
 // Format implements fmt.Formatter so that every verb, %#v included, prints
@@ -100,7 +112,9 @@ type Client struct {
 	v1Path      bool   // base ends in /api/v1, as the API's does
 	key         secret
 	userAgent   string
-	http        *http.Client
+	warning     string       // what New allowed that the caller should print
+	http        *http.Client // the API's requests
+	foreign     *http.Client // build logs on another origin: public addresses only
 	maxAttempts int
 	budget      atomic.Int64 // retries left, in thousandths
 	perRequest  int64        // thousandths of a retry each request adds
@@ -120,7 +134,10 @@ func (c *Client) String() string {
 // Format implements fmt.Formatter so that every verb prints String.
 func (c *Client) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String()) }
 
-// New checks opts and returns a client. It sends nothing.
+// New checks opts and returns a client. It sends nothing. A base URL of
+// plain http to a host that is not loopback (127.0.0.0/8, ::1, localhost)
+// is refused unless opts.AllowInsecureHTTP is set; every error shows the
+// URL as DisplayURL does, never its user information or query.
 func New(opts Options) (*Client, error) {
 	key := strings.TrimSpace(opts.APIKey)
 	switch {
@@ -131,13 +148,17 @@ func New(opts Options) (*Client, error) {
 	case !printableASCII(key):
 		return nil, errors.New("miosa: api key holds spaces or characters that cannot be sent in a header")
 	}
-	base := strings.TrimRight(cmp.Or(opts.BaseURL, DefaultBaseURL), "/")
-	u, err := url.Parse(base)
+	base := strings.TrimRight(cmp.Or(strings.TrimSpace(opts.BaseURL), DefaultBaseURL), "/")
+	u, err := checkBaseURL(base)
 	if err != nil {
-		return nil, fmt.Errorf("miosa: base url: %w", err)
+		return nil, err
 	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("miosa: base url %q: want http(s)://host[/path] without credentials, query or fragment", u.Redacted())
+	var warning string
+	if u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
+		if !opts.AllowInsecureHTTP {
+			return nil, fmt.Errorf("miosa: base url %s is %w: the API key would travel unencrypted; use https://, or allow plain http explicitly (allow-insecure-http)", DisplayURL(base), ErrInsecureHTTP)
+		}
+		warning = "api url " + DisplayURL(base) + " is plain http to a host that is not loopback: the API key and every answer travel unencrypted (allowed by allow-insecure-http)"
 	}
 	ua := cmp.Or(opts.UserAgent, DefaultUserAgent)
 	if !printableASCII(strings.ReplaceAll(ua, " ", "")) {
@@ -155,7 +176,9 @@ func New(opts Options) (*Client, error) {
 		v1Path:      strings.HasSuffix(u.Path, "/api/v1"),
 		key:         secret(key),
 		userAgent:   ua,
+		warning:     warning,
 		http:        hc,
+		foreign:     foreignClient(hc, dialPublicOnly),
 		maxAttempts: max(1, cmp.Or(opts.MaxAttempts, DefaultMaxAttempts)),
 		maxRA:       cmp.Or(opts.MaxRetryAfter, DefaultMaxRetryAfter),
 		baseBackoff: cmp.Or(opts.BaseBackoff, DefaultBaseBackoff),
@@ -171,6 +194,32 @@ func New(opts Options) (*Client, error) {
 		c.sleep = sleepCtx
 	}
 	return c, nil
+}
+
+// Warning is what the caller should print about this client's settings
+// before using it, or "": that the base URL is plain http to a host that is
+// not loopback, allowed by Options.AllowInsecureHTTP.
+func (c *Client) Warning() string { return c.warning }
+
+// foreignClient returns the client for build logs on another origin than
+// the API's: hc's settings, but with a transport that connects directly
+// (no proxy, which would resolve the name itself) and only where control
+// allows (dialPublicOnly: public addresses), checked after name resolution,
+// so a name that resolves or is rebound to an internal address gets
+// nothing.
+func foreignClient(hc *http.Client, control func(network, address string, c syscall.RawConn) error) *http.Client {
+	var tr *http.Transport
+	if t, ok := hc.Transport.(*http.Transport); ok && t != nil {
+		tr = t.Clone()
+	} else {
+		tr = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	tr.Proxy = nil
+	tr.DialTLSContext = nil
+	tr.DialContext = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: control}).DialContext
+	fc := *hc
+	fc.Transport = tr
+	return &fc
 }
 
 // log sends one redacted line to Logf.

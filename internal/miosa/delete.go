@@ -10,7 +10,8 @@ import (
 // active build depend on it (IsConflict tells). The action never deletes:
 // only the opt-in live contract test calls this, on the throwaway template
 // it made. A DELETE carries no Idempotency-Key, so the retry policy resends
-// it only when the connection could not be opened.
+// it only when the server cannot have processed it (a 429, or a connection
+// that could not be opened).
 func (c *Client) DeleteTemplate(ctx context.Context, templateID string) error {
 	seg, err := segment("template id", templateID)
 	if err != nil {

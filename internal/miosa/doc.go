@@ -5,10 +5,10 @@
 // envelopes, list rows or full templates, older build states, numbers sent as
 // strings), turns every error body form into one typed *Error, and retries
 // under the page's retry policy: transient statuses and connection errors on
-// GETs and on POSTs that carry an Idempotency-Key, full-jitter exponential
-// backoff, a bounded number of attempts per request, a retry budget per
-// client, and Retry-After honoured up to a cap and never past the context's
-// deadline.
+// GETs, on POSTs that carry an Idempotency-Key and on the validate POST
+// (which changes nothing), full-jitter exponential backoff, a bounded number
+// of attempts per request, a retry budget per client, and Retry-After
+// honoured up to a cap and never past the context's deadline.
 //
 // A 429 is flow control rather than a failure. All requests of a client go
 // through one limiter. From the first answer with rate-limit headers
@@ -23,5 +23,10 @@
 // The API key never appears in an error, a log line or a formatted Client or
 // Options value, and server-provided text that echoes the key (or any eight
 // or more consecutive characters of it) is redacted before it reaches an
-// error.
+// error. The key goes only to the API's origin: New refuses a base URL of
+// plain http to a host that is not loopback (unless
+// Options.AllowInsecureHTTP), redirects are never followed, and build logs
+// on another origin are fetched without it, over https, from public
+// addresses only (BuildLogTail). Every URL the client puts in a message is
+// shown as DisplayURL shows it: no user information, query or fragment.
 package miosa

@@ -125,6 +125,11 @@ func (e *Error) summary() string {
 // Unwrap returns the underlying cause.
 func (e *Error) Unwrap() error { return e.Err }
 
+// Hint is what to check, when the client knows (it is also in Error()): a
+// base URL that does not end in /api/v1, or one that serves no template
+// list. "" otherwise.
+func (e *Error) Hint() string { return e.hint }
+
 func (e *Error) isPayloadMismatch() bool {
 	if e.Code == CodeIdempotencyPayloadMismatch {
 		return true

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/miosa-dev/sandbox-templates-action/internal/golden"
 	"github.com/miosa-dev/sandbox-templates-action/internal/miosa"
 )
 
@@ -188,7 +189,7 @@ func TestErrorBodies(t *testing.T) {
 		}
 		rendered = append(rendered, fmt.Sprintf("%s\n\t%s", tt.name, err))
 	}
-	golden(t, "errors.golden", strings.Join(rendered, "\n")+"\n")
+	golden.Testdata.Check(t, "errors.golden", strings.Join(rendered, "\n")+"\n")
 }
 
 // TestAnswersNotFromTheAPI: a wrong api-url reaches something that is not
@@ -243,5 +244,5 @@ func TestAnswersNotFromTheAPI(t *testing.T) {
 		}
 		rendered = append(rendered, fmt.Sprintf("%s\n\t%s", tt.name, msg))
 	}
-	golden(t, "not-api.golden", strings.Join(rendered, "\n")+"\n")
+	golden.Testdata.Check(t, "not-api.golden", strings.Join(rendered, "\n")+"\n")
 }

@@ -1,12 +1,14 @@
 package miosa
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 )
 
 // decodeSeeds are the response variants of the API page.
 var decodeSeeds = []string{
+	"{\"error\":{\"code\":\"NOT_FOUND\",\"message\":\"line one\\nline two\\r\\n\\u2028three\"},\"errors\":{\"a\\nb\":[\"c\\nd\"]}}",
 	`[{"id":"nextjs","name":"nextjs","default_cpu":2,"default_memory_mb":"4096","categories":["web"],"built_in":true}]`,
 	`{"data":[{"id":"t","name":"web","aliases":["w"]}]}`,
 	`{"default_template_id":"nextjs","data":[{"id":"nextjs","name":"n"},{"id":"nextjs","name":"alias"},{"id":"x","alias_of":"n"}]}`,
@@ -50,6 +52,15 @@ func FuzzDecode(f *testing.F) {
 		_ = retryAfter(eb.retryAfter, "")
 		e := &Error{Method: "GET", Path: "/x", Status: 500, Code: eb.code, Message: eb.message, Fields: eb.fields}
 		_ = e.Error()
+		// Whatever the body, the client's error is one line.
+		c := &Client{base: "http://127.0.0.1:1/api/v1", v1Path: true, key: "msk_u_fuzz_0123456789"}
+		for _, status := range []int{400, 404, 409, 422, 500} {
+			res := &response{status: status, header: http.Header{"X-Request-Id": {"r\nid"}}, body: body}
+			e, _ := c.failure(&call{method: http.MethodGet, path: "/sandbox-templates"}, &policy{}, res, nil)
+			if msg := e.Error(); strings.ContainsAny(msg, "\n\r\u2028\u2029\u0085") {
+				t.Fatalf("status %d, body %q: error %q is not one line", status, body, msg)
+			}
+		}
 	})
 }
 
@@ -59,6 +70,7 @@ func FuzzRedact(f *testing.F) {
 	const key = "msk_u_canary_Q7vX2pLk9mZr4TbN8sWc1HdY"
 	f.Add("error " + key + " again " + key[5:20])
 	f.Add(key[:9] + "\n" + key[9:] + "\x00" + key)
+	f.Add("line one\r\nline two\u2028three\u0085four")
 	f.Add(strings.Repeat(key[:7], 5))
 	f.Fuzz(func(t *testing.T, s string) {
 		got := secret(key).clean(s)

@@ -7,12 +7,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	goldenfile "github.com/miosa-dev/sandbox-templates-action/internal/golden"
 	"github.com/miosa-dev/sandbox-templates-action/internal/miosa"
 )
 
@@ -157,10 +155,4 @@ func jsonValue(t *testing.T, s []byte) any {
 		t.Fatalf("bad JSON %q: %v", s, err)
 	}
 	return v
-}
-
-// golden compares got with testdata/name, rewriting it under -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	goldenfile.Check(t, filepath.Join("testdata", name), got)
 }

@@ -187,7 +187,7 @@ func TestRequestEconomy(t *testing.T) {
 					opts.Faults.Latency = 50 * time.Millisecond
 					opts.RequestLogSize = 1
 					emu := emulator.New(opts)
-					c, err := miosa.New(miosa.Options{BaseURL: "http://emulator.test/api/v1", APIKey: testKey, HTTPClient: inProcess(emu)})
+					c, err := miosa.New(miosa.Options{BaseURL: "http://emulator.test/api/v1", APIKey: testKey, HTTPClient: inProcess(emu), AllowInsecureHTTP: true})
 					if err != nil {
 						t.Fatal(err)
 					}

@@ -66,7 +66,7 @@ func TestConnFailure(t *testing.T) {
 	t.Cleanup(plain.Close)
 	for _, tt := range []struct{ url, kind, detail string }{
 		{closed, miosa.FailureRefused, "connection refused"},
-		{"http://sandbox-templates-test.invalid", miosa.FailureDNS, "sandbox-templates-test.invalid"},
+		{"https://sandbox-templates-test.invalid", miosa.FailureDNS, "sandbox-templates-test.invalid"},
 		{tlsSrv.URL, miosa.FailureTLS, "x509: certificate signed by unknown authority"},
 		{strings.Replace(plain.URL, "http:", "https:", 1), miosa.FailureTLS, "HTTP response to HTTPS client"},
 	} {

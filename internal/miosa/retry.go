@@ -17,12 +17,13 @@ import (
 
 // policy applies the API page's retry policy to the attempts of one call:
 //
-//   - 408, 502, 503, 504 and connection errors are retried for GETs and for
-//     POSTs with an Idempotency-Key;
-//   - 500 is retried at most once, and only for a GET or for a keyed POST
+//   - 408, 502, 503, 504 and connection errors are retried for GETs, for
+//     POSTs with an Idempotency-Key and for the validate POST, which changes
+//     nothing (call.replayable);
+//   - 500 is retried at most once, and only for a GET or for such a POST
 //     whose body says error.retryable: true;
-//   - 429 is retried for every request, the unkeyed validate POST included:
-//     a rate-limited request was refused before it was processed;
+//   - 429 is retried for every request, a POST or DELETE without a key
+//     included: a rate-limited request was refused before it was processed;
 //   - a connection that could not be opened is retried for every request, as
 //     nothing was sent;
 //   - an explicit error.retryable: false is never retried;

@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/miosa-dev/sandbox-templates-action/internal/golden"
 	"github.com/miosa-dev/sandbox-templates-action/internal/miosa"
 )
 
@@ -562,5 +563,5 @@ func TestRetryMessages(t *testing.T) {
 		}
 		out = append(out, fmt.Sprintf("%s\n\t%s", tt.name, err))
 	}
-	golden(t, "retry_errors.golden", strings.Join(out, "\n")+"\n")
+	golden.Testdata.Check(t, "retry_errors.golden", strings.Join(out, "\n")+"\n")
 }

@@ -49,13 +49,23 @@ func needsEscape(s string) bool {
 	return false
 }
 
-// Cell returns s as the text of one Markdown table cell: on one line, with
-// pipes escaped and HTML and Markdown markup characters neutralised, so an
-// untrusted value cannot add a column, a row, a link or raw HTML.
+// zwj is U+200D ZERO WIDTH JOINER. Written after a character, it shows
+// nothing, but no mention, autolink or issue reference can run across it.
+const zwj = '\u200d'
+
+// Cell returns s as the text of one Markdown table cell, or of a line of
+// Markdown: credentials masked (MaskSecrets), on one line, with pipes
+// escaped and HTML and Markdown markup characters neutralised, so an
+// untrusted value cannot add a column, a row, a link or raw HTML. It cannot
+// mention or autolink either: a zero width joiner follows every "@" (no
+// @user, @org/team or e-mail address), every ":" before "/" or "\\" (no
+// https://...), every dot before a letter or digit (no www.evil.example, no
+// bare evil.example or 192.0.2.1, which mail clients link) and every "#"
+// before a digit (no #123 reference).
 func Cell(s string) string {
-	s = Line(s)
+	s = Line(MaskSecrets(s))
 	var b strings.Builder
-	for _, r := range s {
+	for i, r := range s {
 		switch r {
 		case '|', '\\', '`', '*', '_', '[', ']', '#', '!', '~':
 			b.WriteByte('\\')
@@ -69,8 +79,49 @@ func Cell(s string) string {
 		default:
 			b.WriteRune(r)
 		}
+		if linkAfter(r, func() rune { return nextVisible(s[i+utf8.RuneLen(r):]) }) {
+			b.WriteRune(zwj)
+		}
 	}
 	return b.String()
+}
+
+// linkAfter reports whether r followed by the rune next returns can start
+// or continue a mention, a link or a reference, so that Cell breaks them
+// apart.
+func linkAfter(r rune, next func() rune) bool {
+	switch r {
+	case '@':
+		return true
+	case ':':
+		n := next()
+		return n == '/' || n == '\\'
+	case '.', '\u3002', '\uff0e', '\uff61': // the dots that hosts are written with
+		n := next()
+		return unicode.IsLetter(n) || unicode.IsDigit(n)
+	case '#':
+		return unicode.IsDigit(next())
+	}
+	return false
+}
+
+// maxInvisible bounds how many invisible runes nextVisible skips.
+const maxInvisible = 16
+
+// nextVisible returns the first rune of s that is not invisible, or 0 at
+// its end. After maxInvisible invisible runes it gives up and returns 'x',
+// a letter, so that the caller breaks what may follow.
+func nextVisible(s string) rune {
+	n := 0
+	for _, r := range s {
+		if !invisible(r) {
+			return r
+		}
+		if n++; n > maxInvisible {
+			return 'x'
+		}
+	}
+	return 0
 }
 
 // Truncate shortens s to at most n bytes on a rune boundary, marking the cut
@@ -86,8 +137,9 @@ func Truncate(s string, n int) string {
 	return s[:cut] + "..."
 }
 
-// Code returns s for a Markdown code span inside a table cell: on one line,
-// with backticks replaced (a span cannot escape them) and pipes escaped.
+// Code returns s for a Markdown code span inside a table cell: credentials
+// masked (MaskSecrets), on one line, with backticks replaced (a span cannot
+// escape them) and pipes escaped. In a code span nothing mentions or links.
 func Code(s string) string {
-	return strings.NewReplacer("`", "'", "|", `\|`).Replace(Line(s))
+	return strings.NewReplacer("`", "'", "|", `\|`).Replace(Line(MaskSecrets(s)))
 }
