@@ -41,3 +41,15 @@ func Check(t testing.TB, path, got string) {
 		t.Errorf("%s (-want +got):\n%s", path, diff)
 	}
 }
+
+// Dir is a directory of golden files, relative to the package under test.
+type Dir string
+
+// Testdata is the testdata directory of the package under test.
+const Testdata Dir = "testdata"
+
+// Check compares got with the file name in d, as the package's Check does.
+func (d Dir) Check(t testing.TB, name, got string) {
+	t.Helper()
+	Check(t, filepath.Join(string(d), name), got)
+}

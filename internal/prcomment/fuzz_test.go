@@ -32,14 +32,3 @@ func FuzzBody(f *testing.F) {
 		}
 	})
 }
-
-func FuzzPRNumber(f *testing.F) {
-	f.Add(`{"pull_request":{"number":7}}`)
-	f.Add(`{"pull_request":null}`)
-	f.Add(`[1,2]`)
-	f.Fuzz(func(t *testing.T, payload string) {
-		if n := prNumber(strings.NewReader(payload)); n < 0 {
-			t.Fatalf("%d", n)
-		}
-	})
-}

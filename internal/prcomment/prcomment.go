@@ -2,13 +2,10 @@ package prcomment
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"time"
 )
 
@@ -18,15 +15,6 @@ const (
 	ModeAlways = "always" // comment, or fail
 	ModeNever  = "never"  // send nothing
 )
-
-// CheckMode reports whether mode is a valid pr-comment value; "" is auto.
-func CheckMode(mode string) error {
-	switch mode {
-	case "", ModeAuto, ModeAlways, ModeNever:
-		return nil
-	}
-	return fmt.Errorf("pr-comment: %q is not one of %q, %q, %q", mode, ModeAuto, ModeAlways, ModeNever)
-}
 
 // Config says where to comment and how.
 type Config struct {
@@ -86,14 +74,10 @@ type Result struct {
 }
 
 // Post creates or updates this job's comment on cfg.PR with markdown as its
-// text (see Body). It returns an error for a bad Config, for anything GitHub
-// refuses and, in always mode, when nothing could be posted; in auto mode a
+// text (see Body). It returns an error for anything GitHub refuses and, in always mode, when nothing could be posted; in auto mode a
 // read-only token is Result.Outcome ReadOnly with a nil error. Errors never
 // contain the token.
 func Post(ctx context.Context, cfg Config, markdown string) (Result, error) {
-	if err := CheckMode(cfg.Mode); err != nil {
-		return Result{}, err
-	}
 	always := cfg.Mode == ModeAlways
 	switch {
 	case cfg.Mode == ModeNever:
@@ -136,35 +120,4 @@ func Post(ctx context.Context, cfg Config, markdown string) (Result, error) {
 // different pairs give different markers and none can end the HTML comment.
 func Marker(workflow, job string) string {
 	return url.PathEscape(workflow) + "/" + url.PathEscape(job)
-}
-
-// maxEventSize bounds how much of the event payload PRNumber reads.
-const maxEventSize = 16 << 20
-
-// PRNumber returns pull_request.number from the event payload at eventPath
-// (GITHUB_EVENT_PATH), or 0 when there is none: another event, no file, or a
-// payload that is not JSON.
-func PRNumber(eventPath string) int {
-	if eventPath == "" {
-		return 0
-	}
-	f, err := os.Open(eventPath)
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	return prNumber(io.LimitReader(f, maxEventSize))
-}
-
-// prNumber reads pull_request.number from an event payload.
-func prNumber(r io.Reader) int {
-	var ev struct {
-		PullRequest *struct {
-			Number int `json:"number"`
-		} `json:"pull_request"`
-	}
-	if err := json.NewDecoder(r).Decode(&ev); err != nil || ev.PullRequest == nil || ev.PullRequest.Number <= 0 {
-		return 0
-	}
-	return ev.PullRequest.Number
 }

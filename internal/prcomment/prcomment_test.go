@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -322,10 +320,6 @@ func TestAnswers(t *testing.T) {
 			err: "list comments: HTTP 200: unreadable answer: not a list of comments", total: 1,
 		},
 		{
-			name: "bad mode", mode: "sometimes",
-			err: `pr-comment: "sometimes" is not one of "auto", "always", "never"`, total: 0,
-		},
-		{
 			name: "bad repository", mode: prcomment.ModeAuto,
 			prep: func(_ *githubtest.Server, c *prcomment.Config) { c.Repository = "../etc" },
 			err:  `repository "../etc" is not owner/name`, total: 0,
@@ -452,15 +446,6 @@ func TestMarker(t *testing.T) {
 	}
 }
 
-func TestCheckMode(t *testing.T) {
-	t.Parallel()
-	for mode, ok := range map[string]bool{"": true, "auto": true, "always": true, "never": true, "Always": false, "yes": false} {
-		if err := prcomment.CheckMode(mode); (err == nil) != ok {
-			t.Errorf("CheckMode(%q) = %v", mode, err)
-		}
-	}
-}
-
 func TestConfigFormat(t *testing.T) {
 	t.Parallel()
 	_, cfg := setup(t)
@@ -564,37 +549,6 @@ func TestCancel(t *testing.T) {
 	defer cancel()
 	if _, err := prcomment.Post(ctx, cfg, "x"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("error %v, want the context's", err)
-	}
-}
-
-func TestPRNumber(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	for name, tt := range map[string]struct {
-		payload string
-		want    int
-	}{
-		"pull_request":        {`{"action":"synchronize","number":7,"pull_request":{"number":7,"head":{"sha":"abc"}}}`, 7},
-		"pull_request_target": {`{"pull_request":{"number":12345}}`, 12345},
-		"push":                {`{"ref":"refs/heads/main","head_commit":{"id":"abc"}}`, 0},
-		"number as a string":  {`{"pull_request":{"number":"7"}}`, 0},
-		"negative":            {`{"pull_request":{"number":-1}}`, 0},
-		"fraction":            {`{"pull_request":{"number":1.5}}`, 0},
-		"not JSON":            {`pull_request: 7`, 0},
-	} {
-		p := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".json")
-		if err := os.WriteFile(p, []byte(tt.payload), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if got := prcomment.PRNumber(p); got != tt.want {
-			t.Errorf("%s: %d, want %d", name, got, tt.want)
-		}
-	}
-	if got := prcomment.PRNumber(filepath.Join(dir, "missing.json")); got != 0 {
-		t.Errorf("missing file: %d", got)
-	}
-	if got := prcomment.PRNumber(""); got != 0 {
-		t.Errorf("no path: %d", got)
 	}
 }
 

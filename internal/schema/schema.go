@@ -11,14 +11,13 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/miosa-dev/sandbox-templates-action/internal/wording"
-
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
+	"github.com/miosa-dev/sandbox-templates-action/internal/textsafe"
 )
 
 //go:embed build-spec.schema.json
@@ -287,7 +286,7 @@ func (c *checker) report(e *jsonschema.ValidationError) {
 	case *kind.Pattern:
 		c.add(ptr, field, "schema", fmt.Sprintf("%s does not match the pattern %s", display(value), strconv.Quote(k.Want)))
 	default:
-		c.add(ptr, field, "schema", wording.OneLine(e.ErrorKind.LocalizedString(printer)))
+		c.add(ptr, field, "schema", textsafe.Flatten(e.ErrorKind.LocalizedString(printer)))
 	}
 }
 
@@ -302,12 +301,12 @@ func (c *checker) unknown(e *jsonschema.ValidationError, ptr, field string, prop
 	}
 	slices.Sort(known)
 	for _, p := range props {
-		msg := "unknown key " + wording.Quote(p)
-		switch s := wording.Suggest(p, known); {
+		msg := "unknown key " + diag.Quote(p)
+		switch s := diag.Suggest(p, known); {
 		case s != "":
 			msg += "; did you mean " + strconv.Quote(s) + "?"
 		case len(known) > 0:
-			msg += "; expected one of " + wording.JoinQuoted(known)
+			msg += "; expected one of " + diag.JoinQuoted(known)
 		}
 		kp := ptr + "/" + escape(p)
 		line, col := c.loc.Locate(kp)
@@ -326,14 +325,14 @@ func (c *checker) walk(loc []string) (string, any) {
 		switch cur := v.(type) {
 		case []any:
 			if i, err := strconv.Atoi(tok); err == nil && i >= 0 && i < len(cur) {
-				field, v = field+"["+tok+"]", cur[i]
+				field, v = diag.FieldIndex(field, i), cur[i]
 				continue
 			}
 		case map[string]any:
-			field, v = wording.FieldKey(field, tok), cur[tok]
+			field, v = diag.FieldKey(field, tok), cur[tok]
 			continue
 		}
-		field, v = wording.FieldKey(field, tok), nil
+		field, v = diag.FieldKey(field, tok), nil
 	}
 	return field, v
 }
@@ -376,9 +375,9 @@ func listMissing(keys []string) string {
 // withHint quotes a key and adds its explanation when one is known.
 func withHint(key string) string {
 	if h := hints[key]; h != "" {
-		return wording.Quote(key) + " (" + h + ")"
+		return diag.Quote(key) + " (" + h + ")"
 	}
-	return wording.Quote(key)
+	return diag.Quote(key)
 }
 
 // article gives a JSON type its YAML name with an article.
@@ -412,7 +411,7 @@ func describe(v any) string {
 	case nil:
 		return "null"
 	case string:
-		return "a string " + wording.Quote(v)
+		return "a string " + diag.Quote(v)
 	case bool:
 		return "a boolean " + strconv.FormatBool(v)
 	case int, int64:
@@ -433,7 +432,7 @@ func display(v any) string {
 	case nil:
 		return "null"
 	case string:
-		return wording.Quote(v)
+		return diag.Quote(v)
 	case bool:
 		return strconv.FormatBool(v)
 	case float64:
@@ -443,7 +442,7 @@ func display(v any) string {
 	case map[string]any:
 		return "a mapping"
 	}
-	return wording.OneLine(fmt.Sprint(v))
+	return textsafe.Flatten(fmt.Sprint(v))
 }
 
 // ratString renders a schema bound or value.

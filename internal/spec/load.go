@@ -2,6 +2,8 @@ package spec
 
 import (
 	"cmp"
+	"crypto/sha1"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -16,8 +18,6 @@ import (
 	"sync"
 
 	"github.com/bmatcuk/doublestar/v4"
-
-	"github.com/miosa-dev/sandbox-templates-action/internal/wording"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
 )
@@ -219,7 +219,19 @@ func loadFile(root, realRoot, rel string, maxSize int64) fileResult {
 		return fail("file-size", fmt.Sprintf("file is larger than the limit of %s", size(maxSize)))
 	}
 	t, diags := Parse(rel, data)
+	if t != nil {
+		t.Blob = BlobID(data)
+	}
 	return fileResult{t: t, diags: diags}
+}
+
+// BlobID is git's object id of a file holding data: the hex sha1 of
+// "blob <size>\x00" followed by data, as `git hash-object` prints it.
+func BlobID(data []byte) string {
+	h := sha1.New()
+	fmt.Fprintf(h, "blob %d\x00", len(data))
+	h.Write(data)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // badMode explains why a file of this mode cannot be a template file.
@@ -285,7 +297,7 @@ func duplicates(ts []*Template) diag.List {
 			}
 			slices.Sort(others)
 			diags = append(diags, fileDiag(t.File, t.Line, t.Col, "name", "duplicate-name",
-				fmt.Sprintf("template name %s is also used by %s; names must be unique", wording.Quote(name), strings.Join(others, ", "))))
+				fmt.Sprintf("template name %s is also used by %s; names must be unique", diag.Quote(name), strings.Join(others, ", "))))
 		}
 	}
 	return diags

@@ -213,3 +213,26 @@ func number(b *strings.Builder, f float64) {
 		b.WriteString(strconv.FormatFloat(f, 'g', -1, 64))
 	}
 }
+
+// Same reports whether two build specs mean the same: equal once null
+// values and empty maps and lists are dropped (absence), at every level,
+// with no defaults filled in. It compares a file's spec filled with the
+// server's defaults, or the server's normalized form of it, with a served
+// spec.
+func Same(a, b map[string]any) bool {
+	return canonicalString(a) == canonicalString(b)
+}
+
+// Fill returns a copy of buildSpec with each top-level key of defaults
+// that buildSpec does not set: the file's spec as a server with those
+// defaults would normalize it, where a key the file sets wins.
+func Fill(buildSpec, defaults map[string]any) map[string]any {
+	out := make(map[string]any, len(buildSpec)+len(defaults))
+	for k, v := range defaults {
+		out[k] = v
+	}
+	for k, v := range buildSpec {
+		out[k] = v
+	}
+	return out
+}

@@ -12,11 +12,10 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/miosa-dev/sandbox-templates-action/internal/wording"
-
 	"gopkg.in/yaml.v3"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
+	"github.com/miosa-dev/sandbox-templates-action/internal/textsafe"
 )
 
 // topKeys are the keys a template file may have, in documentation order.
@@ -58,7 +57,7 @@ func Parse(file string, data []byte) (*Template, diag.List) {
 		return nil, p.diags
 	}
 	if root.Kind != yaml.MappingNode {
-		p.addAt(root, "", "type", "a template file must be a mapping with the keys "+wording.JoinQuoted(topKeys)+"; found "+describe(root))
+		p.addAt(root, "", "type", "a template file must be a mapping with the keys "+diag.JoinQuoted(topKeys)+"; found "+describe(root))
 		return nil, p.diags
 	}
 	t := &Template{File: file, Line: 1, Col: 1}
@@ -86,7 +85,7 @@ func Parse(file string, data []byte) (*Template, diag.List) {
 	if !named {
 		t.Name = strings.TrimSuffix(path.Base(file), path.Ext(file))
 		if why := nameProblem(t.Name); why != "" {
-			p.add(1, 1, "", "name", fmt.Sprintf("the file name gives the template name %s, which %s; rename the file or set \"name:\"", wording.Quote(t.Name), why))
+			p.add(1, 1, "", "name", fmt.Sprintf("the file name gives the template name %s, which %s; rename the file or set \"name:\"", diag.Quote(t.Name), why))
 		}
 	}
 	switch {
@@ -122,7 +121,7 @@ func (p *parser) name(t *Template, k, v *yaml.Node) {
 	}
 	t.Name, t.Line, t.Col = s, v.Line, v.Column
 	if why := nameProblem(s); why != "" {
-		p.addAt(v, "name", "name", wording.Quote(s)+" "+why)
+		p.addAt(v, "name", "name", diag.Quote(s)+" "+why)
 	}
 }
 
@@ -167,7 +166,7 @@ func (p *parser) metadata(v *yaml.Node) map[string]string {
 	}
 	m := map[string]string{}
 	for _, kv := range p.pairs(v, "metadata") {
-		if s, ok := p.str(kv[1], wording.FieldKey("metadata", kv[0].Value)); ok {
+		if s, ok := p.str(kv[1], diag.FieldKey("metadata", kv[0].Value)); ok {
 			m[kv[0].Value] = s
 		}
 	}
@@ -176,11 +175,11 @@ func (p *parser) metadata(v *yaml.Node) map[string]string {
 
 // unknownKey reports a key that is not one of valid.
 func (p *parser) unknownKey(k *yaml.Node, field, where string, valid []string) {
-	msg := "unknown key " + wording.Quote(k.Value) + " in " + where
-	if s := wording.Suggest(k.Value, valid); s != "" {
+	msg := "unknown key " + diag.Quote(k.Value) + " in " + where
+	if s := diag.Suggest(k.Value, valid); s != "" {
 		msg += "; did you mean " + strconv.Quote(s) + "?"
 	} else {
-		msg += "; expected one of " + wording.JoinQuoted(valid)
+		msg += "; expected one of " + diag.JoinQuoted(valid)
 	}
 	p.addAt(k, field, "unknown-key", msg)
 }
@@ -204,7 +203,7 @@ func (p *parser) pairs(m *yaml.Node, field string) [][2]*yaml.Node {
 			continue
 		}
 		if prev, dup := seen[k.Value]; dup {
-			p.addAt(k, field, "duplicate-key", fmt.Sprintf("key %s is already defined at line %d", wording.Quote(k.Value), prev.Line))
+			p.addAt(k, field, "duplicate-key", fmt.Sprintf("key %s is already defined at line %d", diag.Quote(k.Value), prev.Line))
 			continue
 		}
 		seen[k.Value] = k
@@ -219,13 +218,13 @@ func (p *parser) value(n *yaml.Node, field string) any {
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
 		for _, kv := range p.pairs(n, field) {
-			m[kv[0].Value] = p.value(kv[1], wording.FieldKey(field, kv[0].Value))
+			m[kv[0].Value] = p.value(kv[1], diag.FieldKey(field, kv[0].Value))
 		}
 		return m
 	case yaml.SequenceNode:
 		l := make([]any, len(n.Content))
 		for i, c := range n.Content {
-			l[i] = p.value(c, fieldIndex(field, i))
+			l[i] = p.value(c, diag.FieldIndex(field, i))
 		}
 		return l
 	case yaml.ScalarNode:
@@ -260,16 +259,16 @@ func (p *parser) scalar(n *yaml.Node, field string) any {
 		var f float64
 		if err := n.Decode(&f); err == nil {
 			if math.IsNaN(f) || math.IsInf(f, 0) {
-				p.addAt(n, field, "yaml", wording.Quote(n.Value)+" is not a finite number; quote it to use it as text")
+				p.addAt(n, field, "yaml", diag.Quote(n.Value)+" is not a finite number; quote it to use it as text")
 				return nil
 			}
 			return f
 		}
 	default:
-		p.addAt(n, field, "yaml", "tag "+wording.Quote(tag)+" is not supported; use plain YAML values")
+		p.addAt(n, field, "yaml", "tag "+diag.Quote(tag)+" is not supported; use plain YAML values")
 		return nil
 	}
-	p.addAt(n, field, "yaml", "cannot read "+wording.Quote(n.Value)+" as "+n.ShortTag())
+	p.addAt(n, field, "yaml", "cannot read "+diag.Quote(n.Value)+" as "+n.ShortTag())
 	return nil
 }
 
@@ -285,11 +284,11 @@ func describe(n *yaml.Node) string {
 	}
 	literal := n.Value
 	if strings.ContainsFunc(literal, func(r rune) bool { return r <= ' ' || r > '~' || r == '"' }) {
-		literal = wording.Quote(literal)
+		literal = diag.Quote(literal)
 	}
 	switch n.ShortTag() {
 	case "!!str", "!!timestamp":
-		return "a string " + wording.Quote(n.Value)
+		return "a string " + diag.Quote(n.Value)
 	case "!!int":
 		return "an integer " + literal
 	case "!!float":
@@ -299,7 +298,7 @@ func describe(n *yaml.Node) string {
 	case "!!null":
 		return "null"
 	}
-	return "a value tagged " + wording.Quote(n.ShortTag())
+	return "a value tagged " + diag.Quote(n.ShortTag())
 }
 
 // checkTree rejects aliases and nesting deeper than MaxDepth, without
@@ -399,7 +398,7 @@ func (p *parser) yamlError(err error, data []byte) {
 	if l := lineText(data, line); strings.HasPrefix(l, "\t") || strings.Contains(msg, "cannot start any token") && strings.HasPrefix(strings.TrimLeft(l, " "), "\t") {
 		msg += " (YAML cannot be indented with tabs)"
 	}
-	p.add(line, col, "", "yaml", wording.OneLine(msg))
+	p.add(line, col, "", "yaml", textsafe.Flatten(msg))
 }
 
 // lineText returns line n (1-based) of data.

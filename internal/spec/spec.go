@@ -4,8 +4,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/miosa-dev/sandbox-templates-action/internal/wording"
-
 	"gopkg.in/yaml.v3"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
@@ -40,6 +38,10 @@ type Template struct {
 	DescCol     int
 	Metadata    map[string]string // from `metadata:`
 	BuildSpec   map[string]any    // JSON-compatible values only
+	// Blob is git's object id of the file's bytes (the hex sha1 of "blob
+	// <size>\x00" and the bytes): what a commit's tree holds for the file
+	// when it holds these bytes.
+	Blob string
 
 	specKey, specVal *yaml.Node // the `build_spec` key and value, for Locate
 }
@@ -137,8 +139,8 @@ func Filter(ts []*Template, names []string) ([]*Template, diag.List) {
 		if have[n] {
 			continue
 		}
-		msg := "no template named " + wording.Quote(n) + " in this repository"
-		if s := wording.Suggest(n, known); s != "" {
+		msg := "no template named " + diag.Quote(n) + " in this repository"
+		if s := diag.Suggest(n, known); s != "" {
 			msg += "; did you mean " + strconv.Quote(s) + "?"
 		}
 		diags = append(diags, diag.Diagnostic{Path: "templates", Message: msg, Rule: "unknown-template", Severity: diag.Error})

@@ -7,11 +7,6 @@ import (
 	"unicode/utf8"
 )
 
-// fieldIndex appends a list index to a field path.
-func fieldIndex(parent string, i int) string {
-	return parent + "[" + strconv.Itoa(i) + "]"
-}
-
 // oddName says what is wrong with a file name that could break a log line or
 // start a GitHub workflow command, or "" when the name is fine.
 func oddName(name string) string {

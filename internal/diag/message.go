@@ -1,4 +1,4 @@
-package wording
+package diag
 
 import (
 	"strconv"
@@ -6,15 +6,15 @@ import (
 	"unicode/utf8"
 )
 
-// MaxQuoted bounds how much of a user's value a message repeats.
-const MaxQuoted = 64
+// maxQuoted bounds how much of a user's value a message repeats.
+const maxQuoted = 64
 
 // Quote renders a user's value for a message: Go-quoted, so control
 // characters cannot break the line, and shortened when long.
 func Quote(s string) string {
-	if utf8.RuneCountInString(s) > MaxQuoted {
+	if utf8.RuneCountInString(s) > maxQuoted {
 		r := []rune(s)
-		return strconv.Quote(string(r[:MaxQuoted])) + "..."
+		return strconv.Quote(string(r[:maxQuoted])) + "..."
 	}
 	return strconv.Quote(s)
 }
@@ -39,7 +39,7 @@ func Suggest(word string, candidates []string) string {
 		if fold(c) == fold(word) {
 			return c
 		}
-		d := Distance(strings.ToLower(word), strings.ToLower(c))
+		d := distance(strings.ToLower(word), strings.ToLower(c))
 		if bestDist < 0 || d < bestDist {
 			best, bestDist = c, d
 		}
@@ -51,10 +51,10 @@ func Suggest(word string, candidates []string) string {
 	return best
 }
 
-// Distance is the edit distance between a and b, counting insertions,
+// distance is the edit distance between a and b, counting insertions,
 // deletions, substitutions and swaps of adjacent characters (optimal string
 // alignment), so "form" is one edit from "from".
-func Distance(a, b string) int {
+func distance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
 	d := make([][]int, len(ra)+1)
 	for i := range d {
@@ -79,8 +79,14 @@ func Distance(a, b string) int {
 	return d[len(ra)][len(rb)]
 }
 
-// FieldKey appends a mapping key to a field path: a.b for plain keys,
-// a["odd key"] otherwise, so a key cannot inject text into the output.
+// FieldIndex appends a list index to a field path: a[2].
+func FieldIndex(parent string, i int) string {
+	return parent + "[" + strconv.Itoa(i) + "]"
+}
+
+// FieldKey appends a mapping key to a field path (a Diagnostic's Field):
+// a.b for plain keys, a["odd key"] otherwise, so a key cannot inject text
+// into the output.
 func FieldKey(parent, key string) string {
 	plain := key != ""
 	for i, r := range key {
@@ -96,15 +102,4 @@ func FieldKey(parent, key string) string {
 		return key
 	}
 	return parent + "." + key
-}
-
-// OneLine replaces control characters in a library's or a server's message
-// with spaces, so the message stays on one line.
-func OneLine(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
 }
