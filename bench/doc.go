@@ -6,15 +6,21 @@
 // start-up and binary size; then a request-economy section, what syncs of
 // 10 templates cost in requests by the emulator's counters (new, nothing
 // changed, one changed, waiting, and under a per-minute limit announced in
-// headers or not), each against its target.
+// headers or not), each against its target; last, a requests-per-run
+// section, what runs of the action cost in Miosa and GitHub requests for 10
+// and 1000 template files (all new, a new commit with nothing changed, one
+// file changed), by the emulator's and a fake GitHub's counters, against
+// their formulas. That section makes the bench exit 1 when a run makes more
+// than 3 GitHub requests or a run with nothing changed writes.
 //
 // Run it from the module root:
 //
 //	go run ./bench            # the full run, about 3 to 4 minutes
 //	go run ./bench --quick    # a scaled-down run, about 70 seconds
 //	go run ./bench --phases 8 # the request-economy section alone, about 50 seconds
+//	go run ./bench --phases 9 # the requests-per-run section alone, about 10 seconds
 //
 // The binary is built once into a temporary directory and run as a
-// subprocess, the way the GitHub runner runs it; the emulator runs in this
-// process, so its counters can be read between phases.
+// subprocess, the way the GitHub runner runs it; the emulator and the fake
+// GitHub run in this process, so their counters can be read between phases.
 package main

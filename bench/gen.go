@@ -63,6 +63,26 @@ func writeWorkspace(dir, prefix string, n int) error {
 	return nil
 }
 
+// changeTemplate changes the i-th template file of the workspace dir: its
+// build spec gains a workdir.
+func changeTemplate(dir, prefix string, i int) error {
+	p := filepath.Join(dir, "sandbox-templates", templateName(prefix, i)+".yaml")
+	raw, err := os.ReadFile(p)
+	if err != nil {
+		return fmt.Errorf("change %s: %w", templateName(prefix, i), err)
+	}
+	return os.WriteFile(p, append(raw, "  workdir: /srv\n"...), 0o644)
+}
+
+// sizes is how many distinct build_spec sizes the first n templates name.
+func sizes(n int) int {
+	seen := map[any]bool{}
+	for i := range n {
+		seen[templateSpec(i)["size"]] = true
+	}
+	return len(seen)
+}
+
 // writeBodies writes the JSON request bodies the shell loop posts: for each
 // template NAME.create.json (POST /sandbox-templates) and NAME.build.json
 // (POST /sandbox-templates/{id}/builds). Converting YAML to JSON beforehand

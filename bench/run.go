@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -100,28 +101,54 @@ func lastLines(s string, n int) string {
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
+// actionRun is one run of the action beyond its workspace: what the runner
+// and the workflow give it.
+type actionRun struct {
+	url         string // the emulator's API URL (input api-url)
+	commit      string // GITHUB_SHA
+	attempt     int    // GITHUB_RUN_ATTEMPT
+	github      string // GITHUB_API_URL; "" for none that answers, and then no token
+	token       string // input github-token
+	concurrency int    // input concurrency; 0: the default
+}
+
 // runAsAction runs the binary as the GitHub runner runs the action's step
-// (INPUT_* variables, GITHUB_OUTPUT file), in apply mode at benchCommit, and
-// returns the run and its status output.
-func runAsAction(ctx context.Context, bin, dir, url string, attempt int) (*runResult, string, error) {
+// (INPUT_* variables, GITHUB_OUTPUT file, the event payload) for a push to
+// main, the default branch, in apply mode, and returns the run and its
+// status output.
+func runAsAction(ctx context.Context, bin, dir string, a actionRun) (*runResult, string, error) {
 	files, err := os.MkdirTemp("", "bench-action")
 	if err != nil {
 		return nil, "", err
 	}
 	defer os.RemoveAll(files)
-	out := filepath.Join(files, "output")
+	out, event := filepath.Join(files, "output"), filepath.Join(files, "event.json")
+	payload := `{"repository":{"full_name":"bench/bench","default_branch":"main"}}`
+	if err := os.WriteFile(event, []byte(payload), 0o644); err != nil {
+		return nil, "", err
+	}
+	// No request may leave this machine: without a fake GitHub, its URL
+	// is one where nothing answers.
+	ghURL := cmp.Or(a.github, "http://127.0.0.1:1")
 	env := []string{
 		"GITHUB_ACTIONS=true",
 		"GITHUB_WORKSPACE=" + dir,
 		"GITHUB_OUTPUT=" + out,
 		"GITHUB_STEP_SUMMARY=" + filepath.Join(files, "summary"),
 		"GITHUB_EVENT_NAME=push",
-		"GITHUB_SHA=" + benchCommit,
+		"GITHUB_EVENT_PATH=" + event,
+		"GITHUB_REF=refs/heads/main",
+		"GITHUB_SHA=" + a.commit,
 		"GITHUB_REPOSITORY=bench/bench",
-		fmt.Sprintf("GITHUB_RUN_ATTEMPT=%d", attempt),
+		"GITHUB_API_URL=" + ghURL,
+		fmt.Sprintf("GITHUB_RUN_ATTEMPT=%d", a.attempt),
 		"INPUT_API-KEY=" + benchKey,
-		"INPUT_API-URL=" + url,
+		"INPUT_API-URL=" + a.url,
 		"INPUT_MODE=apply",
+		"INPUT_GITHUB-TOKEN=" + a.token,
+	}
+	if a.concurrency > 0 {
+		env = append(env, fmt.Sprintf("INPUT_CONCURRENCY=%d", a.concurrency))
 	}
 	res, err := run(ctx, dir, env, bin)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/emulator"
+	goldenfile "github.com/miosa-dev/sandbox-templates-action/internal/golden"
 )
 
 const testKey = "msk_u_e2etestkey0000000000000000"
@@ -58,9 +59,15 @@ type buildOut struct {
 }
 
 type planOut struct {
-	Name   string `json:"name"`
-	Action string `json:"action"`
-	Reason string `json:"reason"`
+	Name     string `json:"name"`
+	Action   string `json:"action"`
+	Reason   string `json:"reason"`
+	Evidence string `json:"evidence"`
+	Changes  []struct {
+		Path string `json:"path"`
+		From any    `json:"from"`
+		To   any    `json:"to"`
+	} `json:"changes"`
 }
 
 func apiInputs(e *emu, more map[string]string) map[string]string {
@@ -223,7 +230,7 @@ func TestWaitReportsFailedBuild(t *testing.T) {
 	if n := strings.Count(s.Stdout, "is failed: BUILD_STEP_FAILED"); n != 1 {
 		t.Errorf("failure reported %d times, want once", n)
 	}
-	golden(t, "summary-wait-failed.md", scrub(s.Summary))
+	goldenfile.Testdata.Check(t, "summary-wait-failed.md", scrub(s.Summary))
 }
 
 func TestWaitTimeout(t *testing.T) {
@@ -263,8 +270,8 @@ func TestPullRequestWritesNothing(t *testing.T) {
 	if len(p) != 3 || p[0].Action != "create" || s.Outputs["has-changes"] != "true" {
 		t.Errorf("plan = %+v has-changes %q", p, s.Outputs["has-changes"])
 	}
-	golden(t, "plan-table.txt", scrub(planTable(s.Stdout)))
-	golden(t, "summary-plan.md", scrub(s.Summary))
+	goldenfile.Testdata.Check(t, "plan-table.txt", scrub(planTable(s.Stdout)))
+	goldenfile.Testdata.Check(t, "summary-plan.md", scrub(s.Summary))
 
 	// fail-on-changes turns pending changes into a failed step.
 	s = runAction(t, w, map[string]string{"GITHUB_EVENT_NAME": "pull_request"}, apiInputs(e, map[string]string{"fail-on-changes": "true"}))

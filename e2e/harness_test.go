@@ -24,7 +24,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/emulator"
-	goldenfile "github.com/miosa-dev/sandbox-templates-action/internal/golden"
+	_ "github.com/miosa-dev/sandbox-templates-action/internal/golden" // -update
 )
 
 // bin is the binary under test, built once by TestMain.
@@ -72,6 +72,10 @@ func startEmulator(t *testing.T, configure func(*emulator.Options)) *emu {
 // workspace is a repository checkout with template files.
 type workspace struct {
 	dir string
+	// mirror is a fake GitHub whose default branch holds the workspace as
+	// each run finds it, made at the first run that asks for it.
+	mirror   *gitHub
+	mirrorMu sync.Mutex
 }
 
 func newWorkspace(t *testing.T, files map[string]string) *workspace {
@@ -142,16 +146,29 @@ func startAction(ctx context.Context, t *testing.T, w *workspace, env map[string
 		"GITHUB_OUTPUT":       p.outFile,
 		"GITHUB_STEP_SUMMARY": p.sumFile,
 		"GITHUB_EVENT_NAME":   "push",
-		"GITHUB_SHA":          "1111111111111111111111111111111111111111",
-		"GITHUB_REPOSITORY":   "acme/platform",
-		"GITHUB_RUN_ATTEMPT":  "1",
-		"HOME":                files,
-		"PATH":                os.Getenv("PATH"),
+		"GITHUB_REF":          "refs/heads/main",
+		// No request may leave this machine: a test that talks to GitHub
+		// names its fake.
+		"GITHUB_API_URL":     "http://127.0.0.1:1",
+		"GITHUB_SHA":         "1111111111111111111111111111111111111111",
+		"GITHUB_REPOSITORY":  "acme/platform",
+		"GITHUB_RUN_ATTEMPT": "1",
+		"HOME":               files,
+		"PATH":               os.Getenv("PATH"),
 	}
 	// The runner passes every input, with action.yml's default when the
 	// workflow gives none.
 	for name, in := range actionDefaults() {
 		vars["INPUT_"+strings.ToUpper(name)] = in
+	}
+	// Commit order: unless the test names a GitHub of its own (or a
+	// token), a fake GitHub whose default branch holds the workspace as it
+	// is now, so that the run is the head's own.
+	_, ownGitHub := env["GITHUB_API_URL"]
+	_, ownToken := inputs["github-token"]
+	if !ownGitHub && !ownToken {
+		g := w.mirrored(t)
+		vars["GITHUB_API_URL"], vars["INPUT_GITHUB-TOKEN"] = g.URL(), ghToken
 	}
 	for k, v := range env {
 		vars[k] = v
@@ -280,9 +297,4 @@ func scrub(s string) string {
 	})
 	s = regexp.MustCompile(`127\.0\.0\.1:\d+`).ReplaceAllString(s, "127.0.0.1:<port>")
 	return regexp.MustCompile(`\b\d+(\.\d+)?(ms|µs|s)\b`).ReplaceAllString(s, "<dur>")
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	goldenfile.Check(t, filepath.Join("testdata", name), got)
 }

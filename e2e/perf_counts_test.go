@@ -39,13 +39,15 @@ func requestsSince(before, after emulator.Counters) map[string]int {
 // TestRequestCounts: what a sync costs in requests, by the emulator's
 // counters (a key may allow 60 requests a minute). The counts are exact so
 // that any change to the request pattern shows here:
-//   - n new templates: schema, list, and per template validate, create and
-//     list_builds (2 + 3n);
-//   - a new commit with nothing changed: schema, list and one list_builds per
-//     template (2 + n), nothing to the validate endpoint, no write;
+//   - n new templates: schema, list, one validate for the server's defaults
+//     (one size), and per template validate, create and list_builds
+//     (3 + 3n);
+//   - a new commit with nothing changed: schema, list, the defaults' validate
+//     and one list_builds per template (3 + n), no write;
 //   - a re-run of the same commit: the same;
-//   - a new commit that changes one of n: 2 + n, plus that spec's validate
-//     and its create_build (4 + n).
+//   - a new commit that changes one of n: 3 + n, plus that spec's validate,
+//     the get that confirms the template found by its display name, and its
+//     create_build (6 + n).
 func TestRequestCounts(t *testing.T) {
 	t.Parallel()
 	const n = 12
@@ -83,7 +85,7 @@ func TestRequestCounts(t *testing.T) {
 					t.Errorf("%s: requests by endpoint (-want +got):\n%s", what, diff)
 				}
 			}
-			created := map[string]int{"schema": 1, "list": 1, "validate": n, "create": n, "list_builds": n}
+			created := map[string]int{"schema": 1, "list": 1, "validate": n + 1, "create": n, "list_builds": n}
 			if !auto {
 				created["create_build"] = n
 			}
@@ -92,10 +94,10 @@ func TestRequestCounts(t *testing.T) {
 				writes = 2 * n
 			}
 			check("new templates", shaPerf, created, writes)
-			check("re-run", shaPerf, map[string]int{"schema": 1, "list": 1, "list_builds": n}, 0)
-			check("nothing changed", shaPerf2, map[string]int{"schema": 1, "list": 1, "list_builds": n}, 0)
+			check("re-run", shaPerf, map[string]int{"schema": 1, "list": 1, "validate": 1, "list_builds": n}, 0)
+			check("nothing changed", shaPerf2, map[string]int{"schema": 1, "list": 1, "validate": 1, "list_builds": n}, 0)
 			w.write(t, "sandbox-templates/perf-003.yaml", files["sandbox-templates/perf-003.yaml"]+"    - run: echo changed\n")
-			check("one changed", shaPerf3, map[string]int{"schema": 1, "list": 1, "list_builds": n, "validate": 1, "create_build": 1}, 1)
+			check("one changed", shaPerf3, map[string]int{"schema": 1, "list": 1, "list_builds": n, "validate": 2, "get": 1, "create_build": 1}, 1)
 		})
 	}
 }

@@ -67,6 +67,39 @@ func (tl timeline) pushEnv(t *testing.T, i int) map[string]string {
 	return map[string]string{"GITHUB_SHA": tl.sha(i), "GITHUB_EVENT_PATH": p}
 }
 
+// gitTimeline is a history of pushes to main, one hour apart, ten hours
+// ago, held by a fake GitHub that the runs ask for the commit order.
+type gitTimeline struct {
+	timeline
+	g     *gitHub
+	shas  []string
+	files []map[string]string
+}
+
+func newGitTimeline(t *testing.T) *gitTimeline {
+	return &gitTimeline{timeline: newTimeline(), g: newGitHub(t)}
+}
+
+// push commits files (the whole tree) to main and returns the commit's
+// index.
+func (h *gitTimeline) push(files map[string]string) int {
+	h.shas = append(h.shas, h.g.commit("main", files))
+	h.files = append(h.files, files)
+	return len(h.shas) - 1
+}
+
+// env is the runner environment of the push of commit i: GitHub's payload
+// says when the commit was made and pushed.
+func (h *gitTimeline) env(t *testing.T, i int) map[string]string {
+	t.Helper()
+	return h.g.env(t, "push", h.shas[i], map[string]any{
+		"head_commit": map[string]any{"id": h.shas[i], "timestamp": h.time(i).Format(time.RFC3339)},
+	})
+}
+
+// checkout is a workspace holding commit i's files.
+func (h *gitTimeline) checkout(t *testing.T, i int) *workspace { return newWorkspace(t, h.files[i]) }
+
 func nodeTemplate(from string) map[string]string {
 	return map[string]string{"sandbox-templates/app.yaml": "description: app\nbuild_spec:\n  from: " + from + "\n  steps:\n    - run: npm ci\n"}
 }
@@ -108,50 +141,53 @@ func planItems(t *testing.T, s step) []planOut {
 	return items
 }
 
-// 1. A re-run of an older commit never rolls a template back silently.
+// 1. A re-run of an older commit never rolls a template back: GitHub says
+// main's head holds other content for the file and descends from it, so
+// the write is superseded (green, nothing built) unless allow-rollback.
 func TestReliabilityReconcileNoSilentRollback(t *testing.T) {
 	t.Parallel()
 	for _, m := range metadataModes {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
 			newCase(t, "reconcile: no silent rollback", 1)
-			c, tl := &clock{}, newTimeline()
+			c, h := &clock{}, newGitTimeline(t)
 			e := reconcileEmulator(t, m.keep, c, nil)
-			w := newWorkspace(t, nodeTemplate("node:18"))
-			c.at(tl.during(0))
-			if s := runAction(t, w, tl.pushEnv(t, 0), apiInputs(e, nil)); s.Code != 0 {
+			h.push(nodeTemplate("node:18"))
+			c.at(h.during(0))
+			if s := runAction(t, h.checkout(t, 0), h.env(t, 0), ghInputs(e, nil)); s.Code != 0 {
 				t.Fatalf("c0: exit %d\n%s", s.Code, s.log())
 			}
 			// c1 fails before any write: the API is not reachable.
-			w1 := newWorkspace(t, nodeTemplate("node:22"))
-			c.at(tl.during(1))
-			if s := runAction(t, w1, tl.pushEnv(t, 1), map[string]string{"api-key": "msk_test_e2e", "api-url": "http://127.0.0.1:1/api/v1", "timeout": "3s"}); s.Code == 0 {
+			h.push(nodeTemplate("node:22"))
+			c.at(h.during(1))
+			w1 := h.checkout(t, 1)
+			if s := runAction(t, w1, h.env(t, 1), map[string]string{"api-key": "msk_test_e2e", "api-url": "http://127.0.0.1:1/api/v1", "timeout": "3s", "github-token": ghToken}); s.Code == 0 {
 				t.Fatalf("c1 against a closed port succeeded\n%s", s.log())
 			}
-			w2 := newWorkspace(t, nodeTemplate("node:24"))
-			c.at(tl.during(2))
-			if s := runAction(t, w2, tl.pushEnv(t, 2), apiInputs(e, nil)); s.Code != 0 {
+			h.push(nodeTemplate("node:24"))
+			c.at(h.during(2))
+			if s := runAction(t, h.checkout(t, 2), h.env(t, 2), ghInputs(e, nil)); s.Code != 0 {
 				t.Fatalf("c2: exit %d\n%s", s.Code, s.log())
 			}
 			// "Re-run failed jobs" on c1, after c2 applied.
-			c.at(tl.afterAll(2))
-			again := runAction(t, w1, tl.pushEnv(t, 1), apiInputs(e, nil))
-			if again.Code != 1 || again.Outputs["status"] != "failed" {
-				t.Fatalf("re-run of c1: exit %d status %q, want 1 and failed\n%s", again.Code, again.Outputs["status"], again.log())
+			c.at(h.afterAll(2))
+			again := runAction(t, w1, h.env(t, 1), ghInputs(e, nil))
+			if again.Code != 0 || again.Outputs["status"] != "success" || again.Outputs["has-changes"] != "false" {
+				t.Fatalf("re-run of c1: exit %d status %q has-changes %q, want 0, success, false\n%s", again.Code, again.Outputs["status"], again.Outputs["has-changes"], again.log())
 			}
 			items := planItems(t, again)
-			if len(items) != 1 || items[0].Action != "refused" || !strings.Contains(items[0].Reason, "possible rollback") {
-				t.Errorf("plan %+v, want one refused item", items)
+			if len(items) != 1 || items[0].Action != "superseded" || !strings.Contains(items[0].Reason, "main at "+h.shas[2][:12]) {
+				t.Errorf("plan %+v, want one superseded item naming main's head", items)
 			}
-			if !strings.Contains(errorLines(again), "possible rollback") || !strings.Contains(errorLines(again), "file=sandbox-templates/app.yaml") {
-				t.Errorf("no error annotation on the file naming the rollback:\n%s", errorLines(again))
+			if !strings.Contains(again.Stdout, "::notice::sandbox-templates/app.yaml: not written") {
+				t.Errorf("no notice saying the file was not written:\n%s", again.Stdout)
 			}
 			if from, n := servedSpec(t, e, "app"); from != "node:24" || n != 2 {
-				t.Errorf("after the refused re-run: serves %s with %d builds, want node:24 and 2", from, n)
+				t.Errorf("after the superseded re-run: serves %s with %d builds, want node:24 and 2", from, n)
 			}
 			// With consent it builds c1's spec, once.
 			for range 2 {
-				ok := runAction(t, w1, tl.pushEnv(t, 1), apiInputs(e, map[string]string{"allow-rollback": "true"}))
+				ok := runAction(t, w1, h.env(t, 1), ghInputs(e, map[string]string{"allow-rollback": "true"}))
 				if ok.Code != 0 {
 					t.Fatalf("allow-rollback: exit %d\n%s", ok.Code, ok.log())
 				}
@@ -163,30 +199,32 @@ func TestReliabilityReconcileNoSilentRollback(t *testing.T) {
 	}
 }
 
-// 2. Two commits with different specs create one new template at once:
-// each run reports a build of its own spec or fails clearly, never the
-// other commit's build as its own.
+// 2. Two commits with different specs are pushed, one right after the
+// other, and their runs race to create the template: only the head's run
+// writes; the older one is superseded and reports no build as its own.
 func TestReliabilityReconcileCreateRace(t *testing.T) {
 	t.Parallel()
 	for _, m := range metadataModes {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
 			newCase(t, "reconcile: create race", 1)
-			c, tl := &clock{}, newTimeline()
+			c, h := &clock{}, newGitTimeline(t)
 			e := reconcileEmulator(t, m.keep, c, func(o *emulator.Options) {
 				o.Faults.Latency = 300 * time.Millisecond
 				o.BuildDuration = 2 * time.Second
 			})
-			c.at(tl.during(1))
+			c.at(h.during(1))
 			froms := []string{"node:22", "node:24"}
+			for _, from := range froms {
+				h.push(nodeTemplate(from))
+			}
 			steps := make([]step, 2)
 			var wg sync.WaitGroup
-			for i, from := range froms {
+			for i := range froms {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					w := newWorkspace(t, nodeTemplate(from))
-					steps[i] = runAction(t, w, tl.pushEnv(t, i), apiInputs(e, nil))
+					steps[i] = runAction(t, h.checkout(t, i), h.env(t, i), ghInputs(e, nil))
 				}()
 			}
 			wg.Wait()
@@ -197,63 +235,62 @@ func TestReliabilityReconcileCreateRace(t *testing.T) {
 			}
 			for i, s := range steps {
 				if s.Code != 0 {
-					if !strings.Contains(s.log(), "::error") {
-						t.Errorf("run %d failed without an error annotation\n%s", i, s.log())
-					}
-					continue
-				}
-				var builds []buildOut
-				s.json(t, "builds", &builds)
-				if len(builds) != 1 || specOf[builds[0].BuildID] != froms[i] {
-					t.Errorf("run %d (%s) reports builds %+v (spec %q), want one build of its own spec", i, froms[i], builds, specOf[builds[0].BuildID])
+					t.Fatalf("run %d: exit %d\n%s", i, s.Code, s.log())
 				}
 			}
-			if len(st.Templates) != 1 {
-				t.Errorf("%d templates, want 1", len(st.Templates))
+			if items := planItems(t, steps[0]); len(items) != 1 || items[0].Action != "superseded" || steps[0].Outputs["build-ids"] != "{}" {
+				t.Errorf("the older commit's run: plan %+v build-ids %s, want superseded and no build", items, steps[0].Outputs["build-ids"])
+			}
+			var builds []buildOut
+			steps[1].json(t, "builds", &builds)
+			if len(builds) != 1 || specOf[builds[0].BuildID] != "node:24" {
+				t.Errorf("the head's run reports builds %+v, want one build of node:24", builds)
+			}
+			if len(st.Templates) != 1 || len(st.Builds) != 1 {
+				t.Errorf("%d templates and %d builds, want 1 and 1", len(st.Templates), len(st.Builds))
 			}
 		})
 	}
 }
 
-// 3. Drift at the applied commit is visible to plan and repaired by apply
-// (with consent: a build made by hand later looks like a newer commit's).
+// 3. Drift at the applied commit (a build made by hand) is visible to plan,
+// counted by fail-on-changes, and repaired by apply, once: main's head holds
+// the file, so the head's spec is what must serve, whoever built since.
 func TestReliabilityReconcileDriftAtAppliedCommit(t *testing.T) {
 	t.Parallel()
 	for _, m := range metadataModes {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
 			newCase(t, "reconcile: drift at the applied commit", 1)
-			c, tl := &clock{}, newTimeline()
+			c, h := &clock{}, newGitTimeline(t)
 			e := reconcileEmulator(t, m.keep, c, nil)
-			w := newWorkspace(t, nodeTemplate("node:22"))
-			c.at(tl.during(2))
-			first := runAction(t, w, tl.pushEnv(t, 2), apiInputs(e, nil))
+			i := h.push(nodeTemplate("node:22"))
+			w := h.checkout(t, i)
+			c.at(h.during(i))
+			first := runAction(t, w, h.env(t, i), ghInputs(e, nil))
 			if first.Code != 0 {
 				t.Fatalf("apply: exit %d\n%s", first.Code, first.log())
 			}
 			var tids map[string]string
 			first.json(t, "template-ids", &tids)
-			c.at(tl.afterAll(2))
-			buildByHand(t, e, tids["app"], map[string]any{"from": "node:20"})
-			plan := runAction(t, w, tl.pushEnv(t, 2), apiInputs(e, map[string]string{"mode": "plan", "fail-on-changes": "true"}))
+			c.at(h.afterAll(i))
+			buildByHand(t, e, tids["app"], map[string]any{"from": "node:20", "user": "nobody"})
+			plan := runAction(t, w, h.env(t, i), ghInputs(e, map[string]string{"mode": "plan", "fail-on-changes": "true"}))
 			if plan.Code != 1 || !strings.Contains(plan.log(), "fail-on-changes") {
 				t.Errorf("scheduled plan at the applied commit: exit %d, want 1 with fail-on-changes\n%s", plan.Code, plan.log())
 			}
-			if items := planItems(t, plan); len(items) != 1 || items[0].Action != "refused" {
-				t.Errorf("plan %+v, want the drift refused", items)
-			}
-			if s := runAction(t, w, tl.pushEnv(t, 2), apiInputs(e, nil)); s.Code != 1 {
-				t.Errorf("re-run apply at the applied commit: exit %d, want 1 (refused without allow-rollback)\n%s", s.Code, s.log())
+			if items := planItems(t, plan); len(items) != 1 || items[0].Action != "build" || !strings.Contains(fmt.Sprint(items[0].Changes), "build_spec.user") {
+				t.Errorf("plan %+v, want the drift as a build naming the user field added by hand", items)
 			}
 			for range 2 {
-				if s := runAction(t, w, tl.pushEnv(t, 2), apiInputs(e, map[string]string{"allow-rollback": "true"})); s.Code != 0 {
+				if s := runAction(t, w, h.env(t, i), ghInputs(e, nil)); s.Code != 0 {
 					t.Fatalf("repair: exit %d\n%s", s.Code, s.log())
 				}
 			}
 			if from, n := servedSpec(t, e, "app"); from != "node:22" || n != 3 {
 				t.Errorf("after repairing twice: serves %s with %d builds, want node:22 and 3 (one repair build)", from, n)
 			}
-			if s := runAction(t, w, tl.pushEnv(t, 2), apiInputs(e, map[string]string{"mode": "plan", "fail-on-changes": "true"})); s.Code != 0 {
+			if s := runAction(t, w, h.env(t, i), ghInputs(e, map[string]string{"mode": "plan", "fail-on-changes": "true"})); s.Code != 0 {
 				t.Errorf("plan after the repair: exit %d, want 0\n%s", s.Code, s.log())
 			}
 		})
@@ -402,8 +439,8 @@ func TestReliabilityReconcileOutputsAcrossAttempts(t *testing.T) {
 	}
 }
 
-// 6. A description change is reported, warned about on its line, and
-// counted by fail-on-changes; nothing is written for it.
+// 6. A description change is reported as a notice; no call can apply it,
+// so fail-on-changes does not count it and nothing is written for it.
 func TestReliabilityReconcileDescriptionChange(t *testing.T) {
 	t.Parallel()
 	for _, m := range metadataModes {
@@ -418,15 +455,15 @@ func TestReliabilityReconcileDescriptionChange(t *testing.T) {
 			w.write(t, "sandbox-templates/app.yaml", strings.Replace(nodeTemplate("node:22")["sandbox-templates/app.yaml"], "description: app", "description: the app image", 1))
 			before := e.Counters()
 			s := runAction(t, w, withSHA(shaB), apiInputs(e, map[string]string{"mode": "plan", "fail-on-changes": "true"}))
-			if s.Code != 1 {
-				t.Errorf("plan with fail-on-changes: exit %d, want 1\n%s", s.Code, s.log())
+			if s.Code != 0 || s.Outputs["has-changes"] != "false" {
+				t.Errorf("plan with fail-on-changes: exit %d has-changes %q, want 0 and false\n%s", s.Code, s.Outputs["has-changes"], s.log())
 			}
 			items := planItems(t, s)
 			if len(items) != 2 || items[1].Action != "description" {
 				t.Errorf("plan %+v, want unchanged plus a description item", items)
 			}
-			if !strings.Contains(s.Stdout, "::warning col=14,file=sandbox-templates/app.yaml,line=1,") {
-				t.Errorf("no warning on the description line:\n%s", s.Stdout)
+			if !strings.Contains(s.Stdout, "::notice::sandbox-templates/app.yaml: description changed") || len(warnings(s)) > 0 {
+				t.Errorf("want a notice naming the file and no warning:\n%s", s.Stdout)
 			}
 			if e.Counters().Writes != before.Writes {
 				t.Error("plan wrote")

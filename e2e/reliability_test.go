@@ -284,7 +284,8 @@ func leaks(key string, s step) []string {
 
 // injections lists GITHUB_OUTPUT entries that are not the action's own
 // outputs, and log lines that are workflow commands the action did not mean
-// to issue (a second add-mask, or a command smuggled in by server text).
+// to issue (another add-mask than the key's and the GitHub token's, or a
+// command smuggled in by server text).
 func injections(key string, s step) []string {
 	out := append([]string{}, s.OutputProblems...)
 	for name := range s.Outputs {
@@ -295,6 +296,7 @@ func injections(key string, s step) []string {
 	for i, line := range strings.Split(s.Stdout, "\n") {
 		switch {
 		case i == 0 && line == "::add-mask::"+key:
+		case i <= 1 && line == "::add-mask::"+ghToken: // the github-token input, masked next
 		case strings.HasPrefix(line, "::add-mask::"), strings.HasPrefix(line, "::set-output"),
 			strings.HasPrefix(line, "::stop-commands"), strings.HasPrefix(line, "::save-state"),
 			strings.HasPrefix(line, "::error::hostile-id"):

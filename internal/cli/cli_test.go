@@ -23,10 +23,8 @@ func runCLI(t *testing.T, env map[string]string, args ...string) (code int, stdo
 	return code, out.String(), errb.String()
 }
 
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	goldenfile.Check(t, filepath.Join("..", "..", "testdata", "cli", name), got)
-}
+// cliGolden holds the CLI's golden files, shared with the e2e tests.
+var cliGolden = goldenfile.Dir(filepath.Join("..", "..", "testdata", "cli"))
 
 // tree writes files (slash paths) under a new temporary directory.
 func tree(t *testing.T, files map[string]string) string {
@@ -144,12 +142,12 @@ func TestValidateGoldenFixtures(t *testing.T) {
 	if code != ExitOK {
 		t.Errorf("exit %d", code)
 	}
-	golden(t, "validate-good.golden", out)
+	cliGolden.Check(t, "validate-good.golden", out)
 	code, out, _ = runCLI(t, nil, "validate", "--dir", filepath.Join("..", "..", "testdata", "bad", "many-problems"))
 	if code != ExitProblems {
 		t.Errorf("exit %d", code)
 	}
-	golden(t, "validate-many-problems.golden", out)
+	cliGolden.Check(t, "validate-many-problems.golden", out)
 }
 
 func TestSchemaCommand(t *testing.T) {
@@ -186,7 +184,7 @@ func TestUsage(t *testing.T) {
 				t.Errorf("exit %d, want %d", code, tt.code)
 			}
 			if tt.golden != "" {
-				golden(t, tt.golden, out)
+				cliGolden.Check(t, tt.golden, out)
 			}
 			if !strings.Contains(errOut, tt.stderr) {
 				t.Errorf("stderr %q does not contain %q", errOut, tt.stderr)

@@ -19,6 +19,7 @@ func runDoctor(ctx context.Context, env *Env, args []string) int {
 	fs.StringVar(&apiURL, "api-url", apiURL, "Miosa API base URL (default $MIOSA_API_URL, else the public API)")
 	jsonOut := fs.Bool("json", false, "print one JSON object with every check instead of text")
 	timeout := fs.Duration("timeout", time.Minute, "deadline for all checks")
+	insecure := fs.Bool("allow-insecure-http", false, "allow an http:// api-url to a host that is not loopback (a private deployment)")
 	emu := fs.Bool("emulator", false, "check a built-in emulator of the Miosa API on 127.0.0.1 instead (no credentials needed)")
 	about := "Checks, read-only, what the Miosa server at the API URL supports with MIOSA_API_KEY: whether the URL\n" +
 		"answers, whether the key is accepted, the list's shape, the build-spec schema and validate endpoints,\n" +
@@ -43,7 +44,7 @@ func runDoctor(ctx context.Context, env *Env, args []string) int {
 		ctx, cancel = context.WithTimeout(ctx, *timeout)
 		defer cancel()
 	}
-	r := doctor.Run(ctx, doctor.Config{APIURL: apiURL, APIKey: key, UserAgent: UserAgent()})
+	r := doctor.Run(ctx, doctor.Config{APIURL: apiURL, APIKey: key, UserAgent: UserAgent(), AllowInsecureHTTP: *insecure})
 	out := []byte(r.Text())
 	if *jsonOut {
 		out = r.JSON()

@@ -69,5 +69,5 @@ func TestDoctorHelp(t *testing.T) {
 	if code != ExitOK {
 		t.Errorf("exit %d", code)
 	}
-	golden(t, "help-doctor.golden", out)
+	cliGolden.Check(t, "help-doctor.golden", out)
 }

@@ -8,10 +8,10 @@ import (
 	"os"
 	"strings"
 
-	"github.com/miosa-dev/sandbox-templates-action/internal/run"
 	"github.com/miosa-dev/sandbox-templates-action/internal/gitinfo"
 	"github.com/miosa-dev/sandbox-templates-action/internal/plan"
 	"github.com/miosa-dev/sandbox-templates-action/internal/report"
+	"github.com/miosa-dev/sandbox-templates-action/internal/run"
 	"github.com/miosa-dev/sandbox-templates-action/internal/settings"
 	"github.com/miosa-dev/sandbox-templates-action/internal/textsafe"
 )
@@ -178,7 +178,18 @@ func runSync(ctx context.Context, env *Env, args []string, mode run.Mode, about 
 	cfg.Repository = cmp.Or(f.repository, env.Getenv("GITHUB_REPOSITORY"), "local")
 	if t, ok := repo.CommitTime(ctx, commit); ok {
 		cfg.CommitTime = t
-		cfg.History = func(ctx context.Context, file string) []string { return repo.SpecDigests(ctx, commit, file) }
+		// Commit order from git: the deploy target is --target-ref, else
+		// the branch origin/HEAD names.
+		target := v.String(settings.TargetRef)
+		if target == "" {
+			var err error
+			if target, err = repo.DefaultTarget(ctx); err != nil && mode == run.ModeApply {
+				fmt.Fprintf(env.Stderr, "%s: %v\n", mode, err)
+			}
+		}
+		if target != "" {
+			cfg.Order = gitinfo.Order{Repo: repo, Target: target, This: commit}
+		}
 	}
 	res, err := run.Do(ctx, cfg, textReporter{env: env})
 	if err != nil {
@@ -211,3 +222,7 @@ func (r textReporter) Notice(msg string) {
 	fmt.Fprintln(r.env.Stderr, textsafe.LogLine("notice: "+msg))
 }
 func (r textReporter) Plan(p plan.Plan) { r.Info("Plan:\n" + report.PlanText(p)) }
+
+// Mask does nothing: a terminal has no masking; the plan's renderings mask
+// credential-looking values themselves.
+func (textReporter) Mask(string) {}

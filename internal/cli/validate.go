@@ -12,8 +12,8 @@ import (
 	"text/tabwriter"
 	"unicode"
 
-	"github.com/miosa-dev/sandbox-templates-action/internal/run"
 	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
+	"github.com/miosa-dev/sandbox-templates-action/internal/run"
 	"github.com/miosa-dev/sandbox-templates-action/internal/spec"
 )
 

@@ -10,11 +10,11 @@ import (
 
 	githubactions "github.com/sethvargo/go-githubactions"
 
-	"github.com/miosa-dev/sandbox-templates-action/internal/run"
 	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
 	"github.com/miosa-dev/sandbox-templates-action/internal/plan"
 	"github.com/miosa-dev/sandbox-templates-action/internal/prcomment"
 	"github.com/miosa-dev/sandbox-templates-action/internal/report"
+	"github.com/miosa-dev/sandbox-templates-action/internal/run"
 	"github.com/miosa-dev/sandbox-templates-action/internal/textsafe"
 )
 
@@ -49,13 +49,15 @@ func Main(ctx context.Context, getenv func(string) string, stdout io.Writer, use
 		}
 	}
 	rn := readRunner(a)
-	in, err := config(a.GetInput, rn)
+	in, err := config(ctx, a.GetInput, rn, userAgent)
 	if err != nil {
 		log.command("error", nil, err.Error())
 		setOutput(a, "status", run.StatusFailed)
 		return run.ExitUsage
 	}
-	in.UserAgent = userAgent
+	for _, n := range in.Notices {
+		log.command("notice", nil, n)
+	}
 	res, err := run.Do(ctx, in.Config, reporter{log})
 	if err != nil {
 		log.command("error", nil, err.Error())
@@ -102,9 +104,10 @@ func (l stepLog) command(name string, props map[string]string, msg string) {
 // reporter prints the run's progress to the step log.
 type reporter struct{ log stepLog }
 
-func (r reporter) Info(msg string)   { r.log.info(strings.TrimRight(msg, "\n")) }
-func (r reporter) Warn(msg string)   { r.log.command("warning", nil, msg) }
-func (r reporter) Notice(msg string) { r.log.command("notice", nil, msg) }
+func (r reporter) Info(msg string)    { r.log.info(strings.TrimRight(msg, "\n")) }
+func (r reporter) Warn(msg string)    { r.log.command("warning", nil, msg) }
+func (r reporter) Notice(msg string)  { r.log.command("notice", nil, msg) }
+func (r reporter) Mask(secret string) { r.log.command("add-mask", nil, secret) }
 func (r reporter) Plan(p plan.Plan) {
 	r.log.info("Plan:\n" + strings.TrimRight(report.PlanText(p), "\n"))
 }

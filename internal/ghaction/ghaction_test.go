@@ -16,10 +16,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 	githubactions "github.com/sethvargo/go-githubactions"
 
-	"github.com/miosa-dev/sandbox-templates-action/internal/run"
 	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
 	goldenfile "github.com/miosa-dev/sandbox-templates-action/internal/golden"
 	"github.com/miosa-dev/sandbox-templates-action/internal/plan"
+	"github.com/miosa-dev/sandbox-templates-action/internal/run"
 	"github.com/miosa-dev/sandbox-templates-action/internal/textsafe"
 )
 
@@ -40,7 +40,7 @@ func hostile() *run.Result {
 		}},
 		Diagnostics: diag.List{{Path: "sandbox-templates/a\n::b.yaml", Line: 3, Col: 5, Field: "build_spec.from", Message: evil, Rule: "schema"},
 			{Message: "build failed: " + evil, Rule: run.RuleAPI, Severity: diag.Error}},
-		Warnings:    []string{"server schema unavailable: " + evil},
+		Warnings: []string{"server schema unavailable: " + evil},
 	}
 }
 
@@ -130,7 +130,7 @@ func TestAnnotate(t *testing.T) {
 	}
 	log, buf := newLog()
 	annotate(log, diags)
-	golden(t, "annotate.txt", buf.String())
+	goldenfile.Testdata.Check(t, "annotate.txt", buf.String())
 	checkLog(t, buf.String())
 }
 
@@ -151,12 +151,6 @@ func TestAnnotateCapsAtTen(t *testing.T) {
 	if !strings.Contains(buf.String(), "sandbox-templates/a.yaml:13:1: problem 13 [schema]") {
 		t.Errorf("the 13th problem is not in the log")
 	}
-}
-
-// golden compares got with testdata/file, or rewrites it with -update.
-func golden(t *testing.T, file, got string) {
-	t.Helper()
-	goldenfile.Check(t, filepath.Join("testdata", file), got)
 }
 
 func TestConfigFromInputs(t *testing.T) {
@@ -190,7 +184,7 @@ func TestConfigFromInputs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			cfg, err := config(func(k string) string { return tt.inputs[k] }, runner{})
+			cfg, err := config(context.Background(), func(k string) string { return tt.inputs[k] }, runner{}, "test")
 			switch {
 			case tt.wantErr == "" && err != nil:
 				t.Fatalf("unexpected error %v", err)
@@ -202,9 +196,9 @@ func TestConfigFromInputs(t *testing.T) {
 			}
 		})
 	}
-	cfg, _ := config(func(k string) string {
+	cfg, _ := config(context.Background(), func(k string) string {
 		return map[string]string{"path": "a/*.yaml\n# comment\n\nb/*.yml\n", "templates": "x\ny"}[k]
-	}, runner{})
+	}, runner{}, "test")
 	if diff := cmp.Diff([]string{"a/*.yaml", "b/*.yml"}, cfg.Patterns); diff != "" {
 		t.Error(diff)
 	}

@@ -2,8 +2,11 @@ package ghaction
 
 import (
 	"cmp"
+	"context"
+	"fmt"
 	"strings"
 
+	"github.com/miosa-dev/sandbox-templates-action/internal/github"
 	"github.com/miosa-dev/sandbox-templates-action/internal/run"
 	"github.com/miosa-dev/sandbox-templates-action/internal/settings"
 )
@@ -19,13 +22,16 @@ type runSettings struct {
 	Summary   bool   // write the job summary
 	Token     string // github-token
 	PRComment string // auto, always or never
+	// Notices are said before the run starts.
+	Notices []string
 }
 
 // config turns the inputs (every setting of the table, checked before the run
 // starts: a bad value is an error naming the input) and the runner into
 // settings. The Actions rules live here: auto mode and the events it reads,
-// GITHUB_SHA as the commit, the push payload's time.
-func config(in input, rn runner) (runSettings, error) {
+// GITHUB_SHA as the commit, the push payload's time, and, for a run that
+// writes, the event's deploy target, whose head GitHub is asked about.
+func config(ctx context.Context, in input, rn runner, userAgent string) (runSettings, error) {
 	v, err := settings.Parse(settings.All, func(name string) (string, bool) {
 		raw := in(name)
 		return raw, raw != ""
@@ -37,9 +43,40 @@ func config(in input, rn runner) (runSettings, error) {
 		Token: v.String(settings.GitHubToken), PRComment: v.String(settings.PRComment)}
 	cfg.Root = cmp.Or(rn.Workspace, ".")
 	cfg.Repository = rn.Repository
+	cfg.UserAgent = userAgent
 	cfg.Commit = cmp.Or(v.String(settings.CommitSHA), rn.SHA)
 	cfg.Mode = resolveMode(v.String(settings.Mode), rn.Event, cfg.APIKey != "")
 	cfg.CommitTime = rn.commitTime(cfg.Commit)
+	if cfg.Mode == run.ModeValidate || readOnlyEvent(rn.Event) {
+		return cfg, nil // no write, and no commit order to ask for
+	}
+	t, err := rn.target(v.String(settings.TargetRef))
+	switch {
+	case err != nil && cfg.Mode == run.ModeApply:
+		return runSettings{}, err
+	case err != nil:
+		return cfg, nil // a plan of a run that could not write: the clock rule
+	}
+	if t.NoWrite != "" && cfg.Mode == run.ModeApply {
+		cfg.Mode = run.ModePlan
+		cfg.Notices = append(cfg.Notices, "This run only plans: "+t.NoWrite+", so it never writes.")
+		return cfg, nil
+	}
+	var gh *github.Client
+	if cfg.Token != "" {
+		if gh, err = github.New(github.Config{APIURL: rn.APIURL, Token: cfg.Token, Repository: rn.Repository, UserAgent: userAgent}); err != nil {
+			return runSettings{}, run.Usagef("GITHUB_API_URL: %v", err)
+		}
+	}
+	if v.String(settings.CommitSHA) != "" {
+		if cfg.Commit, err = resolveCommit(ctx, gh, cfg.Commit); err != nil {
+			return runSettings{}, err
+		}
+	}
+	cfg.Order = githubOrder{gh: gh, t: t, this: cfg.Commit, workspace: cfg.Root}
+	if t.NoTime {
+		cfg.RefuseUnordered = fmt.Sprintf("GitHub could not tell whether this commit is the newest, and a %s run has no commit time to go by", rn.Event)
+	}
 	return cfg, nil
 }
 

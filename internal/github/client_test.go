@@ -15,6 +15,7 @@ import (
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/github"
 	"github.com/miosa-dev/sandbox-templates-action/internal/github/githubtest"
+	"github.com/miosa-dev/sandbox-templates-action/internal/spec"
 )
 
 // canary is the token of every test: it must never show up in an error.
@@ -68,20 +69,6 @@ func build(f *githubtest.Server) history {
 	h.c = f.Push("feature/x", map[string]string{"other/notes.md": "notes\n"})
 	f.Tag("v1", h.a)
 	return h
-}
-
-func TestBlobSHA(t *testing.T) {
-	t.Parallel()
-	// As `printf ... | git hash-object --stdin` prints them.
-	for in, want := range map[string]string{
-		"":            "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391",
-		"hello\n":     "ce013625030ba8dba906f756967f9e9ca394464a",
-		"hello world": "95d09f2b10159347eece71399a7e2e907ea3df4f",
-	} {
-		if got := github.BlobSHA([]byte(in)); got != want {
-			t.Errorf("BlobSHA(%q) = %s, want %s", in, got, want)
-		}
-	}
 }
 
 func TestNew(t *testing.T) {
@@ -214,15 +201,16 @@ func TestDefaultBranchAndLatestRelease(t *testing.T) {
 func TestBlobs(t *testing.T) {
 	t.Parallel()
 	tmpl := func(name string) string { return "sandbox-templates/" + name }
-	sha := func(s string) string { return github.BlobSHA([]byte(s)) }
+	sha := func(s string) string { return spec.BlobID([]byte(s)) }
 	tests := []struct {
-		name  string
-		prep  func(*githubtest.Server)
-		ref   func(history) string
-		paths []string
-		want  map[string]string
-		err   string // substring; "" for none
-		ops   githubtest.Counts
+		name    string
+		prep    func(*githubtest.Server)
+		ref     func(history) string
+		paths   []string
+		dirSize int
+		want    map[string]string
+		err     string // substring; "" for none
+		ops     githubtest.Counts
 	}{
 		{
 			name: "one directory", ref: func(history) string { return "main" },
@@ -272,6 +260,19 @@ func TestBlobs(t *testing.T) {
 			ops:  githubtest.Counts{Contents: 1, Tree: 1},
 		},
 		{
+			name: "a directory the caller says is past the cap: the tree at once",
+			prep: func(f *githubtest.Server) {
+				big := map[string]string{}
+				for i := range 1000 {
+					big[fmt.Sprintf("big/%04d.yaml", i)] = fmt.Sprint(i)
+				}
+				f.Push("main", big)
+			},
+			dirSize: 1000, ref: func(history) string { return "main" }, paths: []string{"big/0999.yaml"},
+			want: map[string]string{"big/0999.yaml": sha("999")},
+			ops:  githubtest.Counts{Tree: 1},
+		},
+		{
 			name: "a truncated tree", prep: func(f *githubtest.Server) { f.TruncateTrees(2) },
 			ref: func(history) string { return "main" }, paths: []string{"README.md", "other/x"},
 			err: `get tree "main": HTTP 200: GitHub truncated the tree`, ops: githubtest.Counts{Tree: 1},
@@ -296,7 +297,7 @@ func TestBlobs(t *testing.T) {
 			if tt.prep != nil {
 				tt.prep(f)
 			}
-			got, err := c.Blobs(context.Background(), tt.ref(h), tt.paths)
+			got, err := c.Blobs(context.Background(), tt.ref(h), tt.paths, tt.dirSize)
 			checkErr(t, err)
 			switch {
 			case tt.err == "" && err != nil:
@@ -547,7 +548,7 @@ func create(ctx context.Context, c *github.Client) error {
 }
 
 func tree(ctx context.Context, c *github.Client) error {
-	_, err := c.Blobs(ctx, "main", []string{"a", "b/c"})
+	_, err := c.Blobs(ctx, "main", []string{"a", "b/c"}, 0)
 	return err
 }
 

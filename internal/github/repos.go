@@ -2,7 +2,6 @@ package github
 
 import (
 	"context"
-	"crypto/sha1"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -19,15 +18,6 @@ import (
 
 // listingCap is the most entries GitHub lists of one directory.
 const listingCap = 1000
-
-// BlobSHA is git's blob object id of data: the hex SHA-1 of
-// "blob <len>\x00" followed by data, as `git hash-object` prints it.
-func BlobSHA(data []byte) string {
-	h := sha1.New()
-	fmt.Fprintf(h, "blob %d\x00", len(data))
-	h.Write(data)
-	return hex.EncodeToString(h.Sum(nil))
-}
 
 // Commit is a commit as a ref resolves to it.
 type Commit struct {
@@ -145,12 +135,14 @@ func (c *Client) Compare(ctx context.Context, base, head string) (Comparison, er
 // of paths, repository-relative and slash-separated; a path that is not a
 // regular file at ref (absent, a directory, a symlink or a submodule) is
 // absent from the map. It sends one request: when every path is in one
-// directory, GET /repos/{owner}/{repo}/contents/{dir}?ref=REF, the listing
-// of that directory (a 404 for it means none of the paths exist); else, or
-// when the listing has GitHub's cap of 1000 entries or more, GET
+// directory that holds fewer than dirSize hints at GitHub's cap of 1000
+// entries, GET /repos/{owner}/{repo}/contents/{dir}?ref=REF, the listing of
+// that directory (a 404 for it means none of the paths exist); else GET
 // /repos/{owner}/{repo}/git/trees/{ref}?recursive=1 (a tree GitHub
-// truncated is an error).
-func (c *Client) Blobs(ctx context.Context, ref string, paths []string) (map[string]string, error) {
+// truncated is an error). A listing that turns out capped all the same is
+// followed by the tree: a second request. dirSize is the caller's count of
+// the directory's entries (its checkout); 0 for unknown.
+func (c *Client) Blobs(ctx context.Context, ref string, paths []string, dirSize int) (map[string]string, error) {
 	if err := checkRef(ref); err != nil {
 		return nil, &Error{Op: "list files at " + quote(ref), Message: err.Error()}
 	}
@@ -164,7 +156,7 @@ func (c *Client) Blobs(ctx context.Context, ref string, paths []string) (map[str
 	if len(want) == 0 {
 		return map[string]string{}, nil
 	}
-	if dir, ok := oneDir(paths); ok {
+	if dir, ok := oneDir(paths); ok && dirSize < listingCap {
 		blobs, complete, err := c.listing(ctx, ref, dir, want)
 		if err != nil || complete {
 			return blobs, err

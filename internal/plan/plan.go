@@ -27,9 +27,17 @@ const (
 	// Unreadable is a template whose builds could not be read: nothing is
 	// decided for it.
 	Unreadable
+	// Superseded is a write this run leaves to a newer commit: the deploy
+	// target's head holds other content for the file, and descends from
+	// this run's commit. Nothing is written; it is no failure.
+	Superseded
+	// OffTarget is a write this run skips because its commit is not on the
+	// deploy target's history (a force-push reset, a rewritten history):
+	// nothing is written, with a warning.
+	OffTarget
 )
 
-var actionNames = [...]string{"unchanged", "create", "build", "invalid", "refused", "description", "unreadable"}
+var actionNames = [...]string{"unchanged", "create", "build", "invalid", "refused", "description", "unreadable", "superseded", "off-target"}
 
 // String returns the action's lowercase name.
 func (a Action) String() string {
@@ -87,8 +95,47 @@ type Desired struct {
 	Written map[string]any
 	// Validated marks Digests as holding the server's normalized form.
 	Validated bool
+	// Wanted is the spec as the server serves it once built: the server's
+	// normalized form of the file's spec, or the file's spec filled with
+	// the server's defaults. Nil when the server could not say (no validate
+	// endpoint): then fields the file does not set count as defaults.
+	Wanted map[string]any
+	// Order is what the deploy target says of this file's content.
+	Order Order
+	// Match is the id of the remote template the caller matched to this
+	// one, when Options.Matched; "" for none (create).
+	Match string
 	// Problem is set when the template failed validation.
 	Problem string
+}
+
+// OrderState is where this run's content of a file stands against the
+// deploy target's head.
+type OrderState int
+
+// Order states.
+const (
+	// OrderUnknown: no evidence from git; the clock rule guards writes.
+	OrderUnknown OrderState = iota
+	// OrderAtHead: the target's head holds this content: write it,
+	// whatever is served.
+	OrderAtHead
+	// OrderSuperseded: the head holds other content and descends from this
+	// commit: a newer commit deploys it.
+	OrderSuperseded
+	// OrderOffTarget: the head holds other content and does not descend
+	// from this commit.
+	OrderOffTarget
+)
+
+// Order is the deploy target's word on one file.
+type Order struct {
+	State OrderState
+	// Evidence names what decided, for the plan: "main at 1a2b3c4 holds
+	// this file".
+	Evidence string
+	// Why says why a write is skipped, for Superseded and OffTarget.
+	Why string
 }
 
 // RemoteBuild is a remote build as far as planning needs it.
@@ -152,11 +199,13 @@ type Options struct {
 	// Managed are the names the repository's files hold, filtered out or
 	// not: remote templates with these names are never "unmanaged".
 	Managed []string
-	// History lists, per template name, the digests of the specs the file
-	// held at this commit's ancestors (from git, when the checkout has it):
-	// a served build of such a spec comes from older history, not from a
-	// newer commit.
-	History map[string][]string
+	// Matched says the caller matched every desired template to its remote
+	// row (Desired.Match): Compute then matches nothing by name or slug.
+	Matched bool
+	// RefuseUnordered, when set, refuses every write whose order is
+	// unknown, with this reason: an event with no commit time, where the
+	// deploy target could not be asked.
+	RefuseUnordered string
 }
 
 // Item is the plan for one template.
@@ -179,6 +228,9 @@ type Item struct {
 	// Changes are the fields this item's write changes (or, refused, would
 	// change), from the served spec to the wanted one, both normalized.
 	Changes []Change `json:"changes,omitempty"`
+	// Evidence says what decided the commit order of a write: the deploy
+	// target's head, or the clock.
+	Evidence string `json:"evidence,omitempty"`
 	// DefaultsOnly lists the keys in which the served spec differs from the
 	// file only where the file sets nothing: a server default, or a field
 	// the file no longer sets. The server's normalized form decides, when
@@ -205,14 +257,15 @@ func (p Plan) Changes() int {
 	return n
 }
 
-// Pending counts what differs between the repository and the server: the
-// writes, the refused builds and the description changes. fail-on-changes
-// fails when it is not zero.
+// Pending counts what differs between the repository and the server that a
+// run could change: the writes and the refused builds. fail-on-changes
+// fails when it is not zero. A description change is not counted: no call
+// can apply it.
 func (p Plan) Pending() int {
 	n := 0
 	for _, it := range p.Items {
 		switch it.Action {
-		case Create, Build, Refused, Describe:
+		case Create, Build, Refused:
 			n++
 		}
 	}
@@ -262,24 +315,37 @@ func Compute(desired []Desired, remote []Remote, opts Options) Plan {
 		}
 	}
 	managed := map[*Remote]bool{}
+	wanted := map[string]bool{}
+	for _, d := range desired {
+		wanted[d.Name] = opts.Matched
+	}
 	for _, n := range opts.Managed {
-		if r := byKey[n]; r != nil {
-			managed[r] = true
+		if r := byKey[n]; r != nil && !wanted[n] {
+			managed[r] = true // a file the templates filter left out
 		}
 	}
 	p := Plan{Items: make([]Item, 0, len(desired)), Unmanaged: []string{}}
+	byID := map[string]*Remote{}
+	for i := range remote {
+		byID[remote[i].ID] = &remote[i]
+	}
 	for _, d := range desired {
 		r := byKey[d.Name]
+		if opts.Matched {
+			r = byID[d.Match]
+		}
 		if r != nil {
 			managed[r] = true
 		}
-		it := decide(d, r, opts)
+		it := ordered(decide(d, r, opts), d, opts)
 		switch it.Action {
 		case Create:
 			it.Changes = Diff(nil, d.Written)
-		case Build, Refused:
+		case Build, Refused, Superseded, OffTarget:
 			if r != nil && r.HasServing {
-				it.Changes = Diff(r.Serving.Spec, d.Written)
+				it.Changes = Diff(spec.Prune(r.Serving.Spec), spec.Prune(d.wanted()))
+			} else if r == nil {
+				it.Changes = Diff(nil, d.Written)
 			}
 		}
 		p.Items = append(p.Items, it)
@@ -297,6 +363,45 @@ func Compute(desired []Desired, remote []Remote, opts Options) Plan {
 	slices.Sort(p.Unmanaged)
 	p.Unmanaged = slices.Compact(p.Unmanaged)
 	return p
+}
+
+// wanted is the spec the template should serve, as far as it is known.
+func (d Desired) wanted() map[string]any {
+	if d.Wanted != nil {
+		return d.Wanted
+	}
+	return d.Written
+}
+
+// ordered applies the deploy target's word to a write: a write whose file
+// the target's head holds goes ahead; one a newer commit supersedes, or
+// one off the target's history, is skipped unless rollbacks are allowed;
+// one with no order evidence is refused when the run must not guess.
+func ordered(it Item, d Desired, opts Options) Item {
+	if !it.Action.Writes() {
+		return it
+	}
+	switch d.Order.State {
+	case OrderAtHead:
+		it.Evidence = d.Order.Evidence
+	case OrderSuperseded, OrderOffTarget:
+		it.Evidence = d.Order.Evidence
+		if opts.AllowRollback {
+			it.Reason += "; " + d.Order.Why + " (allow-rollback: true)"
+			return it
+		}
+		it.Action, it.Reason, it.Base, it.Always = Superseded, d.Order.Why, "", false
+		if d.Order.State == OrderOffTarget {
+			it.Action = OffTarget
+		}
+	default:
+		if opts.RefuseUnordered != "" && !opts.AllowRollback {
+			it.Action, it.Reason, it.Evidence = Refused, opts.RefuseUnordered, "none"
+		} else if !opts.CommitTime.IsZero() {
+			it.Evidence = "commit time"
+		}
+	}
+	return it
 }
 
 func cmpName(r *Remote) string {
@@ -389,7 +494,7 @@ func decide(d Desired, r *Remote, opts Options) Item {
 		// commit send one key (one build), and a build of another spec
 		// since then makes the next always-build a new one.
 		for _, b := range r.Builds {
-			if !Matches(d.Digests, b.Digest) {
+			if _, same := Matched(d, b); !same {
 				it.Base = b.ID
 				break
 			}
@@ -407,7 +512,11 @@ func decide(d Desired, r *Remote, opts Options) Item {
 		return it
 	}
 	it.Base = newestID(r.Builds)
-	if why := Rollback(d, served, opts); why != "" && !opts.AllowRollback {
+	why := ""
+	if d.Order.State == OrderUnknown {
+		why = Rollback(d, served, opts) // the clock rule, without the target's word
+	}
+	if why != "" && !opts.AllowRollback {
 		it.Action, it.Reason = Refused, why
 		return it
 	}
@@ -415,8 +524,10 @@ func decide(d Desired, r *Remote, opts Options) Item {
 	switch {
 	case served.State == StateFailed:
 		it.Reason = fmt.Sprintf("spec changed (build %s of another spec failed%s)", served.ID, codeSuffix(served.ErrorCode))
-	case newerThanCommit(served, opts) && Rollback(d, served, opts) != "":
+	case why != "":
 		it.Reason = fmt.Sprintf("rollback allowed: build %s, made after this commit, serves another spec (allow-rollback: true)", served.ID)
+	case d.Order.State != OrderUnknown:
+		it.Reason = fmt.Sprintf("spec changed (build %s serves another spec)", served.ID)
 	case newerThanCommit(served, opts) && served.Commit != "" && served.Commit == opts.Commit:
 		it.Reason = fmt.Sprintf("spec changed at this commit (build %s serves another spec)", served.ID)
 	case newerThanCommit(served, opts):
@@ -427,9 +538,15 @@ func decide(d Desired, r *Remote, opts Options) Item {
 	return it
 }
 
-// Matched reports whether a served build is of the wanted spec, and the
-// keys in which it differs only where the file sets nothing.
+// Matched reports whether a served build is of the wanted spec. With the
+// server's normalized form (Wanted), the two must mean the same in every
+// field, so removing a field and drift that adds one both differ. Without
+// it, the keys in which the served spec differs only where the file sets
+// nothing are taken as defaults and returned.
 func Matched(d Desired, served RemoteBuild) (defaultsOnly []string, ok bool) {
+	if d.Wanted != nil && served.Spec != nil {
+		return nil, spec.Same(d.Wanted, served.Spec)
+	}
 	if Matches(d.Digests, served.Digest) {
 		return nil, true
 	}
@@ -449,11 +566,11 @@ func codeSuffix(code string) string {
 	return ", " + code
 }
 
-// Rollback says why replacing served may roll the template back to an older
+// Rollback is the clock rule, for runs the deploy target could not order:
+// it says why replacing served may roll the template back to an older
 // commit's spec, or "" when it may not. Evidence, strongest first: the
 // commit metadata this tool wrote into the build (when the server keeps
-// it), the file's history at this commit, then the build's creation time
-// against this commit's time.
+// it), then the build's creation time against this commit's time.
 func Rollback(d Desired, served RemoteBuild, opts Options) string {
 	if opts.CommitTime.IsZero() {
 		return ""
@@ -467,9 +584,6 @@ func Rollback(d Desired, served RemoteBuild, opts Options) string {
 				served.ID, short(served.Commit), stamp(served.CommitTime), stamp(opts.CommitTime))
 		}
 		return ""
-	}
-	if served.Digest != "" && slices.Contains(opts.History[d.Name], served.Digest) {
-		return "" // a spec this file held before this commit
 	}
 	if newerThanCommit(served, opts) {
 		return fmt.Sprintf("possible rollback: build %s serves another spec and was made %s, after this commit (%s): a newer commit or a build made by hand; set allow-rollback: true to replace it",

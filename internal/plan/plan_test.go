@@ -1,7 +1,6 @@
 package plan
 
 import (
-	"strings"
 	"testing"
 	"time"
 
@@ -21,6 +20,11 @@ func TestCompute(t *testing.T) {
 	spec22 := map[string]any{"from": "node:22", "workdir": "/workspace", "vcpu": 4}
 	spec24 := map[string]any{"from": "node:24"}
 	timed := Options{Commit: sha, CommitTime: commitTime}
+	withOrder := func(o Order) Desired { d := want; d.Order = o; return d }
+	atHead := withOrder(Order{State: OrderAtHead, Evidence: "main at 2b3c holds this file"})
+	superseded := withOrder(Order{State: OrderSuperseded, Evidence: "main at 2b3c", Why: "main at 2b3c changed this file after this commit; its run deploys it"})
+	offTarget := withOrder(Order{State: OrderOffTarget, Evidence: "main at 2b3c", Why: "this commit is not in main's history"})
+	exact := func(w map[string]any) Desired { d := want; d.Wanted = w; return d }
 	tests := []struct {
 		name    string
 		desired Desired
@@ -102,10 +106,32 @@ func TestCompute(t *testing.T) {
 		{"allow-rollback replaces it", want,
 			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b1", State: "ready", Digest: "old", InsertedAt: after}}}}, Options{Commit: sha, CommitTime: commitTime, AllowRollback: true},
 			Item{Action: Build, Reason: "rollback allowed: build b1, made after this commit, serves another spec (allow-rollback: true)", TemplateID: "t1", Base: "b1"}},
-		{"a spec from the file's history is no rollback", want,
-			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b1", State: "ready", Digest: "old", InsertedAt: after}}}},
-			Options{Commit: sha, CommitTime: commitTime, History: map[string][]string{"node": {"old"}}},
-			Item{Action: Build, Reason: "spec changed (build b1, made after this commit, serves a spec of older history)", TemplateID: "t1", Base: "b1"}},
+		{"the target's head holds this file: no clock guard", atHead,
+			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b1", State: "ready", Digest: "old", InsertedAt: after}}}}, timed,
+			Item{Action: Build, Reason: "spec changed (build b1 serves another spec)", TemplateID: "t1", Base: "b1"}},
+		{"a newer commit on the target changed the file", superseded,
+			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b1", State: "ready", Digest: "old", InsertedAt: before}}}}, timed,
+			Item{Action: Superseded, Reason: "main at 2b3c changed this file after this commit; its run deploys it", TemplateID: "t1"}},
+		{"a superseded create is skipped too", superseded, nil, timed,
+			Item{Action: Superseded, Reason: "main at 2b3c changed this file after this commit; its run deploys it"}},
+		{"off the target's history", offTarget,
+			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b1", State: "failed", Digest: "d1"}}}}, timed,
+			Item{Action: OffTarget, Reason: "this commit is not in main's history", TemplateID: "t1"}},
+		{"superseded, rollback allowed", superseded,
+			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b1", State: "ready", Digest: "old"}}}}, Options{AllowRollback: true},
+			Item{Action: Build, Reason: "spec changed (build b1 serves another spec); main at 2b3c changed this file after this commit; its run deploys it (allow-rollback: true)", TemplateID: "t1", Base: "b1"}},
+		{"no order and no commit time to guess from: refused", want,
+			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b1", State: "ready", Digest: "old"}}}}, Options{RefuseUnordered: "GitHub could not say"},
+			Item{Action: Refused, Reason: "GitHub could not say", TemplateID: "t1", Base: "b1"}},
+		{"the server's normalized form: a removed field deploys", exact(map[string]any{"from": "node:22", "startCmd": nil}),
+			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b1", State: "ready", Digest: "d1", Spec: map[string]any{"from": "node:22", "startCmd": "x"}}}}}, Options{},
+			Item{Action: Build, Reason: "spec changed (build b1 serves another spec)", TemplateID: "t1", Base: "b1"}},
+		{"the server's normalized form: null and empty equal absence", exact(map[string]any{"from": "node:22", "startCmd": nil, "env": map[string]any{}}),
+			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b1", State: "ready", Digest: "zz", Spec: map[string]any{"from": "node:22", "steps": []any{}}}}}}, Options{},
+			Item{Action: Unchanged, Reason: "served by build b1 (ready)", TemplateID: "t1", Serving: "b1", ServingState: "ready"}},
+		{"the server's normalized form: drift that adds a field", exact(map[string]any{"from": "node:22"}),
+			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b1", State: "ready", Digest: "d1", Spec: map[string]any{"from": "node:22", "user": "nobody"}}}}}, Options{},
+			Item{Action: Build, Reason: "spec changed (build b1 serves another spec)", TemplateID: "t1", Base: "b1"}},
 		{"commit metadata from a newer commit refuses", want,
 			[]Remote{{ID: "t1", Name: "node", Builds: []RemoteBuild{{ID: "b1", State: "ready", Digest: "old", InsertedAt: after, Commit: "beef00000000ff", CommitTime: after}}}}, timed,
 			Item{Action: Refused, TemplateID: "t1", Base: "b1",
@@ -131,45 +157,10 @@ func TestCompute(t *testing.T) {
 			p := Compute([]Desired{tt.desired}, observed(tt.remote), tt.opts)
 			tt.want.Name = tt.desired.Name
 			tt.want.File = tt.desired.File
-			if diff := cmp.Diff([]Item{tt.want}, p.Items, cmpopts.IgnoreFields(Item{}, "Changes")); diff != "" {
+			if diff := cmp.Diff([]Item{tt.want}, p.Items, cmpopts.IgnoreFields(Item{}, "Changes", "Evidence")); diff != "" {
 				t.Errorf("items (-want +got):\n%s", diff)
 			}
 		})
-	}
-}
-
-func TestDiff(t *testing.T) {
-	t.Parallel()
-	served := map[string]any{"from": "node:22-bookworm", "steps": []any{map[string]any{"run": "npm ci"}, map[string]any{"run": "npm test"}},
-		"env": map[string]any{"CI": "1", "NPM_TOKEN": "abc123", "OLD": "x"}, "workdir": "/workspace", "user": "root"}
-	wanted := map[string]any{"from": "node:24-bookworm", "steps": []any{map[string]any{"run": "npm ci"}, map[string]any{"run": "npm test"}, map[string]any{"run": "npm run lint"}},
-		"env": map[string]any{"CI": "1", "NPM_TOKEN": "def456"}, "startCmd": strings.Repeat("x", 200)}
-	want := []Change{
-		{Path: "build_spec.env.NPM_TOKEN", From: Masked, To: Masked},
-		{Path: "build_spec.env.OLD", From: "x"},
-		{Path: "build_spec.from", From: "node:22-bookworm", To: "node:24-bookworm"},
-		{Path: "build_spec.startCmd", To: strings.Repeat("x", 120) + "…"},
-		{Path: "build_spec.steps[2].run", To: "npm run lint"},
-	}
-	if diff := cmp.Diff(want, Diff(served, wanted)); diff != "" {
-		t.Errorf("Diff (-want +got):\n%s", diff)
-	}
-	lines := []string{}
-	for _, c := range want {
-		lines = append(lines, c.Render())
-	}
-	wantLines := []string{
-		`build_spec.env.NPM_TOKEN: *** → ***`,
-		`build_spec.env.OLD: removed (was "x")`,
-		`build_spec.from: "node:22-bookworm" → "node:24-bookworm"`,
-		`build_spec.startCmd: added "` + strings.Repeat("x", 120) + `…"`,
-		`build_spec.steps[2].run: added "npm run lint"`,
-	}
-	if diff := cmp.Diff(wantLines, lines); diff != "" {
-		t.Errorf("Render (-want +got):\n%s", diff)
-	}
-	if got := Diff(nil, map[string]any{"from": "alpine", "env": map[string]any{}}); len(got) != 1 || got[0].Path != "build_spec.from" {
-		t.Errorf("create diff = %+v, want only the file's from", got)
 	}
 }
 
@@ -196,8 +187,8 @@ func TestDescriptionChange(t *testing.T) {
 	if diff := cmp.Diff(want, p.Items); diff != "" {
 		t.Errorf("items (-want +got):\n%s", diff)
 	}
-	if p.Pending() != 1 || p.Changes() != 0 {
-		t.Errorf("Pending=%d Changes=%d, want 1 and 0: fail-on-changes counts a description change, outputs do not", p.Pending(), p.Changes())
+	if p.Pending() != 0 || p.Changes() != 0 {
+		t.Errorf("Pending=%d Changes=%d, want 0 and 0: no call can apply a description change, so neither fail-on-changes nor the outputs count it", p.Pending(), p.Changes())
 	}
 }
 
@@ -219,9 +210,10 @@ func TestCounts(t *testing.T) {
 	p := Plan{Items: []Item{
 		{Name: "a", Action: Create}, {Name: "b", Action: Build}, {Name: "c", Action: Unchanged}, {Name: "d", Action: Invalid},
 		{Name: "e", Action: Refused}, {Name: "f", Action: Describe}, {Name: "g", Action: Unreadable},
+		{Name: "h", Action: Superseded}, {Name: "i", Action: OffTarget},
 	}}
-	if p.Changes() != 2 || p.Pending() != 4 {
-		t.Errorf("Changes=%d Pending=%d, want 2 and 4", p.Changes(), p.Pending())
+	if p.Changes() != 2 || p.Pending() != 3 {
+		t.Errorf("Changes=%d Pending=%d, want 2 and 3", p.Changes(), p.Pending())
 	}
 	if diff := cmp.Diff([]string{"a", "b"}, p.Changed()); diff != "" {
 		t.Error(diff)
@@ -230,7 +222,7 @@ func TestCounts(t *testing.T) {
 
 func TestActionText(t *testing.T) {
 	t.Parallel()
-	for _, a := range []Action{Unchanged, Create, Build, Invalid, Refused, Describe, Unreadable} {
+	for _, a := range []Action{Unchanged, Create, Build, Invalid, Refused, Describe, Unreadable, Superseded, OffTarget} {
 		var back Action
 		b, _ := a.MarshalText()
 		if err := back.UnmarshalText(b); err != nil || back != a {

@@ -19,13 +19,20 @@ func Outputs(res *run.Result) [][2]string {
 	}
 	return [][2]string{
 		{"status", res.Status},
-		{"has-changes", strconv.FormatBool(res.Plan.Changes() > 0)},
-		{"changes-count", strconv.Itoa(res.Plan.Changes())},
+		{"has-changes", strconv.FormatBool(len(res.Changed) > 0)},
+		{"changes-count", strconv.Itoa(len(res.Changed))},
 		{"plan", PlanJSON(res.Plan)},
 		{"template-ids", mustJSON(res.TemplateIDs)},
 		{"build-ids", mustJSON(ids)},
 		{"builds", mustJSON(res.Builds)},
 		{"build-id", buildID},
-		{"changed-templates", mustJSON(res.Plan.Changed())},
+		{"changed-templates", mustJSON(nonNil(res.Changed))},
 	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

@@ -98,11 +98,13 @@ func fenced(lang string, lines []string) string {
 	return fence + lang + "\n" + strings.Join(lines, "\n") + "\n" + fence + "\n"
 }
 
+// fileCell is a file's (or a field's) path in a table: a code span, which
+// neither mentions nor links whatever the path holds, and copies as it is.
 func fileCell(f string) string {
 	if f == "" {
 		return ""
 	}
-	return textsafe.Cell(f)
+	return "`" + textsafe.Code(f) + "`"
 }
 
 func actionIcon(a plan.Action) string {
@@ -130,6 +132,10 @@ type PlanItem struct {
 	Action  plan.Action   `json:"action"`
 	Reason  string        `json:"reason"`
 	Changes []plan.Change `json:"changes,omitempty"`
+	// Evidence says what decided a write's commit order: the deploy
+	// target's head ("main at 1a2b3c4d5e6f holds this file"), or the
+	// commit time.
+	Evidence string `json:"evidence,omitempty"`
 }
 
 // PlanJSON renders the plan as the single-line JSON array of the `plan`
@@ -137,7 +143,7 @@ type PlanItem struct {
 func PlanJSON(p plan.Plan) string {
 	out := make([]PlanItem, len(p.Items))
 	for i, it := range p.Items {
-		out[i] = PlanItem{Name: it.Name, Action: it.Action, Reason: it.Reason, Changes: it.Changes}
+		out[i] = PlanItem{Name: it.Name, Action: it.Action, Reason: it.Reason, Changes: it.Changes, Evidence: it.Evidence}
 	}
 	return mustJSON(out)
 }

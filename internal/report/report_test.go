@@ -8,10 +8,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/miosa-dev/sandbox-templates-action/internal/run"
 	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
 	"github.com/miosa-dev/sandbox-templates-action/internal/golden"
 	"github.com/miosa-dev/sandbox-templates-action/internal/plan"
+	"github.com/miosa-dev/sandbox-templates-action/internal/run"
 )
 
 func samplePlan() plan.Plan {
@@ -66,7 +66,7 @@ func hostile() *run.Result {
 		}},
 		Diagnostics: diag.List{{Path: "sandbox-templates/a\n::b.yaml", Line: 3, Col: 5, Field: "build_spec.from", Message: evil, Rule: "schema"},
 			{Message: "build failed: " + evil, Rule: run.RuleAPI, Severity: diag.Error}},
-		Warnings:    []string{"server schema unavailable: " + evil},
+		Warnings: []string{"server schema unavailable: " + evil},
 	}
 }
 

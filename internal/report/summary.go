@@ -5,9 +5,10 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/miosa-dev/sandbox-templates-action/internal/run"
 	"github.com/miosa-dev/sandbox-templates-action/internal/buildfail"
 	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
+	"github.com/miosa-dev/sandbox-templates-action/internal/miosa"
+	"github.com/miosa-dev/sandbox-templates-action/internal/run"
 	"github.com/miosa-dev/sandbox-templates-action/internal/textsafe"
 )
 
@@ -83,8 +84,8 @@ func Summary(res *run.Result) string {
 		if len(files) > 0 {
 			b.WriteString("| File | Line | Field | Problem | Rule |\n|---|---|---|---|---|\n")
 			for i, d := range files {
-				row := fmt.Sprintf("| %s | %d:%d | %s | %s | %s |\n", textsafe.Cell(d.Path), d.Line, d.Col,
-					textsafe.Cell(d.Field), textsafe.Cell(textsafe.Truncate(d.Message, 1000)), textsafe.Cell(d.Rule))
+				row := fmt.Sprintf("| %s | %d:%d | %s | %s | %s |\n", fileCell(d.Path), d.Line, d.Col,
+					fileCell(d.Field), textsafe.Cell(textsafe.Truncate(d.Message, 1000)), textsafe.Cell(d.Rule))
 				if b.Len()+len(row) > maxSummary {
 					fmt.Fprintf(&b, "\n%d more problem(s) are in the step log.\n", len(files)-i)
 					break
@@ -104,9 +105,10 @@ func short(sha string) string {
 	return sha
 }
 
-// safeLink returns an http(s) URL fit for a Markdown link target, or "".
+// safeLink returns an http(s) URL fit for a Markdown link target, as
+// miosa.DisplayURL shows it (no user information, query or fragment), or "".
 func safeLink(raw string) string {
-	u, err := url.Parse(raw)
+	u, err := url.Parse(miosa.DisplayURL(raw))
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return ""
 	}

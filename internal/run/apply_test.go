@@ -23,6 +23,7 @@ func (quiet) Info(string)    {}
 func (quiet) Warn(string)    {}
 func (quiet) Notice(string)  {}
 func (quiet) Plan(plan.Plan) {}
+func (quiet) Mask(string)    {}
 
 func writeFiles(t *testing.T, files map[string]string) string {
 	t.Helper()
@@ -173,7 +174,8 @@ func TestNoOpRunRequestCounts(t *testing.T) {
 			delta[k] = d
 		}
 	}
-	want := map[string]int{"schema": 1, "list": 1, "list_builds": 4}
+	// One validate asks for the server's defaults (one distinct size).
+	want := map[string]int{"schema": 1, "list": 1, "list_builds": 4, "validate": 1}
 	if diff := cmp.Diff(want, delta); diff != "" {
 		t.Errorf("requests of the no-op run (-want +got):\n%s", diff)
 	}

@@ -1,7 +1,6 @@
 package run
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -75,8 +74,11 @@ type Config struct {
 	Mode      Mode
 	APIKey    string
 	APIURL    string
-	BuildMode plan.BuildMode
-	Wait      bool
+	// AllowInsecureHTTP allows an http:// APIURL to a host that is not
+	// loopback (a private deployment), with a warning.
+	AllowInsecureHTTP bool
+	BuildMode         plan.BuildMode
+	Wait              bool
 	// Timeout is the deadline for the whole run; 0 means none.
 	Timeout      time.Duration
 	PollInterval time.Duration
@@ -88,13 +90,15 @@ type Config struct {
 	// AllowRollback lets a build replace a served build that may come from
 	// a newer commit (the allow-rollback input).
 	AllowRollback bool
-	// History, when set, lists the digests of the specs a template file
-	// held at the commit's ancestors: evidence that a served build comes
-	// from older history. The CLI reads it from git.
-	History       func(ctx context.Context, file string) []string
-	Repository    string
-	FailOnChanges bool
-	UserAgent     string
+	// Order is the authority on commit order (GitHub for the action, git for
+	// the CLI); nil means none, and the clock rule (CommitTime) guards.
+	Order Order
+	// RefuseUnordered, when set, refuses the writes of an apply whose order
+	// Order cannot tell, with this reason: an event with no commit time.
+	RefuseUnordered string
+	Repository      string
+	FailOnChanges   bool
+	UserAgent       string
 	// AdoptGrace is how long a create keeps looking, about once a second,
 	// for the build the server queues by itself before triggering one.
 	// Zero means 5s; a negative value means one look only. The adapters
@@ -149,4 +153,8 @@ type Reporter interface {
 	Notice(msg string)
 	// Plan shows the plan before any write.
 	Plan(p plan.Plan)
+	// Mask is told, before anything shows them, each value in the specs
+	// that looks like a credential, so that the medium can hide it (the
+	// runner's add-mask).
+	Mask(secret string)
 }

@@ -1,12 +1,9 @@
 package run
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
 	"github.com/miosa-dev/sandbox-templates-action/internal/plan"
@@ -15,16 +12,27 @@ import (
 
 // desired is the template as the plan sees it: the file's spec, its
 // digests (the local one first, then the server's normalized form when
-// validate told it) and its problems.
-func desired(l *loaded, t *spec.Template, v validation) plan.Desired {
+// validate told it), the spec it should serve as the server would
+// normalize it, the deploy target's word on its file, the remote row it
+// matched, and its problems.
+func desired(l *loaded, o *observation, t *spec.Template, v validation) plan.Desired {
 	var extra diag.List
 	d := plan.Desired{Name: t.Name, File: t.File, Description: t.Description,
-		Digests: []string{t.Digest()}, Written: t.BuildSpec}
+		Digests: []string{t.Digest()}, Written: t.BuildSpec, Wanted: o.filled(t)}
 	if vd, ok := v.verdicts[t.Name]; ok {
 		extra = vd.diags
 		if vd.normalized != "" {
 			d.Digests = append(d.Digests, vd.normalized)
 			d.Validated = true
+		}
+		if vd.spec != nil {
+			d.Wanted = vd.spec
+		}
+	}
+	if o != nil {
+		d.Order = o.order[t.File]
+		if r, ok := o.remoteOf(t.Name); ok {
+			d.Match = r.ID
 		}
 	}
 	d.Problem = l.problemIn(t, extra)
@@ -34,9 +42,9 @@ func desired(l *loaded, t *spec.Template, v validation) plan.Desired {
 // options are the plan's options for this run.
 func options(cfg Config, o *observation) plan.Options {
 	opts := plan.Options{Mode: cfg.BuildMode, Commit: cfg.Commit, CommitTime: cfg.CommitTime,
-		AllowRollback: cfg.AllowRollback}
+		AllowRollback: cfg.AllowRollback, Matched: true}
 	if o != nil {
-		opts.History = o.history
+		opts.RefuseUnordered = o.refuseUnordered
 	}
 	return opts
 }
@@ -46,7 +54,7 @@ func options(cfg Config, o *observation) plan.Options {
 func decide(l *loaded, o *observation, v validation, cfg Config) plan.Plan {
 	ds := make([]plan.Desired, 0, len(l.Templates))
 	for _, t := range l.Templates {
-		ds = append(ds, desired(l, t, v))
+		ds = append(ds, desired(l, o, t, v))
 	}
 	opts := options(cfg, o)
 	opts.Managed = l.Names
@@ -62,96 +70,40 @@ func (o *observation) remoteOf(name string) (plan.Remote, bool) {
 	return o.remote[i], true
 }
 
-// needValidation are the templates whose specs the server's validate
-// endpoint should see before anything is decided: the ones a run may
-// write (no template yet, no build, a failed build, another spec served,
-// build: always). A spec served as the file writes it was judged when it
-// was built.
-func needValidation(l *loaded, o *observation, cfg Config) []*spec.Template {
-	var out []*spec.Template
-	for _, t := range l.Templates {
-		r, ok := o.remoteOf(t.Name)
-		switch {
-		case !ok:
-			out = append(out, t)
-		case r.ReadError != "" || cfg.BuildMode == plan.BuildNever:
-		case !r.HasServing, r.Serving.State == plan.StateFailed, cfg.BuildMode == plan.BuildAlways:
-			out = append(out, t)
-		case plan.Matches([]string{t.Digest()}, r.Serving.Digest):
-		default:
-			if _, same := spec.DefaultsOnly(t.BuildSpec, r.Serving.Spec); !same || r.Serving.Digest == "" {
-				out = append(out, t)
-			}
-		}
-	}
-	return out
-}
-
-// history reads, for the CLI (cfg.History), the specs each template's file
-// held at the commit's ancestors, for every template whose served build is
-// of another spec and newer than the commit: the only ones the rollback
-// guard may refuse.
-func (e *env) history(ctx context.Context, l *loaded, o *observation) map[string][]string {
-	if e.cfg.History == nil || e.cfg.CommitTime.IsZero() {
-		return nil
-	}
-	var files []*spec.Template
-	for _, t := range l.Templates {
-		r, ok := o.remoteOf(t.Name)
-		if ok && r.HasServing && r.Serving.InsertedAt.After(e.cfg.CommitTime) && !plan.Matches([]string{t.Digest()}, r.Serving.Digest) {
-			files = append(files, t)
-		}
-	}
-	found := make([][]string, len(files))
-	g := new(errgroup.Group)
-	g.SetLimit(e.cfg.Concurrency)
-	for i, t := range files {
-		g.Go(func() error {
-			found[i] = e.cfg.History(ctx, t.File)
-			return nil
-		})
-	}
-	_ = g.Wait()
-	out := map[string][]string{}
-	for i, t := range files {
-		out[t.Name] = found[i]
-	}
-	return out
-}
-
 // invalidOnly lists the invalid templates, the only plan validate mode
 // (or a run stopped before its plan) can tell without the remote state.
 func invalidOnly(l *loaded, v validation) plan.Plan {
 	p := plan.Plan{Items: []plan.Item{}, Unmanaged: []string{}}
 	for _, t := range l.Templates {
-		if d := desired(l, t, v); d.Problem != "" {
+		if d := desired(l, nil, t, v); d.Problem != "" {
 			p.Items = append(p.Items, plan.Item{Name: d.Name, File: d.File, Action: plan.Invalid, Reason: d.Problem})
 		}
 	}
 	return p
 }
 
-// planNotes turns the plan's refusals and description changes into
-// diagnostics on the files: errors for refusals in apply mode (the step
-// fails), warnings otherwise.
-func planNotes(p plan.Plan, l *loaded, cfg Config) diag.List {
+// planNotes turns the plan's refusals into diagnostics on the files (errors
+// in apply mode, where the step fails; warnings otherwise), and says the
+// skipped writes and description changes in the log: a superseded write
+// and a description change as notices, a write off the target's history as
+// a warning.
+func (e *env) planNotes(p plan.Plan, l *loaded) diag.List {
 	var out diag.List
 	for _, it := range p.Items {
 		t := l.byName[it.Name]
 		switch it.Action {
 		case plan.Refused:
 			sev := diag.Warning
-			if cfg.Mode == ModeApply {
+			if e.cfg.Mode == ModeApply {
 				sev = diag.Error
 			}
 			out = append(out, refusal(t, it, sev))
+		case plan.Superseded:
+			e.log.Notice(fmt.Sprintf("%s: not written: %s", t.File, it.Reason))
+		case plan.OffTarget:
+			e.log.Warn(fmt.Sprintf("%s: not written: %s; set allow-rollback: true to write it anyway", t.File, it.Reason))
 		case plan.Describe:
-			line, col := t.DescLine, t.DescCol
-			if line == 0 {
-				line, col = t.Line, t.Col
-			}
-			out = append(out, diag.Diagnostic{Path: t.File, Line: line, Col: col, Field: "description",
-				Message: it.Reason, Rule: "description", Severity: diag.Warning})
+			e.log.Notice(fmt.Sprintf("%s: description %s", t.File, it.Reason))
 		}
 	}
 	return out
@@ -182,10 +134,17 @@ func (e *env) noteDefaults(p plan.Plan) {
 		". If a file dropped such a field on purpose, set it explicitly or use build: always.")
 }
 
-// noteNoGuard says once when builds go ahead without the rollback guard.
+// noteNoGuard says once when builds go ahead with no evidence of commit
+// order at all: no word from the deploy target, and no commit time.
 func (e *env) noteNoGuard(p plan.Plan) {
-	if e.cfg.Mode == ModeApply && e.cfg.CommitTime.IsZero() && p.Count(plan.Build) > 0 {
-		e.log.Notice("The commit's time is unknown (no push payload timestamp, no git history): builds replace served builds without the rollback guard.")
+	if e.cfg.Mode != ModeApply || !e.cfg.CommitTime.IsZero() {
+		return
+	}
+	for _, it := range p.Items {
+		if it.Action == plan.Build && it.Evidence == "" {
+			e.log.Notice("The commit order is unknown (no word from GitHub or git, no commit time): builds replace served builds without a rollback check.")
+			return
+		}
 	}
 }
 
@@ -208,7 +167,8 @@ func servedResult(it plan.Item, r plan.Remote) BuildResult {
 	b := BuildResult{Name: it.Name, TemplateID: it.TemplateID, BuildID: it.Serving, State: it.ServingState, Action: it.Action.String()}
 	for _, rb := range r.Builds {
 		if rb.ID == it.Serving {
-			b.State, b.ErrorCode, b.ErrorMessage, b.LogURL = rb.State, rb.ErrorCode, truncateMessage(rb.ErrorMessage), rb.LogURL
+			b.State, b.ErrorCode, b.ErrorMessage = rb.State, rb.ErrorCode, truncateMessage(rb.ErrorMessage)
+			b.setLog(rb.LogURL)
 		}
 	}
 	return b

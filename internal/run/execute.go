@@ -29,6 +29,8 @@ type outcome struct {
 	// replanned is the item's new plan, when a create met an existing
 	// template and the run decided that template again.
 	replanned *plan.Item
+	// wrote is set when a create or a build was accepted (or replayed).
+	wrote bool
 }
 
 // executor carries out a plan's writes. Its one mutable field is a fact
@@ -104,7 +106,7 @@ func (x *executor) write(ctx context.Context, it plan.Item, replan bool) outcome
 	var how string
 	var err error
 	if it.Action == plan.Create {
-		b, how, err = x.create(ctx, t, it, &oc)
+		b, how, err = x.create(ctx, t, it, &oc, "none")
 		if errors.Is(err, errExists) && replan {
 			x.log.Info(fmt.Sprintf("%s: the template now exists (another run created it): planning it again from a fresh read", it.Name))
 			return x.replan(ctx, t, it)
@@ -146,7 +148,9 @@ func (x *executor) replan(ctx context.Context, t *spec.Template, it plan.Item) o
 		return oc
 	}
 	oc.templateID = r.ID
-	next := plan.Compute([]plan.Desired{x.desired(t)}, []plan.Remote{r}, options(x.cfg, x.o)).Items[0]
+	d := x.desired(t)
+	d.Match = r.ID
+	next := plan.Compute([]plan.Desired{d}, []plan.Remote{r}, options(x.cfg, x.o)).Items[0]
 	oc.replanned = &next
 	x.log.Info(fmt.Sprintf("%s: planned again: %s (%s)", it.Name, next.Action, next.Reason))
 	switch {
@@ -166,7 +170,7 @@ func (x *executor) replan(ctx context.Context, t *spec.Template, it plan.Item) o
 // desired is the template as the plan sees it, with the validate answers
 // the run observed.
 func (x *executor) desired(t *spec.Template) plan.Desired {
-	return desired(x.l, t, validation{verdicts: x.o.validated})
+	return desired(x.l, x.o, t, validation{verdicts: x.o.validated})
 }
 
 // say says in the log how a build came about.
@@ -197,8 +201,9 @@ func truncateMessage(s string) string { return textsafe.Truncate(s, maxErrorMess
 
 // create creates the template, then adopts the build the server queued for
 // this spec, and triggers one only when none appears.
-func (x *executor) create(ctx context.Context, t *spec.Template, it plan.Item, oc *outcome) (*BuildResult, string, error) {
-	key := x.key(t, opCreate, "none")
+func (x *executor) create(ctx context.Context, t *spec.Template, it plan.Item, oc *outcome, base string) (*BuildResult, string, error) {
+	key := x.key(t, opCreate, base)
+	retryVanished := base == "none" // once
 	tpl, err := x.api.CreateTemplate(ctx, key, miosa.CreateTemplate{
 		Name: t.Name, Description: t.Description, Metadata: t.Metadata, BuildSpec: t.BuildSpec,
 	})
@@ -212,9 +217,16 @@ func (x *executor) create(ctx context.Context, t *spec.Template, it plan.Item, o
 		}
 		return nil, "", fmt.Errorf("create template: %w", explain(err, key))
 	}
-	oc.templateID = tpl.ID
+	oc.templateID, oc.wrote = tpl.ID, true
 	res := &BuildResult{Name: it.Name, TemplateID: tpl.ID, Action: opCreate, Replayed: tpl.Replayed}
 	b, how, err := x.firstBuild(ctx, t, res, key, oc)
+	if err != nil && tpl.Replayed && retryVanished && miosa.IsTemplateGone(err) {
+		// The key replayed a template that no longer exists (deleted on
+		// the server since): create it again, once, under a key that
+		// names the vanished template.
+		x.log.Info(fmt.Sprintf("%s: the create's key replayed template %s, which no longer exists: creating it again", it.Name, tpl.ID))
+		return x.create(ctx, t, it, oc, "vanished:"+tpl.ID)
+	}
 	return b, "created; " + how, err
 }
 
@@ -241,11 +253,12 @@ func (x *executor) firstBuild(ctx context.Context, t *spec.Template, res *BuildR
 		// create made it, and reports it; a later run rebuilds a failure.
 		if _, ok := plan.Matched(d, served); ok {
 			res.BuildID, res.IdempotencyKey, res.Made = served.ID, createKey, !res.Replayed
-			res.State, res.ErrorCode, res.ErrorMessage, res.LogURL = served.State, served.ErrorCode, truncateMessage(served.ErrorMessage), served.LogURL
+			res.State, res.ErrorCode, res.ErrorMessage = served.State, served.ErrorCode, truncateMessage(served.ErrorMessage)
+			res.setLog(served.LogURL)
 			return res, "adopted the build the server queued", nil
 		}
 		it.Base = r.Builds[0].ID
-		if why := plan.Rollback(d, served, options(x.cfg, x.o)); why != "" && !x.cfg.AllowRollback {
+		if why := plan.Rollback(d, served, options(x.cfg, x.o)); why != "" && !x.cfg.AllowRollback && d.Order.State == plan.OrderUnknown {
 			it.Reason = why
 			oc.diags = append(oc.diags, refusal(t, it, diag.Error))
 			return res, "its build refused", errReported
@@ -293,14 +306,13 @@ func (x *executor) queuedBuilds(ctx context.Context, templateID string) ([]miosa
 // build triggers a build of the template with the repository's spec.
 func (x *executor) build(ctx context.Context, t *spec.Template, it plan.Item, oc *outcome) (*BuildResult, error) {
 	key := x.key(t, opBuild, keyBase(it))
+	// A keyed body holds nothing that varies by event (no commit time): a
+	// push and a release run at one commit send the same request.
 	meta := map[string]string{
 		metaManagedBy:  metaManagedByValue,
 		metaCommit:     x.cfg.Commit,
 		metaDigest:     t.Digest(),
 		metaRepository: x.cfg.Repository,
-	}
-	if !x.cfg.CommitTime.IsZero() {
-		meta[metaCommitTime] = x.cfg.CommitTime.UTC().Format(time.RFC3339)
 	}
 	b, err := x.api.CreateBuild(ctx, it.TemplateID, key, miosa.CreateBuild{BuildSpec: t.BuildSpec, Metadata: meta})
 	if err != nil {
@@ -310,6 +322,7 @@ func (x *executor) build(ctx context.Context, t *spec.Template, it plan.Item, oc
 		}
 		return nil, fmt.Errorf("create build: %w", explain(err, key))
 	}
+	oc.wrote = true
 	res := &BuildResult{Name: it.Name, TemplateID: it.TemplateID, BuildID: b.ID, Action: opBuild,
 		IdempotencyKey: key, Replayed: b.Replayed, Made: !b.Replayed}
 	res.fill(b)

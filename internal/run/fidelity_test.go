@@ -23,6 +23,7 @@ func (l *lines) Info(m string)   { l.mu.Lock(); l.info = append(l.info, m); l.mu
 func (l *lines) Warn(m string)   { l.mu.Lock(); l.warns = append(l.warns, m); l.mu.Unlock() }
 func (l *lines) Notice(m string) { l.mu.Lock(); l.notices = append(l.notices, m); l.mu.Unlock() }
 func (l *lines) Plan(plan.Plan)  {}
+func (l *lines) Mask(string)     {}
 
 func count(msgs []string, sub string) int {
 	n := 0

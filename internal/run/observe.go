@@ -53,15 +53,24 @@ type observation struct {
 	// validated: template name -> the server's verdict on its spec, for the
 	// specs the decision needs it for.
 	validated map[string]verdict
-	// history: template name -> spec digests at the commit's ancestors.
-	history map[string][]string
-	diags   diag.List
+	// byNameOnly: template names matched to a row by its display name
+	// alone (list rows carry no slug); confirmed by slug before a write.
+	byNameOnly map[string]bool
+	// defaults: a spec's size ("" for none) -> the fields the server fills
+	// in; nil when the server could not say (no validate endpoint).
+	defaults map[string]map[string]any
+	// order: template file -> what the deploy target says of its content.
+	order map[string]plan.Order
+	// refuseUnordered is why writes with no order are refused, if they are.
+	refuseUnordered string
+	diags           diag.List
 }
 
 // verdict is the validate endpoint's answer about one spec.
 type verdict struct {
 	diags      diag.List
-	normalized string // digest of the server's normalized form; "" when not told
+	normalized string         // digest of the server's normalized form; "" when not told
+	spec       map[string]any // the server's normalized form; nil when not told
 }
 
 // observe is the Observe stage: one list, the builds of every template the
@@ -77,7 +86,7 @@ func (e *env) observe(ctx context.Context, l *loaded) (*observation, bool) {
 		}
 		return o, false
 	}
-	o := &observation{byName: map[string]int{}, rows: map[string]miosa.ListRow{}}
+	o := &observation{byName: map[string]int{}, rows: map[string]miosa.ListRow{}, byNameOnly: map[string]bool{}}
 	index := map[string]int{} // row id -> index
 	for i, row := range rows {
 		o.rows[row.ID] = row
@@ -87,10 +96,11 @@ func (e *env) observe(ctx context.Context, l *loaded) (*observation, bool) {
 		if row.BuiltIn {
 			continue
 		}
-		for _, k := range []string{row.Name, row.Slug} {
+		for _, k := range []string{row.Slug, row.Name} {
 			if _, want := l.byName[k]; want {
 				if _, dup := o.byName[k]; !dup {
 					o.byName[k] = i
+					o.byNameOnly[k] = k != row.Slug
 				}
 			}
 		}
@@ -98,6 +108,7 @@ func (e *env) observe(ctx context.Context, l *loaded) (*observation, bool) {
 	for name, id := range e.matchBySlug(ctx, l, rows, o.byName) {
 		o.byName[name] = index[id]
 		o.remote[index[id]].Slug = name
+		o.byNameOnly[name] = false
 	}
 	// A row matched by both its name and its slug is read once.
 	reads := map[int]string{}

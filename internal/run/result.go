@@ -34,7 +34,10 @@ type BuildResult struct {
 	Replayed     bool   `json:"replayed"`
 	ErrorCode    string `json:"error_code,omitempty"`
 	ErrorMessage string `json:"error_message,omitempty"`
-	LogURL       string `json:"log_url,omitempty"`
+	// LogURL is where the build's log is, without user info or query,
+	// fit to print; logURL is the server's, for fetching.
+	LogURL string `json:"log_url,omitempty"`
+	logURL string
 	// LogTail is the last lines of a failed build's log, made safe to print,
 	// when the run waited and the server gave a log_url.
 	LogTail []string `json:"-"`
@@ -48,7 +51,17 @@ func (b *BuildResult) fill(mb *miosa.Build) {
 	b.State = mb.State
 	b.ErrorCode = mb.ErrorCode
 	b.ErrorMessage = textsafe.Truncate(mb.ErrorMessage, maxErrorMessage)
-	b.LogURL = mb.LogURL
+	b.setLog(mb.LogURL)
+}
+
+// setLog records a build's log URL: the server's for fetching, and a form
+// fit to print.
+func (b *BuildResult) setLog(raw string) {
+	b.logURL = raw
+	b.LogURL = ""
+	if raw != "" {
+		b.LogURL = miosa.DisplayURL(raw)
+	}
 }
 
 // ended reports a build that failed or was cancelled.
@@ -83,9 +96,13 @@ type Result struct {
 	Planned     bool // a plan was computed against the remote state
 	TemplateIDs map[string]string
 	Builds      []BuildResult
-	Notices     []string
-	Warnings    []string
-	Duration    time.Duration
+	// Changed are the templates this run created or built (in plan mode:
+	// would create or build), sorted: what the has-changes,
+	// changes-count and changed-templates outputs say.
+	Changed  []string
+	Notices  []string
+	Warnings []string
+	Duration time.Duration
 }
 
 // BuildIDs maps template names to the build that serves (or is building)
@@ -150,6 +167,7 @@ type runLog struct {
 	rep      Reporter
 	warnings []string
 	notices  []string
+	masked   map[string]bool
 }
 
 func (l *runLog) Info(msg string) { l.mu.Lock(); defer l.mu.Unlock(); l.rep.Info(msg) }
@@ -170,6 +188,22 @@ func (l *runLog) Notice(msg string) {
 
 // warnUnrecorded says a warning that the Result does not keep.
 func (l *runLog) warnUnrecorded(msg string) { l.mu.Lock(); defer l.mu.Unlock(); l.rep.Warn(msg) }
+
+// mask tells the Reporter, once each, the credential-looking values of
+// specs.
+func (l *runLog) mask(specs ...map[string]any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.masked == nil {
+		l.masked = map[string]bool{}
+	}
+	for _, s := range plan.Secrets(specs...) {
+		if !l.masked[s] {
+			l.masked[s] = true
+			l.rep.Mask(s)
+		}
+	}
+}
 
 func (l *runLog) Plan(p plan.Plan) { l.mu.Lock(); defer l.mu.Unlock(); l.rep.Plan(p) }
 

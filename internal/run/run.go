@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
@@ -30,10 +31,14 @@ func Do(parent context.Context, cfg Config, rep Reporter) (*Result, error) {
 	e := &env{cfg: cfg, log: &runLog{rep: rep}}
 	if cfg.APIKey != "" {
 		c, err := miosa.New(miosa.Options{BaseURL: cfg.APIURL, APIKey: cfg.APIKey, UserAgent: cfg.UserAgent,
+			AllowInsecureHTTP: cfg.AllowInsecureHTTP,
 			// Retries and 429 pauses show in the run's log.
 			Logf: func(format string, args ...any) { e.log.Info(fmt.Sprintf(format, args...)) }})
 		if err != nil {
 			return nil, Usagef("api client: %v", err)
+		}
+		if w := c.Warning(); w != "" {
+			e.log.Warn(w)
 		}
 		e.api = c
 	} else {
@@ -83,6 +88,9 @@ func (e *env) pipeline(ctx context.Context, p *parts) {
 		return
 	}
 	p.loaded = l
+	for _, t := range l.Templates {
+		e.log.mask(t.BuildSpec)
+	}
 	if len(l.Files) == 0 && !l.Diagnostics.HasErrors() {
 		return
 	}
@@ -103,20 +111,42 @@ func (e *env) pipeline(ctx context.Context, p *parts) {
 	o, ok := e.observe(ctx, l)
 	p.observed = o
 	p.diags = append(p.diags, o.diags...)
+	for _, r := range o.remote {
+		for _, b := range r.Builds {
+			e.log.mask(b.Spec) // never shown, and masked all the same
+		}
+	}
 	if !ok {
 		return
 	}
 	e.sayDeferred(l)
 	p.phase = "validating the changed specs on the server"
-	p.validation = e.validate(ctx, l, needValidation(l, o, e.cfg))
-	p.diags = append(p.diags, p.validation.failed...)
-	if ctx.Err() != nil || len(p.validation.failed) > 0 {
+	defaults := e.serverDefaults(ctx, l)
+	p.diags = append(p.diags, defaults.failed...)
+	o.defaults = defaults.bySize
+	if defaults.missing {
+		p.validation.missing = true
+		e.log.Warn("the server has no validate endpoint: specs were checked against the " + l.schemaName + " only, and a served " +
+			"field the file does not set counts as the server's default, so removing a field from a file, or a field added " +
+			"on the server by hand, is not seen as a change (set the field explicitly, or use build: always); create and " +
+			"build validate a spec as it is written, so a spec the server rejects fails at its write, not before the first one")
+	} else if len(defaults.failed) == 0 {
+		p.validation = e.validate(ctx, l, needValidation(l, o, e.cfg))
+		p.diags = append(p.diags, p.validation.failed...)
+	}
+	if ctx.Err() != nil || len(defaults.failed) > 0 || len(p.validation.failed) > 0 {
 		p.plan = invalidOnly(l, p.validation)
 		return
 	}
 	o.validated = p.validation.verdicts
-	o.history = e.history(ctx, l, o)
 	e.sayValidated(l, p)
+	writes := likelyWrites(l, o, p.validation, e.cfg)
+	if e.cfg.Mode == ModeApply {
+		p.phase = "confirming templates matched by display name"
+		e.confirmIdentities(ctx, o, writes)
+	}
+	p.phase = "reading the commit order"
+	e.order(ctx, o, writes)
 
 	p.phase = "planning"
 	p.plan, p.planned = decide(l, o, p.validation, e.cfg), true
@@ -128,7 +158,7 @@ func (e *env) pipeline(ctx context.Context, p *parts) {
 		}
 		return
 	}
-	p.diags = append(p.diags, planNotes(p.plan, l, e.cfg)...)
+	p.diags = append(p.diags, e.planNotes(p.plan, l)...)
 	e.noteNoGuard(p.plan)
 	if e.cfg.Mode == ModePlan {
 		p.builds = servingBuilds(p.plan, o)
@@ -206,6 +236,18 @@ func (e *env) assemble(parent, ctx context.Context, p *parts) *Result {
 		if b.TemplateID != "" {
 			res.TemplateIDs[b.Name] = b.TemplateID
 		}
+	}
+	res.Changed = []string{}
+	switch e.cfg.Mode {
+	case ModePlan:
+		res.Changed = res.Plan.Changed()
+	case ModeApply:
+		for _, oc := range p.executed {
+			if oc.wrote && !slices.Contains(res.Changed, oc.name) {
+				res.Changed = append(res.Changed, oc.name)
+			}
+		}
+		slices.Sort(res.Changed)
 	}
 	cancelled := parent.Err() != nil
 	timedOut := !cancelled && errors.Is(ctx.Err(), context.DeadlineExceeded)

@@ -90,6 +90,7 @@ func (e *env) validate(ctx context.Context, l *loaded, tpls []*spec.Template) va
 				answers[i].sent = true
 				if len(res.BuildSpec) > 0 {
 					answers[i].normalized = spec.Digest(res.BuildSpec)
+					answers[i].spec = res.BuildSpec
 				}
 			default:
 				answers[i].sent = true

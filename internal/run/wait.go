@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -100,7 +101,7 @@ func (e *env) failures(ctx context.Context, l *loaded, builds []BuildResult) dia
 		line, col, field := buildfail.Locate(t, b.ErrorCode, b.ErrorMessage)
 		out = append(out, diag.Diagnostic{Path: t.File, Line: line, Col: col, Field: field,
 			Message: textsafe.Truncate(msg, maxProblem), Rule: "build", Severity: diag.Error})
-		if b.LogURL != "" && ctx.Err() == nil {
+		if b.logURL != "" && ctx.Err() == nil {
 			b.LogTail = e.logTail(ctx, b)
 		}
 	}
@@ -110,7 +111,11 @@ func (e *env) failures(ctx context.Context, l *loaded, builds []BuildResult) dia
 // logTail is the last lines of a failed build's log, or a line saying why
 // there are none.
 func (e *env) logTail(ctx context.Context, b *BuildResult) []string {
-	lt, err := e.api.BuildLogTail(ctx, b.LogURL, 0)
+	lt, err := e.api.BuildLogTail(ctx, b.logURL, 0)
+	var notFetched *miosa.LogNotFetchedError
+	if errors.As(err, &notFetched) {
+		return []string{textsafe.Line(notFetched.Error())}
+	}
 	if err != nil {
 		return []string{textsafe.Line("(the build log could not be read: " + err.Error() + ")")}
 	}

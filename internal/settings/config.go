@@ -15,6 +15,6 @@ func (v Values) RunConfig() run.Config {
 		BuildMode: plan.BuildMode(v.String(Build)), Wait: v.Bool(Wait),
 		Timeout: v.Duration(Timeout), PollInterval: v.Duration(PollInterval),
 		Concurrency: v.Int(Concurrency), FailOnChanges: v.Bool(FailOnChanges),
-		AllowRollback: v.Bool(AllowRollback),
+		AllowRollback: v.Bool(AllowRollback), AllowInsecureHTTP: v.Bool(AllowHTTP),
 	}
 }

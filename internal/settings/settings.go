@@ -73,6 +73,8 @@ const (
 	Templates     = "templates"
 	FailOnChanges = "fail-on-changes"
 	AllowRollback = "allow-rollback"
+	TargetRef     = "target-ref"
+	AllowHTTP     = "allow-insecure-http"
 	Summary       = "summary"
 	GitHubToken   = "github-token"
 	PRComment     = "pr-comment"
@@ -103,6 +105,10 @@ var All = []Setting{
 	{Name: APIURL, Kind: Text, Default: run.DefaultAPIURL, CLI: true,
 		Usage:       "API base URL",
 		Description: "Miosa API base URL. Point it at a local emulator for tests."},
+	{Name: AllowHTTP, Kind: Bool, Default: "false", CLI: true,
+		Usage: "allow an `http://` api-url to a host that is not loopback (a private deployment); the key then travels unencrypted, with a warning",
+		Description: "Allow a plain http:// api-url to a host that is not loopback, for a private deployment. The key then " +
+			"travels unencrypted; the run warns. Without it such a URL is refused before any request."},
 	{Name: Path, Kind: Lines, Default: strings.Join(spec.DefaultPatterns, "\n"), CLI: true,
 		DefaultDoc: "`sandbox-templates/*.yaml` and `sandbox-templates/*.yml`",
 		Usage:      "glob patterns, one per line, relative to the workspace (`**` matches any depth)",
@@ -141,10 +147,19 @@ var All = []Setting{
 		Usage:       "in plan mode, fail when changes are pending: writes, refused builds, description changes (drift check)",
 		Description: "In plan mode, fail when changes are pending (a drift check): writes, refused builds, description changes."},
 	{Name: AllowRollback, Kind: Bool, Default: "false", CLI: true,
-		Usage: "let a build replace a served build made after this run's commit (see the rollback guard)",
-		Description: "Let a build replace a served build that was made after this run's commit (a newer commit's build, or one " +
-			"made by hand): without it, such a template is refused and the step fails, so a re-run of an old commit cannot " +
-			"roll a template back silently. The commit's time comes from the push payload."},
+		Usage: "write templates whose file the deploy target's head no longer holds (superseded or off-target), and builds the clock rule refuses",
+		Description: "Write a template even when the deploy target's head holds other content for its file (a newer commit " +
+			"changed it: superseded; or this commit is not on the target's history: off-target), and when GitHub cannot " +
+			"say and the clock rule sees a newer build. Without it such a template is skipped (a notice, or a warning for " +
+			"off-target) or refused, so a re-run of an old run never rolls a template back."},
+	{Name: TargetRef, Kind: Text, DefaultDoc: "(by event)", CLI: true, Modes: []string{"apply"},
+		Usage: "the branch or tag whose head decides commit order: a template is written only when its file is what that head holds " +
+			"(default: the default branch for push, `workflow_dispatch` and `schedule`, the latest release for `release`, " +
+			"the run's branch for `workflow_run`; the CLI: origin/HEAD)",
+		Description: "The branch or tag whose head decides commit order: a template is written only when its file's content is " +
+			"what that head holds, so an older run never replaces a newer commit's build. Default: the default branch for push, " +
+			"workflow_dispatch and schedule; the latest release for release events; the triggering run's branch for workflow_run. " +
+			"Other branches, tags and repository_dispatch need it set."},
 	{Name: Summary, Kind: Bool, Default: "true",
 		Usage:       "write the job summary",
 		Description: "Write the job summary (plan, builds, problems)."},
@@ -159,6 +174,11 @@ var All = []Setting{
 			"marker and edited in place on every push, when the token can write (a fork pull request's read-only token " +
 			"gets one notice); always: the same, but fail when it cannot; never: no comment."},
 }
+
+// RunnerDefault reports a default that the runner evaluates (an expression
+// such as ${{ github.token }}): it reaches the action as the input's value,
+// so a setting not given has none.
+func (s Setting) RunnerDefault() bool { return strings.HasPrefix(s.Default, "${{") }
 
 // Lookup returns the setting named name.
 func Lookup(name string) (Setting, bool) {
@@ -193,7 +213,7 @@ func Parse(list []Setting, get func(name string) (string, bool), label func(name
 	v := Values{m: map[string]any{}}
 	for _, s := range list {
 		raw, ok := get(s.Name)
-		if !ok {
+		if !ok && !s.RunnerDefault() {
 			raw = s.Default
 		}
 		val, err := s.parse(raw)

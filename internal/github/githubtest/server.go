@@ -191,11 +191,17 @@ func (s *Server) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 		s.mu.Lock()
+		// Recorded before the answer leaves, so that a client that has read
+		// an answer finds its request in Requests; its status and endpoint
+		// are filled in when the handler is done.
+		i := len(s.requests)
+		s.requests = append(s.requests, Request{Method: r.Method, Path: strings.TrimPrefix(r.URL.Path, s.prefix),
+			RawQuery: r.URL.RawQuery, Authorization: r.Header.Get("Authorization")})
 		s.requestNo++
 		want, refuse := s.token, s.refuseAll
 		w.Header().Set("X-GitHub-Request-Id", fmt.Sprintf("FA4E:%04X", s.requestNo))
 		s.mu.Unlock()
-		defer s.record(r, rec)
+		defer s.record(i, rec)
 		got, ok := bearer(r.Header.Get("Authorization"))
 		switch {
 		case r.Header.Get("User-Agent") == "":
@@ -214,14 +220,11 @@ func (s *Server) guard(next http.Handler) http.Handler {
 	})
 }
 
-// record keeps r and its answer.
-func (s *Server) record(r *http.Request, rec *recorder) {
+// record fills in request i's answer.
+func (s *Server) record(i int, rec *recorder) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.requests = append(s.requests, Request{
-		Op: rec.op, Method: r.Method, Path: strings.TrimPrefix(r.URL.Path, s.prefix), RawQuery: r.URL.RawQuery,
-		Authorization: r.Header.Get("Authorization"), Status: rec.status,
-	})
+	s.requests[i].Op, s.requests[i].Status = rec.op, rec.status
 	if rec.status >= 400 {
 		s.refused++
 	}
