@@ -347,7 +347,10 @@ func (b *bench) apply(ctx context.Context) error {
 		}
 	}
 	defer keep.close()
-	b.serial = b.counts2["schema"] + b.counts2["list"]
+	// Once per run, one after the other: schema, list, and the validate
+	// of each distinct size that gives the server's defaults (the
+	// validates beyond one per template).
+	b.serial = b.counts2["schema"] + b.counts2["list"] + max(0, b.counts2["validate"]-b.cfg.n)
 	b.perTemplate = int(math.Round(float64(total(b.counts2)-b.serial) / float64(b.cfg.n)))
 
 	if !b.cfg.phases["4"] {
@@ -677,7 +680,7 @@ func (b *bench) table6(row rowFunc, yes func(bool) *bool) {
 
 func (b *bench) footnotes(p func(string, ...any)) {
 	p("\n¹ Lower bound = (serial round trips + ⌈N/c⌉ × round trips per template) × latency. Serial: the requests made once per run, " +
-		"one after the other (`schema`, `list`). Per template: the requests each template needs in turn, counted from the default run's " +
+		"one after the other (`schema`, `list`, and one `validate` per distinct size for the server's defaults). Per template: the requests each template needs in turn, counted from the default run's " +
 		"requests by kind: `validate` in the validation pass, then `create` and the `list_builds` that adopts the build the server queued " +
 		"(plus `create_build` when none appears). The validation pass ends before the first write, so with c workers each pass takes " +
 		"⌈N/c⌉ rounds of its requests. Time spent in the process (start-up, YAML, schema) is not in the bound.\n")

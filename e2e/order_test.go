@@ -441,3 +441,97 @@ func TestPushAndReleaseRaceAtOneCommit(t *testing.T) {
 		t.Errorf("build-ids %s and %s, %d builds; want the same one build", steps[0].Outputs["build-ids"], steps[1].Outputs["build-ids"], e.BuildsOf("app"))
 	}
 }
+
+// Found by review, each a run that must not write: a late workflow_run of an
+// older commit (GITHUB_SHA is the default branch's head on workflow_run), a
+// workflow_run of another branch, a pull request or merge queue run with
+// mode: apply, and a repository_dispatch with no commit time when GitHub
+// cannot answer.
+func TestOrderRunsThatMustNotWrite(t *testing.T) {
+	t.Parallel()
+	e, h := startEmulator(t, nil), newGitTimeline(t)
+	h.push(nodeTemplate("node:22"))
+	h.push(nodeTemplate("node:24"))
+	wr := func(sha, branch string) map[string]any {
+		return map[string]any{"workflow_run": map[string]any{"head_sha": sha, "head_branch": branch, "event": "push",
+			"head_repository": map[string]any{"full_name": "acme/platform"}}}
+	}
+	mustRun(t, 0, "workflow_run of c1", h.checkout(t, 1), h.g.env(t, "workflow_run", h.shas[1], wr(h.shas[1], "main")), ghInputs(e, nil))
+	late := mustRun(t, 0, "a late workflow_run of c0", h.checkout(t, 0), h.g.env(t, "workflow_run", h.shas[1], wr(h.shas[0], "main")), ghInputs(e, nil))
+	if it := onlyItem(t, late); it.Action != "superseded" || servedFrom(t, e) != "node:24" {
+		t.Errorf("late workflow_run of c0: %+v, serves %s; want superseded, node:24", it, servedFrom(t, e))
+	}
+	feat := h.g.Commit([]string{h.shas[1]}, nodeTemplate("node:99-feature"))
+	h.g.SetBranch("feature", feat)
+	s := mustRun(t, 0, "a workflow_run of another branch", newWorkspace(t, nodeTemplate("node:99-feature")),
+		h.g.env(t, "workflow_run", h.shas[1], wr(feat, "feature")), ghInputs(e, nil))
+	if !strings.Contains(s.Stdout, "only the default branch (main) deploys") || servedFrom(t, e) != "node:24" {
+		t.Errorf("feature branch: serves %s\n%s", servedFrom(t, e), s.Stdout)
+	}
+	for _, event := range []string{"pull_request", "merge_group"} {
+		env := with(h.g.env(t, event, h.shas[1], map[string]any{"pull_request": map[string]any{"number": 7}}), map[string]string{"GITHUB_REF": "refs/pull/7/merge"})
+		s := mustRun(t, 0, event+" with mode: apply", newWorkspace(t, nodeTemplate("node:99-from-pr")), env, ghInputs(e, map[string]string{"mode": "apply", "pr-comment": "never"}))
+		if !strings.Contains(s.Stdout, "never writes") || servedFrom(t, e) != "node:24" {
+			t.Errorf("%s with mode: apply wrote: serves %s\n%s", event, servedFrom(t, e), s.Stdout)
+		}
+	}
+	h.push(nodeTemplate("node:26"))
+	s = mustRun(t, 1, "repository_dispatch without a token", h.checkout(t, 2), h.g.env(t, "repository_dispatch", h.shas[2], nil),
+		apiInputs(e, map[string]string{"github-token": "", "target-ref": "main"}))
+	if it := onlyItem(t, s); it.Action != "refused" || servedFrom(t, e) != "node:24" {
+		t.Errorf("repository_dispatch without a token: %+v, serves %s; want refused", it, servedFrom(t, e))
+	}
+}
+
+// A display-name match that cannot be confirmed (the slug lookup fails) is
+// never written to; and once the repository's own template exists, a plan
+// confirms the match too, so a drift check passes.
+func TestDisplayNameUnconfirmedAndPlan(t *testing.T) {
+	t.Parallel()
+	e := startEmulator(t, func(o *emulator.Options) {
+		o.Faults.Rules = []emulator.Rule{{Endpoint: "get", Kind: emulator.FaultStatus, Status: 503, Count: 100}}
+	})
+	mate, err := e.SeedTemplate(emulator.TemplateSeed{Name: "api", Slug: "api-playground", BuildSpec: map[string]any{"from": "python:3.12"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWorkspace(t, map[string]string{"sandbox-templates/api.yaml": "build_spec:\n  from: node:22\n"})
+	s := mustRun(t, 1, "apply while the slug lookup fails", w, withSHA(shaA), apiInputs(e, map[string]string{"timeout": "60s"}))
+	if e.Counters().Writes != 0 || !strings.Contains(s.log(), "confirm the template named") {
+		t.Errorf("%d writes, want 0 and a problem saying why\n%s", e.Counters().Writes, s.log())
+	}
+	e.Configure(func(o *emulator.Options) { o.Faults.Rules = nil })
+	mustRun(t, 0, "apply", w, withSHA(shaA), apiInputs(e, nil))
+	plan := mustRun(t, 0, "a drift check after the apply", w, withSHA(shaA), apiInputs(e, map[string]string{"mode": "plan", "fail-on-changes": "true"}))
+	if it := onlyItem(t, plan); it.Action != "unchanged" {
+		t.Errorf("plan: %+v, want unchanged", it)
+	}
+	for _, b := range e.State().Builds {
+		if b.TemplateID == mate.ID && b.BuildSpec["from"] != "python:3.12" {
+			t.Errorf("the teammate's template was built with %v", b.BuildSpec)
+		}
+	}
+}
+
+// A template deleted again and again at one commit is created again each
+// time, under keys that name the vanished templates.
+func TestDeletedTwiceIsRecreated(t *testing.T) {
+	t.Parallel()
+	e := startEmulator(t, nil)
+	w := newWorkspace(t, nodeTemplate("node:22"))
+	ids := func(s step) map[string]string {
+		var m map[string]string
+		s.json(t, "template-ids", &m)
+		return m
+	}
+	s := mustRun(t, 0, "create", w, withSHA(shaA), apiInputs(e, nil))
+	for i := range 2 {
+		if err := e.DeleteTemplate(ids(s)["app"]); err != nil {
+			t.Fatal(err)
+		}
+		s = mustRun(t, 0, fmt.Sprintf("re-run after delete %d", i+1), w, withSHA(shaA), apiInputs(e, nil))
+		if got := ids(s)["app"]; got == "" || len(e.State().Templates) != 1 || e.State().Templates[0].ID != got {
+			t.Errorf("after delete %d: template-ids %v, templates %+v", i+1, ids(s), e.State().Templates)
+		}
+	}
+}

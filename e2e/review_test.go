@@ -47,6 +47,7 @@ func TestReviewPullRequestComment(t *testing.T) {
 	// A pull request changes one template.
 	w.write(t, "sandbox-templates/python-3-12.yaml", strings.Replace(threeTemplates["sandbox-templates/python-3-12.yaml"], "python:3.12-slim", "python:3.13-slim", 1))
 	in := apiInputs(e, map[string]string{"github-token": ghToken})
+	gh.SetPullHead("acme/platform", 7, shaB)
 	first := runAction(t, w, prEnv(t, gh, shaB), in)
 	if first.Code != 0 {
 		t.Fatalf("pull request: exit %d\n%s", first.Code, first.log())
@@ -63,15 +64,27 @@ func TestReviewPullRequestComment(t *testing.T) {
 	}
 	// A second push edits the same comment.
 	w.write(t, "sandbox-templates/python-3-12.yaml", strings.Replace(threeTemplates["sandbox-templates/python-3-12.yaml"], "python:3.12-slim", "python:3.14-slim", 1))
-	second := runAction(t, w, prEnv(t, gh, "cccccccccccccccccccccccccccccccccccccccc"), in)
+	const shaC = "cccccccccccccccccccccccccccccccccccccccc"
+	gh.SetPullHead("acme/platform", 7, shaC)
+	second := runAction(t, w, prEnv(t, gh, shaC), in)
 	if second.Code != 0 {
 		t.Fatalf("second push: exit %d\n%s", second.Code, second.log())
 	}
 	after := gh.Comments("acme/platform", 7)
-	if len(after) != 1 || after[0].ID != comments[0].ID || !strings.Contains(after[0].Body, "python:3.14-slim") {
-		t.Errorf("after the second push: %d comments (first id %d), want the same one edited with the new diff", len(after), comments[0].ID)
+	if len(after) != 1 || after[0].ID != comments[0].ID || !strings.Contains(after[0].Body, "python:3.14-slim") ||
+		!strings.Contains(after[0].Body, "<!-- sandbox-templates head: "+shaC+" -->") {
+		t.Errorf("after the second push: %d comments (first id %d), want the same one edited with the new diff, for %s", len(after), comments[0].ID, shaC)
 	}
-	for _, s := range []step{first, second} {
+	// A re-run of the first push, late: the pull request is at the second
+	// push now, whose run owns the comment.
+	late := runAction(t, w, prEnv(t, gh, shaB), in)
+	if late.Code != 0 || !strings.Contains(late.Stdout, "the run of that newer push owns the comment") {
+		t.Fatalf("late run of the first push: exit %d\n%s", late.Code, late.log())
+	}
+	if now := gh.Comments("acme/platform", 7); len(now) != 1 || now[0].Body != after[0].Body {
+		t.Errorf("the late run of the first push changed the comment")
+	}
+	for _, s := range []step{first, second, late} {
 		logText := strings.Replace(s.log(), "::add-mask::"+ghToken+"\n", "", 1)
 		if !strings.Contains(s.Stdout, "::add-mask::"+ghToken+"\n") {
 			t.Error("the GitHub token was not masked")
@@ -92,6 +105,7 @@ func TestReviewForkPullRequest(t *testing.T) {
 	gh := githubtest.New(githubtest.Options{Prefix: githubtest.GHESPrefix})
 	t.Cleanup(gh.Close)
 	gh.SetReadOnly(true)
+	gh.SetPullHead("acme/platform", 7, shaB)
 	w := newWorkspace(t, threeTemplates)
 	s := runAction(t, w, prEnv(t, gh, shaB), map[string]string{"github-token": ghToken})
 	if s.Code != 0 {

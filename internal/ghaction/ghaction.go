@@ -192,7 +192,7 @@ func comment(ctx context.Context, log stepLog, rn runner, in runSettings, markdo
 		return true
 	}
 	cfg := prcomment.Config{
-		APIURL: rn.APIURL, Token: in.Token, Repository: rn.Repository, PR: rn.PRNumber(),
+		APIURL: rn.APIURL, Token: in.Token, Repository: rn.Repository, PR: rn.PRNumber(), HeadSHA: rn.PRHeadSHA(),
 		Marker: prcomment.Marker(rn.Workflow, rn.Job), Mode: in.PRComment, UserAgent: userAgent, RunURL: rn.RunURL(),
 	}
 	r, err := prcomment.Post(ctx, cfg, markdown)

@@ -44,10 +44,18 @@ func config(ctx context.Context, in input, rn runner, userAgent string) (runSett
 	cfg.Root = cmp.Or(rn.Workspace, ".")
 	cfg.Repository = rn.Repository
 	cfg.UserAgent = userAgent
-	cfg.Commit = cmp.Or(v.String(settings.CommitSHA), rn.SHA)
+	// The commit: commit-sha, else the triggering run's commit for
+	// workflow_run (GITHUB_SHA is the default branch's head there), else
+	// GITHUB_SHA.
+	cfg.Commit = cmp.Or(v.String(settings.CommitSHA), rn.runHeadSHA(), rn.SHA)
 	cfg.Mode = resolveMode(v.String(settings.Mode), rn.Event, cfg.APIKey != "")
-	cfg.CommitTime = rn.commitTime(cfg.Commit)
+	if readOnlyEvent(rn.Event) && cfg.Mode == run.ModeApply {
+		// Pull requests and merge queues write nothing, whatever the mode.
+		cfg.Mode = run.ModePlan
+		cfg.Notices = append(cfg.Notices, "This run only plans: a "+rn.Event+" event never writes (mode: apply is taken as plan).")
+	}
 	if cfg.Mode == run.ModeValidate || readOnlyEvent(rn.Event) {
+		cfg.CommitTime = rn.commitTime(cfg.Commit)
 		return cfg, nil // no write, and no commit order to ask for
 	}
 	t, err := rn.target(v.String(settings.TargetRef))
@@ -55,12 +63,12 @@ func config(ctx context.Context, in input, rn runner, userAgent string) (runSett
 	case err != nil && cfg.Mode == run.ModeApply:
 		return runSettings{}, err
 	case err != nil:
+		cfg.CommitTime = rn.commitTime(cfg.Commit)
 		return cfg, nil // a plan of a run that could not write: the clock rule
 	}
 	if t.NoWrite != "" && cfg.Mode == run.ModeApply {
 		cfg.Mode = run.ModePlan
 		cfg.Notices = append(cfg.Notices, "This run only plans: "+t.NoWrite+", so it never writes.")
-		return cfg, nil
 	}
 	var gh *github.Client
 	if cfg.Token != "" {
@@ -73,9 +81,14 @@ func config(ctx context.Context, in input, rn runner, userAgent string) (runSett
 			return runSettings{}, err
 		}
 	}
+	cfg.CommitTime = rn.commitTime(cfg.Commit)
+	if t.NoWrite != "" {
+		return cfg, nil
+	}
 	cfg.Order = githubOrder{gh: gh, t: t, this: cfg.Commit, workspace: cfg.Root}
-	if t.NoTime {
-		cfg.RefuseUnordered = fmt.Sprintf("GitHub could not tell whether this commit is the newest, and a %s run has no commit time to go by", rn.Event)
+	if cfg.CommitTime.IsZero() {
+		// Without the target's word there is nothing to order this run by.
+		cfg.RefuseUnordered = fmt.Sprintf("this %s run has no commit time, and GitHub could not say whether its commit is the newest", rn.Event)
 	}
 	return cfg, nil
 }

@@ -26,9 +26,6 @@ type target struct {
 	// NoWrite says why this run never writes (a workflow_run of a pull
 	// request or a fork): it plans instead.
 	NoWrite string
-	// NoTime says the event has no commit time: without the target's word,
-	// writes are refused rather than guarded by the clock.
-	NoTime bool
 	// CheckDefault: Ref must be the default branch, which the event did
 	// not name: GitHub is asked.
 	CheckDefault bool
@@ -37,9 +34,8 @@ type target struct {
 // target is the deploy target of the run's event. An event whose target
 // cannot be told without target-ref is an error naming it.
 func (rn runner) target(targetRef string) (target, error) {
-	noTime := rn.Event == "release" || rn.Event == "workflow_dispatch" || rn.Event == "schedule"
 	if targetRef != "" {
-		return target{Ref: targetRef, NoTime: noTime}, nil
+		return target{Ref: targetRef}, nil
 	}
 	p := rn.Payload
 	switch rn.Event {
@@ -55,16 +51,16 @@ func (rn runner) target(targetRef string) (target, error) {
 		case def == "":
 			// The payload does not say (it always does on GitHub): GitHub
 			// is asked along with the order.
-			return target{Ref: branch, CheckDefault: true, NoTime: noTime}, nil
+			return target{Ref: branch, CheckDefault: true}, nil
 		case branch != def:
 			return target{}, run.Usagef("input target-ref: pushes to %s do not deploy by default (only the default branch, %s, does): set target-ref to deploy from this branch, with a key of its own", branch, def)
 		}
-		return target{Ref: branch, NoTime: noTime}, nil
+		return target{Ref: branch}, nil
 	case "schedule":
 		// A scheduled run runs on the default branch.
-		return target{Ref: strings.TrimPrefix(rn.Ref, "refs/heads/"), NoTime: true}, nil
+		return target{Ref: strings.TrimPrefix(rn.Ref, "refs/heads/")}, nil
 	case "release":
-		t := target{Release: true, NoTime: true}
+		t := target{Release: true}
 		if p.Release != nil {
 			t.ThisTag = p.Release.TagName
 		}
@@ -78,6 +74,10 @@ func (rn runner) target(targetRef string) (target, error) {
 			return target{NoWrite: "the triggering run was for a pull request (" + wr.Event + ")"}, nil
 		case wr.HeadRepository == nil || wr.HeadRepository.FullName != rn.Repository:
 			return target{NoWrite: "the triggering run was for another repository (a fork)"}, nil
+		case p.Repository != nil && p.Repository.DefaultBranch != "" && wr.HeadBranch != p.Repository.DefaultBranch:
+			return target{NoWrite: fmt.Sprintf("the triggering run was for the branch %s, and only the default branch (%s) deploys without target-ref", wr.HeadBranch, p.Repository.DefaultBranch)}, nil
+		case p.Repository == nil || p.Repository.DefaultBranch == "":
+			return target{Ref: wr.HeadBranch, CheckDefault: true}, nil
 		}
 		return target{Ref: wr.HeadBranch}, nil
 	}
@@ -87,7 +87,9 @@ func (rn runner) target(targetRef string) (target, error) {
 // githubOrder is the commit order from GitHub: a run.Order that costs at
 // most 3 requests whatever the number of files: the head (or the latest
 // release), the blob ids of the files there, and, when a file differs, a
-// comparison to word why.
+// comparison to word why. One more when the event does not name the
+// default branch, and when a directory listing turns out capped although
+// the checkout's directory was smaller.
 type githubOrder struct {
 	gh        *github.Client // nil without a token
 	t         target

@@ -37,6 +37,9 @@ type payload struct {
 	Number      int            `json:"number"`
 	PullRequest *struct {
 		Number int `json:"number"`
+		Head   struct {
+			SHA string `json:"sha"`
+		} `json:"head"`
 	} `json:"pull_request"`
 	WorkflowRun *payloadRun `json:"workflow_run"`
 	Release     *struct {
@@ -88,12 +91,29 @@ func readRunner(a *githubactions.Action) runner {
 	return r
 }
 
+// runHeadSHA is a workflow_run event's triggering commit, or "".
+func (r runner) runHeadSHA() string {
+	if r.Event != "workflow_run" || r.Payload.WorkflowRun == nil {
+		return ""
+	}
+	return r.Payload.WorkflowRun.HeadSHA
+}
+
 // PRNumber is the pull request's number, or 0 when the event has none.
 func (r runner) PRNumber() int {
 	if r.Payload.PullRequest != nil && r.Payload.PullRequest.Number > 0 {
 		return r.Payload.PullRequest.Number
 	}
 	return 0
+}
+
+// PRHeadSHA is the pull request's head commit the event was for
+// (pull_request.head.sha), or "" when the event has none.
+func (r runner) PRHeadSHA() string {
+	if r.Payload.PullRequest == nil {
+		return ""
+	}
+	return r.Payload.PullRequest.Head.SHA
 }
 
 // RunURL is the run's page, where the job summary is; "" when unknown.

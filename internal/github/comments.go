@@ -19,6 +19,7 @@ const (
 	opList   = "list comments"
 	opCreate = "create comment"
 	opUpdate = "update comment"
+	opDelete = "delete comment"
 )
 
 // Comment is an issue or pull request comment.
@@ -111,6 +112,19 @@ func (c *Client) CreateComment(ctx context.Context, number int, body string) (Co
 func (c *Client) EditComment(ctx context.Context, id int64, body string) (Comment, error) {
 	return c.writeComment(ctx, call{op: opUpdate, what: "a comment"}, func() (*gh.IssueComment, *gh.Response, error) {
 		return c.gh.Issues.EditComment(ctx, c.owner, c.repo, id, &gh.IssueComment{Body: &body})
+	})
+}
+
+// DeleteComment deletes comment id: DELETE
+// /repos/{owner}/{repo}/issues/comments/{id}. It is repeated like a read on
+// a 5xx or a lost connection: deleting twice deletes nothing more. A comment
+// already gone is an error for which IsNotFound holds.
+func (c *Client) DeleteComment(ctx context.Context, id int64) error {
+	if id <= 0 {
+		return &Error{Op: opDelete, Message: fmt.Sprintf("%d is not a comment id", id)}
+	}
+	return c.do(ctx, call{op: opDelete, what: "an answer"}, func() (*gh.Response, error) {
+		return c.gh.Issues.DeleteComment(ctx, c.owner, c.repo, id)
 	})
 }
 

@@ -1,7 +1,8 @@
 // Package github makes every GitHub REST API call of this project, on
 // google/go-github: what a ref points at, the blob SHAs of files at a ref,
-// how two refs compare, the default branch, the latest release, and a pull
-// request's issue comments (list, create, edit). No other package imports
+// how two refs compare, the default branch, the latest release, a pull
+// request's head commit, the token's own login, and a pull request's issue
+// comments (list, create, edit, delete). No other package imports
 // go-github; they see this package's types.
 //
 // Config.APIURL is GITHUB_API_URL as given (https://api.github.com, or

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 // MaxLen is the longest body Post sends, in bytes: GitHub's limit of 65,536
@@ -14,6 +15,10 @@ const MaxLen = 65536
 
 // markerPrefix starts the hidden first line of every comment of this action.
 const markerPrefix = "<!-- sandbox-templates-action: "
+
+// headPrefix starts the hidden second line, naming the pull request head
+// the comment was written for.
+const headPrefix = "<!-- sandbox-templates head: "
 
 // markerLine returns the hidden first line of the comment marked marker.
 func markerLine(marker string) string {
@@ -35,18 +40,29 @@ func escapeMarker(m string) string {
 	return b.String()
 }
 
+// headLine returns the hidden line recording the pull request head sha a
+// comment was written for, escaped as the marker is.
+func headLine(sha string) string {
+	return headPrefix + escapeMarker(sha) + " -->"
+}
+
 // Body returns the comment Post sends for markdown: the hidden marker line,
-// then markdown, cut on a line boundary to at most MaxLen bytes when it is
-// longer, with any open code fence or <details> closed and a last line
-// pointing at the job summary on runURL (the run's page; may be empty).
-func Body(marker, markdown, runURL string) string {
-	body, _ := truncate(marker, markdown, runURL)
+// the hidden line naming headSHA (the pull request head the text is for;
+// none when it is ""), then markdown, cut on a line boundary to at most
+// MaxLen bytes when it is longer, with any open code fence or <details>
+// closed and a last line pointing at the job summary on runURL (the run's
+// page; may be empty).
+func Body(marker, headSHA, markdown, runURL string) string {
+	body, _ := truncate(marker, headSHA, markdown, runURL)
 	return body
 }
 
 // truncate returns the body and whether markdown was cut.
-func truncate(marker, markdown, runURL string) (string, bool) {
+func truncate(marker, headSHA, markdown, runURL string) (string, bool) {
 	head := markerLine(marker) + "\n"
+	if headSHA != "" {
+		head += headLine(headSHA) + "\n"
+	}
 	text := strings.TrimRight(markdown, "\n") + "\n"
 	if len(head)+len(text) <= MaxLen {
 		return head + text, false
@@ -72,7 +88,7 @@ func truncate(marker, markdown, runURL string) (string, bool) {
 func cutNote(runURL string) string {
 	where := "this run's job summary"
 	if u, err := url.Parse(runURL); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" &&
-		!strings.ContainsAny(runURL, "<>\n\r") {
+		!strings.ContainsAny(runURL, "<>\n\r") && utf8.ValidString(runURL) {
 		where = "the [job summary](<" + runURL + ">)"
 	}
 	return "\n---\n\n**Cut to fit GitHub's limit of 65,536 characters.** The full text is in " + where + ".\n"

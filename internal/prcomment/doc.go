@@ -3,10 +3,26 @@
 // place.
 //
 // The comment is found among the pull request's issue comments by a hidden
-// first line, <!-- sandbox-templates-action: MARKER -->, written by a bot or
-// by someone with write access to the repository (OWNER, MEMBER or
-// COLLABORATOR): a comment anyone else wrote is never edited, whatever it
-// says. The body is cut on a line boundary to fit GitHub's limit of 65,536
+// first line, <!-- sandbox-templates-action: MARKER -->, written by
+// github-actions[bot] (what GITHUB_TOKEN writes) or by the token's own
+// identity when GitHub names it (GET /user; it answers 403 to installation
+// tokens, GITHUB_TOKEN's included, and then only github-actions[bot]
+// counts): a comment anyone else wrote, another app's bot or a member, is
+// never edited, whatever it says. Nothing learnt is kept from one run to
+// the next. A comment whose edit GitHub refuses (403, 404, 422) is left
+// alone and the next one is tried, or a new one posted.
+//
+// Runs of one job race when pushes follow each other. A hidden second line,
+// <!-- sandbox-templates head: SHA -->, records the pull request head the
+// text is for (Config.HeadSHA), and before writing, Post reads the pull
+// request's head now (GET .../pulls/{n}): a run whose head is no longer the
+// pull request's writes nothing (Outcome Stale), leaving the comment to the
+// run of the newer push. Runs that each created the comment leave copies:
+// the next run keeps the oldest, edits it, and deletes the newer ones. The
+// token's login and the pull request's head are each asked at most once a
+// run, and only when needed: an unchanged comment costs one list.
+//
+// The body is cut on a line boundary to fit GitHub's limit of 65,536
 // characters, closing an open code fence, with a last line pointing at the
 // job summary.
 //

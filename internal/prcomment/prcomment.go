@@ -2,11 +2,14 @@ package prcomment
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/miosa-dev/sandbox-templates-action/internal/textsafe"
 )
 
 // Modes of Config.Mode, as the pr-comment input spells them.
@@ -21,7 +24,8 @@ type Config struct {
 	APIURL     string        // GitHub REST API base (GITHUB_API_URL): https://api.github.com, or https://HOST/api/v3
 	Token      string        // github-token; sent only to APIURL
 	Repository string        // owner/name (GITHUB_REPOSITORY)
-	PR         int           // pull request number; 0 when the event has none (see PRNumber)
+	PR         int           // pull request number; 0 when the event has none
+	HeadSHA    string        // the pull request head the run is for (pull_request.head.sha); "" writes without checking it
 	Marker     string        // which comment is this job's (see Marker)
 	Mode       string        // ModeAuto (also ""), ModeAlways or ModeNever
 	RunURL     string        // the run's page, where the job summary is, named when the body is cut; may be empty
@@ -36,8 +40,8 @@ func (c Config) Format(f fmt.State, _ rune) {
 	if c.Token != "" {
 		tok = "[REDACTED]"
 	}
-	_, _ = fmt.Fprintf(f, "{APIURL:%s Token:%s Repository:%s PR:%d Marker:%s Mode:%s RunURL:%s}",
-		c.APIURL, tok, c.Repository, c.PR, c.Marker, c.Mode, c.RunURL)
+	_, _ = fmt.Fprintf(f, "{APIURL:%s Token:%s Repository:%s PR:%d HeadSHA:%s Marker:%s Mode:%s RunURL:%s}",
+		c.APIURL, tok, c.Repository, c.PR, c.HeadSHA, c.Marker, c.Mode, c.RunURL)
 }
 
 // Outcome is what Post did.
@@ -49,6 +53,7 @@ const (
 	Created                 // a new comment
 	Updated                 // this job's comment, edited in place
 	ReadOnly                // the token may not comment (403, or 404 for a private repository)
+	Stale                   // nothing sent: the pull request's head is no longer Config.HeadSHA; its run owns the comment
 )
 
 // String returns the outcome in lower case: "skipped", "created", ...
@@ -60,6 +65,8 @@ func (o Outcome) String() string {
 		return "updated"
 	case ReadOnly:
 		return "read-only"
+	case Stale:
+		return "stale"
 	}
 	return "skipped"
 }
@@ -67,16 +74,19 @@ func (o Outcome) String() string {
 // Result is what Post did, with one line for the log.
 type Result struct {
 	Outcome   Outcome
-	CommentID int64  // the comment created or updated
+	CommentID int64  // the comment created or updated; 0 when none was
 	URL       string // its html_url
 	Truncated bool   // the body was cut to fit
 	Message   string // one line saying what happened; never holds the token
 }
 
 // Post creates or updates this job's comment on cfg.PR with markdown as its
-// text (see Body). It returns an error for anything GitHub refuses and, in always mode, when nothing could be posted; in auto mode a
-// read-only token is Result.Outcome ReadOnly with a nil error. Errors never
-// contain the token.
+// text (see Body), deleting newer copies of it that racing runs left. With
+// cfg.HeadSHA set, it first checks that it is still the pull request's head,
+// and writes nothing when it is not: Outcome Stale, with a nil error. It
+// returns an error for anything GitHub refuses and, in always mode, when
+// nothing could be posted; in auto mode a read-only token is Outcome
+// ReadOnly with a nil error. Errors never contain the token.
 func Post(ctx context.Context, cfg Config, markdown string) (Result, error) {
 	always := cfg.Mode == ModeAlways
 	switch {
@@ -90,12 +100,14 @@ func Post(ctx context.Context, cfg Config, markdown string) (Result, error) {
 		return Result{Outcome: Skipped, Message: "no pull request comment: github-token is empty"}, nil
 	case cfg.Marker == "":
 		return Result{}, errors.New("pr-comment: no marker to find the comment by")
+	case cfg.HeadSHA != "" && !isSHA(cfg.HeadSHA):
+		return Result{}, fmt.Errorf("pr-comment: head %q is not a commit SHA", textsafe.Truncate(textsafe.Line(cfg.HeadSHA), 100))
 	}
 	c, err := newCommenter(cfg)
 	if err != nil {
 		return Result{}, err
 	}
-	body, cut := truncate(cfg.Marker, markdown, cfg.RunURL)
+	body, cut := truncate(cfg.Marker, c.head, markdown, cfg.RunURL)
 	t := c.post(ctx, body)
 	switch {
 	case t.err != nil && t.readOnly:
@@ -108,11 +120,20 @@ func Post(ctx context.Context, cfg Config, markdown string) (Result, error) {
 		return Result{}, fmt.Errorf("pr-comment: %w", t.err)
 	}
 	res := t.res
-	if cut {
+	if cut && res.Outcome != Stale {
 		res.Truncated = true
 		res.Message += "; the text was cut to fit GitHub's limit, the job summary has all of it"
 	}
 	return res, nil
+}
+
+// isSHA reports whether s is a full hex SHA-1, as GitHub names commits.
+func isSHA(s string) bool {
+	if len(s) != 40 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
 }
 
 // Marker returns the marker of a workflow's job: the workflow name

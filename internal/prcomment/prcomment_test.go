@@ -60,7 +60,7 @@ func noCanary(t *testing.T, res prcomment.Result, err error) {
 
 // marker is the hidden first line of the test's comments.
 func marker(cfg prcomment.Config) string {
-	first, _, _ := strings.Cut(prcomment.Body(cfg.Marker, "x", ""), "\n")
+	first, _, _ := strings.Cut(prcomment.Body(cfg.Marker, "", "x", ""), "\n")
 	return first
 }
 
@@ -69,7 +69,7 @@ func TestStickyComment(t *testing.T) {
 	srv, cfg := setup(t)
 	other := srv.AddComment(repo, pr, githubtest.Comment{Body: "LGTM"})
 	otherJob := srv.AddComment(repo, pr, githubtest.Comment{
-		Body: prcomment.Body(prcomment.Marker("Sandbox templates", "plan"), "the plan job's", ""), User: githubtest.Bot,
+		Body: prcomment.Body(prcomment.Marker("Sandbox templates", "plan"), "", "the plan job's", ""), User: githubtest.Bot,
 	})
 	// Someone without write access copies this job's marker: never edited.
 	spoof := srv.AddComment(repo, pr, githubtest.Comment{Body: marker(cfg) + "\nno changes, merge away", AuthorAssociation: "CONTRIBUTOR"})
@@ -147,7 +147,7 @@ func TestPagination(t *testing.T) {
 		outcome prcomment.Outcome
 	}{
 		{"found on page 2", 150, true, 2, prcomment.Updated},
-		{"found at the end of page 1", 99, true, 1, prcomment.Updated},
+		{"found at the end of page 1, page 2 read for copies", 99, true, 2, prcomment.Updated},
 		{"not on any of 3 pages", 250, false, 3, prcomment.Created},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -217,7 +217,7 @@ func TestAnswers(t *testing.T) {
 				s.AddComment(repo, pr, githubtest.Comment{Body: marker(*c) + "\nold", User: githubtest.Bot})
 				s.SetReadOnly(true)
 			},
-			outcome: prcomment.ReadOnly, message: "HTTP 403", total: 2,
+			outcome: prcomment.ReadOnly, message: "HTTP 403", creates: 1, total: 3, // the refused edit, then the create
 		},
 		{
 			name: "private repository hidden from the token, auto", mode: prcomment.ModeAuto,
@@ -253,14 +253,6 @@ func TestAnswers(t *testing.T) {
 			},
 			err:     "pr-comment: create comment: HTTP 422: Validation Failed: body is too long (maximum is 65536 characters)",
 			creates: 1, total: 2,
-		},
-		{
-			name: "422 on update", mode: prcomment.ModeAlways,
-			prep: func(s *githubtest.Server, c *prcomment.Config) {
-				s.AddComment(repo, pr, githubtest.Comment{Body: marker(*c) + "\nold", User: githubtest.Bot})
-				s.AddFault(githubtest.Fault{Op: githubtest.OpUpdate, Status: 422, Message: "Validation Failed", Errors: []string{"body cannot be blank"}})
-			},
-			err: "update comment: HTTP 422: Validation Failed: body cannot be blank", total: 2,
 		},
 		{
 			name: "wrong token", mode: prcomment.ModeAuto,
@@ -305,12 +297,12 @@ func TestAnswers(t *testing.T) {
 			err: "list comments: HTTP 503: Service Unavailable (3 attempts, X-GitHub-Request-Id FA4E:0003)", total: 3,
 		},
 		{
-			name: "comment deleted before the update", mode: prcomment.ModeAlways,
+			name: "GET /user failing", mode: prcomment.ModeAuto,
 			prep: func(s *githubtest.Server, c *prcomment.Config) {
-				s.AddComment(repo, pr, githubtest.Comment{Body: marker(*c) + "\nold", User: githubtest.Bot})
-				s.AddFault(githubtest.Fault{Op: githubtest.OpUpdate, Status: 404})
+				s.AddComment(repo, pr, githubtest.Comment{Body: marker(*c) + "\nold", User: githubtest.User{Login: "some-app[bot]", Type: "Bot"}})
+				s.AddFault(githubtest.Fault{Op: githubtest.OpUser, Status: 503, Times: 3})
 			},
-			outcome: prcomment.Updated, total: 4,
+			err: "get the token's user: HTTP 503: Service Unavailable (3 attempts", total: 4,
 		},
 		{
 			name: "not a list", mode: prcomment.ModeAuto,
@@ -417,7 +409,7 @@ func TestBody(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got := prcomment.Body(tt.marker, tt.markdown, tt.runURL)
+			got := prcomment.Body(tt.marker, "", tt.markdown, tt.runURL)
 			switch {
 			case len(got) > prcomment.MaxLen:
 				t.Errorf("%d bytes", len(got))

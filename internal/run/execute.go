@@ -203,7 +203,6 @@ func truncateMessage(s string) string { return textsafe.Truncate(s, maxErrorMess
 // this spec, and triggers one only when none appears.
 func (x *executor) create(ctx context.Context, t *spec.Template, it plan.Item, oc *outcome, base string) (*BuildResult, string, error) {
 	key := x.key(t, opCreate, base)
-	retryVanished := base == "none" // once
 	tpl, err := x.api.CreateTemplate(ctx, key, miosa.CreateTemplate{
 		Name: t.Name, Description: t.Description, Metadata: t.Metadata, BuildSpec: t.BuildSpec,
 	})
@@ -217,18 +216,22 @@ func (x *executor) create(ctx context.Context, t *spec.Template, it plan.Item, o
 		}
 		return nil, "", fmt.Errorf("create template: %w", explain(err, key))
 	}
-	oc.templateID, oc.wrote = tpl.ID, true
 	res := &BuildResult{Name: it.Name, TemplateID: tpl.ID, Action: opCreate, Replayed: tpl.Replayed}
 	b, how, err := x.firstBuild(ctx, t, res, key, oc)
-	if err != nil && tpl.Replayed && retryVanished && miosa.IsTemplateGone(err) {
+	if err != nil && tpl.Replayed && miosa.IsTemplateGone(err) && strings.Count(base, "vanished:") < maxVanished {
 		// The key replayed a template that no longer exists (deleted on
-		// the server since): create it again, once, under a key that
-		// names the vanished template.
+		// the server since): create it again under a key that names the
+		// vanished template, so the key stays the same on every re-run.
 		x.log.Info(fmt.Sprintf("%s: the create's key replayed template %s, which no longer exists: creating it again", it.Name, tpl.ID))
-		return x.create(ctx, t, it, oc, "vanished:"+tpl.ID)
+		return x.create(ctx, t, it, oc, base+" vanished:"+tpl.ID)
 	}
+	oc.templateID, oc.wrote = tpl.ID, true
 	return b, "created; " + how, err
 }
+
+// maxVanished bounds how many deleted templates in a row a create looks
+// past: a template deleted again and again at one commit.
+const maxVanished = 3
 
 // firstBuild gives a newly created template its first build: it adopts the
 // build the server queued on create when that build is of this run's spec

@@ -234,3 +234,23 @@ func TestFailedBuildWithoutWaitWarns(t *testing.T) {
 		t.Errorf("no warning naming the failure: %q", l.warns)
 	}
 }
+
+// With a key, validate mode lists the templates first: a base URL without
+// /api/v1 fails there, with the client's hint, instead of passing as
+// "no schema endpoint" and "no validate endpoint" warnings.
+func TestValidateModeWrongBaseURLFails(t *testing.T) {
+	t.Parallel()
+	emu := emulator.New(emulator.NewOptions())
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	root := writeFiles(t, map[string]string{"sandbox-templates/a.yaml": "build_spec:\n  from: node:22\n"})
+	rep := &lines{}
+	res, err := Do(context.Background(), Config{Root: root, Mode: ModeValidate, APIKey: "msk_test", APIURL: srv.URL}, rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems := strings.Join(res.Problems(), "\n")
+	if res.Status != StatusFailed || !strings.Contains(problems, "/api/v1") || len(rep.warns) != 0 {
+		t.Errorf("status %s, problems %q, warnings %q: want failed, a hint naming /api/v1, no warning", res.Status, problems, rep.warns)
+	}
+}

@@ -120,12 +120,8 @@ func needValidation(l *loaded, o *observation, cfg Config) []*spec.Template {
 		case r.ReadError != "" || cfg.BuildMode == plan.BuildNever:
 		case !r.HasServing, cfg.BuildMode == plan.BuildAlways:
 			out = append(out, t)
-		case o.defaults != nil:
-			if filled := o.filled(t); filled == nil || r.Serving.Spec == nil || !spec.Same(filled, r.Serving.Spec) {
-				out = append(out, t)
-			}
 		default:
-			if _, same := plan.Matched(desired(l, o, t, validation{}), r.Serving); !same {
+			if filled := o.filled(t); filled == nil || r.Serving.Spec == nil || !spec.Same(filled, r.Serving.Spec) {
 				out = append(out, t)
 			}
 		}
@@ -175,6 +171,7 @@ func (e *env) confirmIdentities(ctx context.Context, o *observation, writes []*s
 	type answer struct {
 		gone   bool
 		remote *plan.Remote
+		err    error
 	}
 	answers := make([]answer, len(names))
 	g := new(errgroup.Group)
@@ -185,9 +182,10 @@ func (e *env) confirmIdentities(ctx context.Context, o *observation, writes []*s
 			switch {
 			case miosa.IsNotFound(err):
 				answers[i].gone = true
-			case err != nil, tpl.ID == o.remote[o.byName[name]].ID:
-				// Confirmed, or unknown: a read that failed leaves the
-				// match as the list made it.
+			case err != nil:
+				answers[i].err = err // unconfirmed: nothing is written to it
+			case tpl.ID == o.remote[o.byName[name]].ID:
+				// Confirmed.
 			default:
 				r, err := e.observeOne(ctx, name, tpl.ID)
 				if err == nil {
@@ -202,6 +200,13 @@ func (e *env) confirmIdentities(ctx context.Context, o *observation, writes []*s
 		a := answers[i]
 		row := o.remote[o.byName[name]]
 		switch {
+		case a.err != nil:
+			// The row stays matched, unreadable: the plan decides nothing
+			// for it, and the run fails on it, rather than write to a
+			// template that may be someone else's.
+			o.remote[o.byName[name]].ReadError = fmt.Sprintf("confirm the template named %q by its slug: %v", row.Name, a.err)
+			o.remote[o.byName[name]].Builds = nil
+			o.diags = append(o.diags, problem(RuleAPI, fmt.Sprintf("%s: confirm the template named %q by its slug: %v", name, row.Name, a.err)))
 		case a.gone:
 			e.log.Info(fmt.Sprintf("%s: the template named %q has another slug: it is not this file's, which is created", name, row.Name))
 			delete(o.byName, name)

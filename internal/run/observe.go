@@ -27,9 +27,10 @@ type remoteAPI interface {
 	BuildLogTail(ctx context.Context, logURL string, limit int) (*miosa.LogTail, error)
 }
 
-// Metadata keys this tool writes into the builds it triggers. Nothing
-// depends on the server keeping them: when it does, they sharpen the
-// rollback guard.
+// Metadata keys this tool writes into the builds it triggers (commit_time
+// only in builds of earlier versions: keyed bodies hold nothing that
+// varies by event now). Nothing depends on the server keeping them: when
+// it does, they sharpen the clock rule.
 const (
 	metaManagedBy      = "managed_by"
 	metaManagedByValue = "sandbox-templates-action"
@@ -73,9 +74,10 @@ type verdict struct {
 	spec       map[string]any // the server's normalized form; nil when not told
 }
 
-// observe is the Observe stage: one list, the builds of every template the
-// files name (one read each), the server's validate answers the decision
-// needs, and the history evidence of the CLI. It reports false when the
+// observe is the first part of the Observe stage: one list, and the
+// builds of every template the files name (one read each); the run then
+// adds the server's defaults and validate answers, the identity of rows
+// matched by display name, and the commit order. It reports false when the
 // list failed: nothing can be decided then.
 func (e *env) observe(ctx context.Context, l *loaded) (*observation, bool) {
 	rows, err := e.api.ListTemplates(ctx, false)
@@ -154,37 +156,57 @@ func (e *env) matchBySlug(ctx context.Context, l *loaded, rows []miosa.ListRow, 
 	for _, i := range matched {
 		taken[i] = true
 	}
-	free := map[string]bool{}
+	var free []string // ids of the rows no file matched by name
 	for i, row := range rows {
 		if !row.BuiltIn && !taken[i] {
-			free[row.ID] = true
+			free = append(free, row.ID)
 		}
 	}
-	var missing []string
+	var missing []string // names no row matched
 	for name := range l.byName {
 		if _, ok := matched[name]; !ok {
 			missing = append(missing, name)
 		}
 	}
-	found := make([]string, len(missing))
-	if len(free) > 0 {
-		g := new(errgroup.Group)
-		g.SetLimit(e.cfg.Concurrency)
-		for i, name := range missing {
-			g.Go(func() error {
-				tpl, err := e.api.GetTemplate(ctx, name)
-				if err == nil && free[tpl.ID] && (tpl.Slug == name || tpl.Name == name) {
-					found[i] = tpl.ID
-				}
-				return nil // not there (404), or unreadable: planned from the list alone
-			})
-		}
-		_ = g.Wait()
+	if len(free) == 0 || len(missing) == 0 {
+		return map[string]string{}
+	}
+	// Whichever side is smaller is looked up: each free row by id (which
+	// shows its slug), or each missing name as a slug.
+	keys, byRow := missing, len(free) < len(missing)
+	if byRow {
+		keys = free
+	}
+	found := make([]*miosa.Template, len(keys))
+	g := new(errgroup.Group)
+	g.SetLimit(e.cfg.Concurrency)
+	for i, k := range keys {
+		g.Go(func() error {
+			if tpl, err := e.api.GetTemplate(ctx, k); err == nil {
+				found[i] = tpl
+			}
+			return nil // not there (404), or unreadable: planned from the list alone
+		})
+	}
+	_ = g.Wait()
+	isFree := map[string]bool{}
+	for _, id := range free {
+		isFree[id] = true
 	}
 	out, used := map[string]string{}, map[string]bool{}
-	for i, id := range found {
-		if id != "" && !used[id] {
-			out[missing[i]], used[id] = id, true
+	for i, tpl := range found {
+		if tpl == nil || !isFree[tpl.ID] || used[tpl.ID] {
+			continue
+		}
+		name := keys[i]
+		switch {
+		case byRow:
+			name = tpl.Slug
+		case tpl.Slug != name && tpl.Name != name:
+			continue
+		}
+		if _, taken := out[name]; !taken && slices.Contains(missing, name) {
+			out[name], used[tpl.ID] = tpl.ID, true
 		}
 	}
 	return out

@@ -50,9 +50,8 @@ func (e *env) order(ctx context.Context, o *observation, writes []*spec.Template
 			return
 		}
 		if e.cfg.RefuseUnordered != "" {
-			o.refuseUnordered = fmt.Sprintf("%s, and the commit order could not be read (%v); "+
-				"nothing is written without it: give the action a token that can read the repository (contents: read)", e.cfg.RefuseUnordered, err)
-			e.log.Warn(fmt.Sprintf("commit order: %v; this event has no commit time to fall back on, so templates that need a write are refused", err))
+			o.refuseUnordered = fmt.Sprintf("not written: %s (commit order: %v)", e.cfg.RefuseUnordered, err)
+			e.log.Warn(fmt.Sprintf("commit order: %v; with no commit time to fall back on, templates that need a write are refused", err))
 			return
 		}
 		e.log.Warn(fmt.Sprintf("commit order: %v; falling back to the commit's time (a build made after it is taken as newer)", err))

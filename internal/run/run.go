@@ -96,6 +96,16 @@ func (e *env) pipeline(ctx context.Context, p *parts) {
 	}
 	if e.cfg.Mode == ModeValidate {
 		if e.api != nil {
+			// One list call first: a wrong base URL or key fails here, with
+			// the hint the client gives, instead of passing as "no schema
+			// endpoint" and "no validate endpoint" warnings.
+			if _, err := e.api.ListTemplates(ctx, false); err != nil {
+				if ctx.Err() == nil {
+					p.diags = append(p.diags, problem(RuleAPI, fmt.Sprintf("list templates: %v", err)))
+				}
+				p.plan = invalidOnly(l, p.validation)
+				return
+			}
 			p.validation = e.validate(ctx, l, l.Templates)
 			p.diags = append(p.diags, p.validation.failed...)
 			if len(p.validation.failed) == 0 {
@@ -111,6 +121,7 @@ func (e *env) pipeline(ctx context.Context, p *parts) {
 	o, ok := e.observe(ctx, l)
 	p.observed = o
 	p.diags = append(p.diags, o.diags...)
+	o.diags = nil
 	for _, r := range o.remote {
 		for _, b := range r.Builds {
 			e.log.mask(b.Spec) // never shown, and masked all the same
@@ -141,10 +152,10 @@ func (e *env) pipeline(ctx context.Context, p *parts) {
 	o.validated = p.validation.verdicts
 	e.sayValidated(l, p)
 	writes := likelyWrites(l, o, p.validation, e.cfg)
-	if e.cfg.Mode == ModeApply {
-		p.phase = "confirming templates matched by display name"
-		e.confirmIdentities(ctx, o, writes)
-	}
+	p.phase = "confirming templates matched by display name"
+	e.confirmIdentities(ctx, o, writes)
+	p.diags = append(p.diags, o.diags...)
+	o.diags = nil
 	p.phase = "reading the commit order"
 	e.order(ctx, o, writes)
 

@@ -144,15 +144,15 @@ var All = []Setting{
 		Usage:       "only these names, one per line",
 		Description: "Only sync these template names, one per line. Empty: all."},
 	{Name: FailOnChanges, Kind: Bool, Default: "false", CLI: true, Modes: []string{"plan"},
-		Usage:       "in plan mode, fail when changes are pending: writes, refused builds, description changes (drift check)",
-		Description: "In plan mode, fail when changes are pending (a drift check): writes, refused builds, description changes."},
+		Usage:       "in plan mode, fail when changes are pending: creates, builds (drift included) and refused builds; not a description change, which no call can apply",
+		Description: "In plan mode, fail when changes are pending (a drift check): creates, builds (drift included) and refused builds. A description change is a notice: no call can apply it."},
 	{Name: AllowRollback, Kind: Bool, Default: "false", CLI: true,
 		Usage: "write templates whose file the deploy target's head no longer holds (superseded or off-target), and builds the clock rule refuses",
 		Description: "Write a template even when the deploy target's head holds other content for its file (a newer commit " +
 			"changed it: superseded; or this commit is not on the target's history: off-target), and when GitHub cannot " +
 			"say and the clock rule sees a newer build. Without it such a template is skipped (a notice, or a warning for " +
 			"off-target) or refused, so a re-run of an old run never rolls a template back."},
-	{Name: TargetRef, Kind: Text, DefaultDoc: "(by event)", CLI: true, Modes: []string{"apply"},
+	{Name: TargetRef, Kind: Text, DefaultDoc: "(by event)", CLI: true, Modes: []string{"plan", "apply"},
 		Usage: "the branch or tag whose head decides commit order: a template is written only when its file is what that head holds " +
 			"(default: the default branch for push, `workflow_dispatch` and `schedule`, the latest release for `release`, " +
 			"the run's branch for `workflow_run`; the CLI: origin/HEAD)",

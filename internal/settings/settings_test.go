@@ -253,7 +253,7 @@ func TestForCLI(t *testing.T) {
 		cmd  string
 		want []string
 	}{
-		{"plan", []string{"api-url", "allow-insecure-http", "path", "build", "timeout", "concurrency", "commit-sha", "templates", "fail-on-changes", "allow-rollback"}},
+		{"plan", []string{"api-url", "allow-insecure-http", "path", "build", "timeout", "concurrency", "commit-sha", "templates", "fail-on-changes", "allow-rollback", "target-ref"}},
 		{"apply", []string{"api-url", "allow-insecure-http", "path", "build", "wait", "timeout", "poll-interval", "concurrency", "commit-sha", "templates", "allow-rollback", "target-ref"}},
 	}
 	for _, tt := range tests {

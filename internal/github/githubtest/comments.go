@@ -21,8 +21,8 @@ type User struct {
 	Type  string `json:"type"` // "User" or "Bot"
 }
 
-// Bot is the author of the comments the fake's token writes, as
-// GITHUB_TOKEN's are.
+// Bot is GITHUB_TOKEN's identity, the author of the comments the fake's
+// token writes unless SetUser says otherwise.
 var Bot = User{Login: "github-actions[bot]", Type: "Bot"}
 
 // Comment is an issue comment as GitHub's REST API shows it.
@@ -163,7 +163,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c := s.add(t, Comment{Body: body, User: Bot, AuthorAssociation: "NONE"})
+	c := s.add(t, Comment{Body: body, User: s.user, AuthorAssociation: "NONE"})
 	if faulty {
 		answerFault(w, f)
 		return
@@ -203,6 +203,37 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, http.StatusOK, list[i])
+		return
+	}
+	answer(w, http.StatusNotFound, "Not Found", nil)
+}
+
+// remove answers DELETE .../issues/comments/{id} with 204 and no body.
+func (s *Server) remove(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, faulty := s.begin(w, OpDelete)
+	if faulty && !f.Apply {
+		answerFault(w, f)
+		return
+	}
+	if s.readOnly {
+		readOnlyAnswer(w, "delete-an-issue-comment")
+		return
+	}
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	repo := repoOf(r)
+	for t, list := range s.threads {
+		i := slices.IndexFunc(list, func(c Comment) bool { return c.ID == id })
+		if t.repo != repo || i < 0 {
+			continue
+		}
+		s.threads[t] = slices.Delete(list, i, i+1)
+		if faulty {
+			answerFault(w, f)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	answer(w, http.StatusNotFound, "Not Found", nil)

@@ -26,13 +26,19 @@
 //   - GET .../releases/latest: the release marked latest, else the newest
 //     one that is neither a draft nor a prerelease; 404 when none;
 //   - a pull request's issue comments: list (paginated, with a Link header
-//     whose URLs name the repository by id as GitHub's do), create, update.
+//     whose URLs name the repository by id as GitHub's do), create (written
+//     by the token's identity, see SetUser), update, delete;
+//   - GET .../pulls/{n}: the head SetPullHead gave the pull request, 404 for
+//     one never set;
+//   - GET /user: the token's identity (SetUser); 403 "Resource not
+//     accessible by integration" for an installation token, GITHUB_TOKEN's
+//     github-actions[bot] by default.
 //
 // It answers as GitHub does: 403 without a User-Agent, 401 "Bad credentials"
 // for a token other than the one SetToken set, 401 "Requires
-// authentication" for an anonymous write, 403 "Resource not accessible by
-// integration" for a write after SetReadOnly, 422 "Validation Failed" for an
-// empty or too long comment, and every answer carries an
+// authentication" for an anonymous write or GET /user, 403 "Resource not
+// accessible by integration" for a write after SetReadOnly, 422 "Validation
+// Failed" for an empty or too long comment, and every answer carries an
 // X-GitHub-Request-Id. Faults script answers per endpoint (AddFault), and
 // RefuseAll makes every request answer 401 or 403. It counts (Counts) and
 // records (Requests) what it received.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -451,5 +452,78 @@ func TestFaults(t *testing.T) {
 	reqs := s.Requests()
 	if len(reqs) != 4 || reqs[0].Op != githubtest.OpTree || reqs[0].Path != "/repos/o/r/git/trees/main" || reqs[3].Op != githubtest.OpCommit {
 		t.Errorf("requests %+v", reqs)
+	}
+}
+
+func TestIdentityPullsAndDelete(t *testing.T) {
+	t.Parallel()
+	s := githubtest.New(githubtest.Options{Prefix: githubtest.GHESPrefix})
+	defer s.Close()
+	api := s.URL() + "/repos/o/r"
+	type user struct{ Login, Type string }
+	type pull struct {
+		Number int
+		Head   struct{ SHA string }
+	}
+
+	status, raw, _ := do(t, http.MethodGet, s.URL()+"/user", "")
+	if status != http.StatusForbidden || !strings.Contains(raw, "Resource not accessible by integration") {
+		t.Errorf("GET /user with GITHUB_TOKEN: %d %s", status, raw)
+	}
+	_, raw, _ = do(t, http.MethodPost, api+"/issues/3/comments", `{"body":"by the bot"}`)
+	if c := decode[githubtest.Comment](t, raw); c.User != githubtest.Bot {
+		t.Errorf("GITHUB_TOKEN's comment by %+v", c.User)
+	}
+	s.SetUser(githubtest.User{Login: "alice", Type: "User"})
+	if status, raw, _ := do(t, http.MethodGet, s.URL()+"/user", ""); status != http.StatusOK || decode[user](t, raw) != (user{"alice", "User"}) {
+		t.Errorf("GET /user with alice's token: %d %s", status, raw)
+	}
+	_, raw, _ = do(t, http.MethodPost, api+"/issues/3/comments", `{"body":"by alice"}`)
+	byAlice := decode[githubtest.Comment](t, raw)
+	if byAlice.User.Login != "alice" {
+		t.Errorf("alice's comment by %+v", byAlice.User)
+	}
+	s.SetUser(githubtest.User{Login: "some-app[bot]", Type: "Bot"})
+	if status, _, _ := do(t, http.MethodGet, s.URL()+"/user", ""); status != http.StatusForbidden {
+		t.Errorf("GET /user with an app's installation token: %d", status)
+	}
+	req, _ := http.NewRequest(http.MethodGet, s.URL()+"/user", nil)
+	req.Header.Set("User-Agent", "fake-test")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("anonymous GET /user: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+
+	if status, _, _ := do(t, http.MethodGet, api+"/pulls/3", ""); status != http.StatusNotFound {
+		t.Errorf("a pull request never set: %d", status)
+	}
+	s.SetPullHead("o/r", 3, commit0)
+	if status, raw, _ := do(t, http.MethodGet, api+"/pulls/3", ""); status != http.StatusOK || decode[pull](t, raw).Head.SHA != commit0 || decode[pull](t, raw).Number != 3 {
+		t.Errorf("GET pulls/3: %d %s", status, raw)
+	}
+	s.SetPullHead("o/r", 3, commit1)
+	if _, raw, _ := do(t, http.MethodGet, api+"/pulls/3", ""); decode[pull](t, raw).Head.SHA != commit1 {
+		t.Errorf("after a push: %s", raw)
+	}
+
+	del := api + "/issues/comments/" + strconv.FormatInt(byAlice.ID, 10)
+	s.SetReadOnly(true)
+	if status, raw, _ := do(t, http.MethodDelete, del, ""); status != http.StatusForbidden || !strings.Contains(raw, "delete-an-issue-comment") {
+		t.Errorf("read-only delete: %d %s", status, raw)
+	}
+	s.SetReadOnly(false)
+	if status, raw, _ := do(t, http.MethodDelete, del, ""); status != http.StatusNoContent || raw != "" {
+		t.Errorf("delete: %d %q", status, raw)
+	}
+	if status, _, _ := do(t, http.MethodDelete, del, ""); status != http.StatusNotFound {
+		t.Errorf("delete again: %d", status)
+	}
+	if all := s.Comments("o/r", 3); len(all) != 1 || all[0].Body != "by the bot" {
+		t.Errorf("left %+v", all)
+	}
+	want := githubtest.Counts{Create: 2, Delete: 3, Pull: 3, User: 4, Refused: 6}
+	if diff := cmp.Diff(want, s.Counts()); diff != "" {
+		t.Errorf("counts (-want +got):\n%s", diff)
 	}
 }

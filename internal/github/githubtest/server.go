@@ -28,6 +28,9 @@ const (
 	OpList          Op = "list"           // GET .../issues/{n}/comments
 	OpCreate        Op = "create"         // POST .../issues/{n}/comments
 	OpUpdate        Op = "update"         // PATCH .../issues/comments/{id}
+	OpDelete        Op = "delete"         // DELETE .../issues/comments/{id}
+	OpPull          Op = "pull"           // GET .../pulls/{n}
+	OpUser          Op = "user"           // GET /user
 )
 
 // Options configure New.
@@ -52,7 +55,8 @@ type Fault struct {
 // User-Agent and token checks, faulted ones included.
 type Counts struct {
 	Repo, Commit, Contents, Tree, Compare, LatestRelease int
-	List, Create, Update                                 int
+	List, Create, Update, Delete                         int
+	Pull, User                                           int
 	Refused                                              int // requests answered with a status of 400 or more, the checks' included
 }
 
@@ -86,7 +90,9 @@ type Server struct {
 	threads   map[thread][]Comment
 	repoIDs   map[string]int
 	nextID    int64
-	treeLimit int // entries of a recursive tree before it is truncated; 0: never
+	treeLimit int               // entries of a recursive tree before it is truncated; 0: never
+	user      User              // the token's identity
+	heads     map[thread]string // pull requests' head SHAs
 }
 
 // New starts a fake on 127.0.0.1; Close stops it.
@@ -94,6 +100,7 @@ func New(opts Options) *Server {
 	s := &Server{
 		prefix: strings.TrimSuffix(opts.Prefix, "/"), repoName: opts.Repository,
 		counts: map[Op]int{}, git: newModel(), threads: map[thread][]Comment{}, repoIDs: map[string]int{}, nextID: 1000,
+		user: Bot, heads: map[thread]string{},
 	}
 	mux := http.NewServeMux()
 	repo := "GET " + s.prefix + "/repos/{owner}/{repo}"
@@ -108,6 +115,9 @@ func New(opts Options) *Server {
 	mux.HandleFunc("GET "+s.prefix+"/repositories/{id}/issues/{n}/comments", s.list)
 	mux.HandleFunc("POST "+s.prefix+"/repos/{owner}/{repo}/issues/{n}/comments", s.create)
 	mux.HandleFunc("PATCH "+s.prefix+"/repos/{owner}/{repo}/issues/comments/{id}", s.update)
+	mux.HandleFunc("DELETE "+s.prefix+"/repos/{owner}/{repo}/issues/comments/{id}", s.remove)
+	mux.HandleFunc(repo+"/pulls/{n}", s.pull)
+	mux.HandleFunc("GET "+s.prefix+"/user", s.whoami)
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { answer(w, http.StatusNotFound, "Not Found", nil) })
 	s.srv = httptest.NewServer(s.guard(mux))
 	return s
@@ -128,8 +138,28 @@ func (s *Server) SetToken(token string) {
 	s.token = token
 }
 
-// SetReadOnly makes every create and update answer 403 "Resource not
-// accessible by integration", as a fork pull request's token gets.
+// SetUser sets the token's identity: the author of the comments it
+// creates. A Bot's token is an installation token, as GITHUB_TOKEN and a
+// GitHub App's are: GET /user answers it 403 "Resource not accessible by
+// integration". A User's token is a person's: GET /user answers its login.
+// The default is Bot, GITHUB_TOKEN's github-actions[bot].
+func (s *Server) SetUser(u User) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.user = u
+}
+
+// SetPullHead makes pull request pr of repo ("owner/name") exist, with its
+// head at sha, as GET .../pulls/{pr} answers. A pull request never set is
+// answered 404.
+func (s *Server) SetPullHead(repo string, pr int, sha string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.heads[thread{repo, pr}] = sha
+}
+
+// SetReadOnly makes every create, update and delete answer 403 "Resource
+// not accessible by integration", as a fork pull request's token gets.
 func (s *Server) SetReadOnly(ro bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -161,7 +191,8 @@ func (s *Server) Counts() Counts {
 	c := s.counts
 	return Counts{
 		Repo: c[OpRepo], Commit: c[OpCommit], Contents: c[OpContents], Tree: c[OpTree], Compare: c[OpCompare],
-		LatestRelease: c[OpLatestRelease], List: c[OpList], Create: c[OpCreate], Update: c[OpUpdate], Refused: s.refused,
+		LatestRelease: c[OpLatestRelease], List: c[OpList], Create: c[OpCreate], Update: c[OpUpdate], Delete: c[OpDelete],
+		Pull: c[OpPull], User: c[OpUser], Refused: s.refused,
 	}
 }
 
