@@ -276,11 +276,26 @@ act_run() { # act_run LOGNAME EVENT WORKFLOW [act args...]; returns act's exit c
 	return "${PIPESTATUS[0]}"
 }
 
+# push_event writes the push payload GitHub would send for the workspace's
+# HEAD: its commit and time, and the repository's default branch. act's own
+# payload has neither, and a push run without a commit time (and without a
+# token to ask GitHub for the commit order) writes nothing.
+push_event() {
+	local sha when
+	sha=$(git -C "$ws" rev-parse HEAD) && when=$(git -C "$ws" show -s --format=%cI HEAD) || return 1
+	jq -n --arg sha "$sha" --arg when "$when" '{
+		ref: "refs/heads/main", after: $sha,
+		head_commit: {id: $sha, timestamp: $when},
+		repository: {full_name: "miosa-dev/e2e-fixture", name: "e2e-fixture", default_branch: "main", owner: {login: "miosa-dev"}}
+	}' >"$tmp/event-push.json"
+}
+
 act_push() {
 	local before after
 	setup_workspace || return 1
+	push_event || fail "cannot write the push payload" || return 1
 	before=$(counters)
-	act_run act-push push push.yml -s MIOSA_API_KEY="$api_key" --var E2E_EXPECT=first || fail "act exited non-zero" || return 1
+	act_run act-push push push.yml -e "$tmp/event-push.json" -s MIOSA_API_KEY="$api_key" --var E2E_EXPECT=first || fail "act exited non-zero" || return 1
 	after=$(counters)
 	grep -q 'E2E-ASSERT first-run ok' "$logs/act-push.log" || fail "the output assertions did not run" || return 1
 	info "counters: $(jq -c '{templates_created, builds_created, auto_builds, writes, replays, builds_by_template}' <<<"$after")"
@@ -294,7 +309,7 @@ act_rerun() {
 	local first
 	first=$(sed -n 's/.*E2E-OUTPUTS //p' "$logs/act-push.log" | jq -c '.["build-ids"] | fromjson') ||
 		{ fail "no build-ids output in the first run's log"; return 1; }
-	act_run act-rerun push push.yml -s MIOSA_API_KEY="$api_key" --var E2E_EXPECT=rerun \
+	act_run act-rerun push push.yml -e "$tmp/event-push.json" -s MIOSA_API_KEY="$api_key" --var E2E_EXPECT=rerun \
 		--var E2E_FIRST_BUILD_IDS="$first" || fail "act exited non-zero" || return 1
 	after=$(counters)
 	grep -q 'E2E-ASSERT rerun ok' "$logs/act-rerun.log" || fail "the output assertions did not run" || return 1

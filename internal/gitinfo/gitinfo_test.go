@@ -11,6 +11,7 @@ import (
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/emulator"
 	"github.com/miosa-dev/sandbox-templates-action/internal/gitinfo"
+	_ "github.com/miosa-dev/sandbox-templates-action/internal/golden" // -update
 	"github.com/miosa-dev/sandbox-templates-action/internal/plan"
 	"github.com/miosa-dev/sandbox-templates-action/internal/run"
 )

@@ -174,51 +174,39 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 
 // update answers PATCH .../issues/comments/{id}.
 func (s *Server) update(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f, faulty := s.begin(w, OpUpdate)
-	if faulty && !f.Apply {
-		answerFault(w, f)
-		return
-	}
-	if s.readOnly {
-		readOnlyAnswer(w, "update-an-issue-comment")
-		return
-	}
-	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	repo := repoOf(r)
-	for t, list := range s.threads {
-		i := slices.IndexFunc(list, func(c Comment) bool { return c.ID == id })
-		if t.repo != repo || i < 0 {
-			continue
-		}
+	s.onComment(w, r, OpUpdate, "update-an-issue-comment", func(t thread, list []Comment, i int) (int, any, bool) {
 		body, ok := readBody(w, r)
 		if !ok {
-			return
+			return 0, nil, false
 		}
 		list[i].Body = body
 		list[i].UpdatedAt = time.Now().UTC().Format(time.RFC3339)
-		if faulty {
-			answerFault(w, f)
-			return
-		}
-		writeJSON(w, http.StatusOK, list[i])
-		return
-	}
-	answer(w, http.StatusNotFound, "Not Found", nil)
+		return http.StatusOK, list[i], true
+	})
 }
 
 // remove answers DELETE .../issues/comments/{id} with 204 and no body.
 func (s *Server) remove(w http.ResponseWriter, r *http.Request) {
+	s.onComment(w, r, OpDelete, "delete-an-issue-comment", func(t thread, list []Comment, i int) (int, any, bool) {
+		s.threads[t] = slices.Delete(list, i, i+1)
+		return http.StatusNoContent, nil, true
+	})
+}
+
+// onComment answers a request about one existing comment of the request's
+// repository: faults, a read-only token and a missing comment as GitHub
+// does; otherwise do changes the comment and says the answer (ok false: it
+// answered itself).
+func (s *Server) onComment(w http.ResponseWriter, r *http.Request, op Op, doc string, do func(t thread, list []Comment, i int) (status int, body any, ok bool)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f, faulty := s.begin(w, OpDelete)
+	f, faulty := s.begin(w, op)
 	if faulty && !f.Apply {
 		answerFault(w, f)
 		return
 	}
 	if s.readOnly {
-		readOnlyAnswer(w, "delete-an-issue-comment")
+		readOnlyAnswer(w, doc)
 		return
 	}
 	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
@@ -228,12 +216,16 @@ func (s *Server) remove(w http.ResponseWriter, r *http.Request) {
 		if t.repo != repo || i < 0 {
 			continue
 		}
-		s.threads[t] = slices.Delete(list, i, i+1)
-		if faulty {
+		status, body, ok := do(t, list, i)
+		switch {
+		case !ok:
+		case faulty:
 			answerFault(w, f)
-			return
+		case body == nil:
+			w.WriteHeader(status)
+		default:
+			writeJSON(w, status, body)
 		}
-		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	answer(w, http.StatusNotFound, "Not Found", nil)
