@@ -183,8 +183,8 @@ func runSync(ctx context.Context, env *Env, args []string, mode run.Mode, about 
 		target := v.String(settings.TargetRef)
 		if target == "" {
 			var err error
-			if target, err = repo.DefaultTarget(ctx); err != nil && mode == run.ModeApply {
-				fmt.Fprintf(env.Stderr, "%s: %v\n", mode, err)
+			if target, err = repo.DefaultTarget(ctx); err != nil && mode != run.ModeValidate {
+				fmt.Fprintln(env.Stderr, textsafe.LogLine(fmt.Sprintf("warning: commit order: %v; falling back to the commit's time", err)))
 			}
 		}
 		if target != "" {

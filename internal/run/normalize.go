@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"golang.org/x/sync/errgroup"
 
@@ -59,8 +60,10 @@ func (e *env) serverDefaults(ctx context.Context, l *loaded) defaultsAnswer {
 			switch {
 			case err != nil:
 				errs[i] = err
-			case !res.Valid || res.BuildSpec == nil:
-				errs[i] = fmt.Errorf("the server did not return a normalized spec for %v", minimal[size])
+			case !res.Valid:
+				errs[i] = fmt.Errorf("the server rejects a spec of only from %q%s: %s", minimal[size]["from"], sizeText(size), fieldErrors(res.Errors))
+			case res.BuildSpec == nil:
+				errs[i] = fmt.Errorf("the validate endpoint returned no normalized spec for a spec of only from %q%s", minimal[size]["from"], sizeText(size))
 			default:
 				answers[i] = res.BuildSpec
 			}
@@ -89,6 +92,25 @@ func (e *env) serverDefaults(ctx context.Context, l *loaded) defaultsAnswer {
 		out.bySize = nil
 	}
 	return out
+}
+
+func sizeText(size string) string {
+	if size == "" {
+		return ""
+	}
+	return fmt.Sprintf(" and size %q", size)
+}
+
+// fieldErrors says the server's problems with a spec on one line.
+func fieldErrors(errs []miosa.FieldError) string {
+	var parts []string
+	for _, e := range errs {
+		parts = append(parts, strings.TrimSpace(e.Field+" "+e.Message))
+	}
+	if len(parts) == 0 {
+		return "no reason given"
+	}
+	return strings.Join(parts, "; ")
 }
 
 // filled is the file's spec with the server's defaults for its size filled
