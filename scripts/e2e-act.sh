@@ -229,7 +229,7 @@ start_tlsproxy() { # the HTTPS front of the emulator, on tls_port or on a free p
 		"$tmp/tlsproxy" -listen "127.0.0.1:$tls_port" -upstream "$emu" -ca-out "$tmp/test-ca.pem" >"$logs/tlsproxy.log" 2>&1 &
 		pids+=($!)
 		for _ in $(seq 50); do
-			grep -q ready "$logs/tlsproxy.log" 2>/dev/null && { info "HTTPS front on 127.0.0.1:$tls_port"; return 0; }
+			grep -qx ready "$logs/tlsproxy.log" 2>/dev/null && { info "HTTPS front on 127.0.0.1:$tls_port"; return 0; }
 			kill -0 "${pids[-1]}" 2>/dev/null || break
 			sleep 0.1
 		done
