@@ -49,9 +49,7 @@ func config(ctx context.Context, in input, rn runner, userAgent string) (runSett
 	// GITHUB_SHA.
 	cfg.Commit = cmp.Or(v.String(settings.CommitSHA), rn.runHeadSHA(), rn.SHA)
 	cfg.Mode = resolveMode(v.String(settings.Mode), rn.Event, cfg.APIKey != "")
-	if readOnlyEvent(rn.Event) && cfg.Mode == run.ModeApply {
-		// Pull requests and merge queues write nothing, whatever the mode.
-		cfg.Mode = run.ModePlan
+	if v.String(settings.Mode) == string(run.ModeApply) && cfg.Mode != run.ModeApply {
 		cfg.Notices = append(cfg.Notices, "This run only plans: a "+rn.Event+" event never writes (mode: apply is taken as plan).")
 	}
 	if cfg.Mode == run.ModeValidate || readOnlyEvent(rn.Event) {
@@ -95,7 +93,7 @@ func config(ctx context.Context, in input, rn runner, userAgent string) (runSett
 
 // resolveMode turns auto into validate, plan or apply: plan on the events
 // that read (pull requests, merge queues), apply on the others, and validate
-// offline without a key. A fork's pull request has no secrets: plan without
+// offline without a key. Those events plan even with mode apply. A fork's pull request has no secrets: plan without
 // a key on such an event validates offline too, and the notice says what
 // was skipped.
 func resolveMode(mode, event string, hasKey bool) run.Mode {
@@ -111,6 +109,10 @@ func resolveMode(mode, event string, hasKey bool) run.Mode {
 	case string(run.ModePlan):
 		if !hasKey && readOnlyEvent(event) {
 			return run.ModeValidate
+		}
+	case string(run.ModeApply):
+		if readOnlyEvent(event) {
+			return run.ModePlan // pull requests and merge queues never write
 		}
 	}
 	return run.Mode(mode)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -104,11 +103,9 @@ func (g githubOrder) dirSize(paths []string) int {
 	if len(paths) == 0 || g.workspace == "" {
 		return 0
 	}
-	dir := path.Dir(paths[0])
-	for _, p := range paths[1:] {
-		if path.Dir(p) != dir {
-			return 0
-		}
+	dir, ok := github.OneDir(paths)
+	if !ok {
+		return 0
 	}
 	entries, err := os.ReadDir(filepath.Join(g.workspace, filepath.FromSlash(dir)))
 	if err != nil {
@@ -173,7 +170,7 @@ func (g githubOrder) Order(ctx context.Context, files []run.OrderFile) (run.Orde
 	}
 	at := name
 	if head != "" {
-		at += " at " + short(head)
+		at += " at " + plan.ShortSHA(head)
 	}
 	a := run.OrderAnswer{Files: map[string]plan.Order{}}
 	var differ *plan.Order
@@ -211,7 +208,7 @@ func (g githubOrder) relation(ctx context.Context, ref, name, at, head string) (
 	case "ahead":
 		newer := at
 		if cmp.HeadSHA != "" && head == "" {
-			newer += " (" + short(cmp.HeadSHA) + ")"
+			newer += " (" + plan.ShortSHA(cmp.HeadSHA) + ")"
 		}
 		return plan.Order{State: plan.OrderSuperseded, Evidence: at,
 			Why: fmt.Sprintf("%s, %d commit(s) newer than this one, holds other content for this file; its run deploys it", newer, cmp.AheadBy)}, nil
@@ -221,13 +218,6 @@ func (g githubOrder) relation(ctx context.Context, ref, name, at, head string) (
 	}
 	return plan.Order{State: plan.OrderOffTarget, Evidence: at,
 		Why: fmt.Sprintf("this commit is not on the history of %s (a rewritten history?), which holds other content for this file", name)}, nil
-}
-
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
 }
 
 var fullSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)

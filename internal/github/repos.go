@@ -156,7 +156,7 @@ func (c *Client) Blobs(ctx context.Context, ref string, paths []string, dirSize 
 	if len(want) == 0 {
 		return map[string]string{}, nil
 	}
-	if dir, ok := oneDir(paths); ok && dirSize < listingCap {
+	if dir, ok := OneDir(paths); ok && dirSize < listingCap {
 		blobs, complete, err := c.listing(ctx, ref, dir, want)
 		if err != nil || complete {
 			return blobs, err
@@ -233,9 +233,10 @@ func (c *Client) tree(ctx context.Context, ref string, want map[string]bool) (ma
 	return blobs, nil
 }
 
-// oneDir returns the directory all paths are in ("" for the root), and
-// whether there is one.
-func oneDir(paths []string) (string, bool) {
+// OneDir returns the directory all paths are in ("" for the root), and
+// whether there is one that Blobs can list: the directory whose size
+// Blobs' dirSize counts.
+func OneDir(paths []string) (string, bool) {
 	dir := path.Dir(paths[0])
 	for _, p := range paths[1:] {
 		if path.Dir(p) != dir {

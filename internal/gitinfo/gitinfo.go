@@ -108,7 +108,7 @@ func (o Order) Order(ctx context.Context, files []run.OrderFile) (run.OrderAnswe
 	if err != nil {
 		return run.OrderAnswer{}, err
 	}
-	at := fmt.Sprintf("%s at %s", o.Target, short(head))
+	at := fmt.Sprintf("%s at %s", o.Target, plan.ShortSHA(head))
 	a := run.OrderAnswer{Files: map[string]plan.Order{}}
 	if strings.Contains(o.Target, "/") {
 		if _, err := o.line(ctx, "rev-parse", "--verify", "--quiet", "refs/remotes/"+o.Target); err == nil {
@@ -179,11 +179,4 @@ func (o Order) blobs(ctx context.Context, head, prefix string, files []run.Order
 		blobs[strings.TrimPrefix(path, prefix)] = fields[2]
 	}
 	return blobs, nil
-}
-
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
 }

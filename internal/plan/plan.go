@@ -581,7 +581,7 @@ func Rollback(d Desired, served RemoteBuild, opts Options) string {
 	if !served.CommitTime.IsZero() {
 		if served.CommitTime.After(opts.CommitTime) {
 			return fmt.Sprintf("possible rollback: build %s serves another spec from commit %s, made %s, after this commit (%s); set allow-rollback: true to replace it",
-				served.ID, short(served.Commit), stamp(served.CommitTime), stamp(opts.CommitTime))
+				served.ID, ShortSHA(served.Commit), stamp(served.CommitTime), stamp(opts.CommitTime))
 		}
 		return ""
 	}
@@ -596,7 +596,8 @@ func newerThanCommit(b RemoteBuild, opts Options) bool {
 	return !opts.CommitTime.IsZero() && !b.InsertedAt.IsZero() && b.InsertedAt.After(opts.CommitTime)
 }
 
-func short(sha string) string {
+// ShortSHA is a commit SHA shortened to 12 characters, for messages.
+func ShortSHA(sha string) string {
 	if len(sha) > 12 {
 		return sha[:12]
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/miosa-dev/sandbox-templates-action/internal/buildfail"
 	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
 	"github.com/miosa-dev/sandbox-templates-action/internal/miosa"
+	"github.com/miosa-dev/sandbox-templates-action/internal/plan"
 	"github.com/miosa-dev/sandbox-templates-action/internal/run"
 	"github.com/miosa-dev/sandbox-templates-action/internal/textsafe"
 )
@@ -33,7 +34,7 @@ func Summary(res *run.Result) string {
 	fmt.Fprintf(&b, "## %s Sandbox templates: %s\n\n", statusIcon[res.Status], res.Status)
 	facts := []string{fmt.Sprintf("mode **%s**", res.Mode), fmt.Sprintf("%d file(s)", res.Files)}
 	if commit != "" {
-		facts = append(facts, "commit `"+textsafe.Code(short(commit))+"`")
+		facts = append(facts, "commit `"+textsafe.Code(plan.ShortSHA(commit))+"`")
 	}
 	if !res.Online {
 		facts = append(facts, "offline (no API key)")
@@ -96,13 +97,6 @@ func Summary(res *run.Result) string {
 		}
 	}
 	return b.String()
-}
-
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
 }
 
 // safeLink returns an http(s) URL fit for a Markdown link target, as

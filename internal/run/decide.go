@@ -167,8 +167,7 @@ func servedResult(it plan.Item, r plan.Remote) BuildResult {
 	b := BuildResult{Name: it.Name, TemplateID: it.TemplateID, BuildID: it.Serving, State: it.ServingState, Action: it.Action.String()}
 	for _, rb := range r.Builds {
 		if rb.ID == it.Serving {
-			b.State, b.ErrorCode, b.ErrorMessage = rb.State, rb.ErrorCode, truncateMessage(rb.ErrorMessage)
-			b.setLog(rb.LogURL)
+			b.fillFrom(rb)
 		}
 	}
 	return b

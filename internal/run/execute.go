@@ -16,7 +16,6 @@ import (
 	"github.com/miosa-dev/sandbox-templates-action/internal/miosa"
 	"github.com/miosa-dev/sandbox-templates-action/internal/plan"
 	"github.com/miosa-dev/sandbox-templates-action/internal/spec"
-	"github.com/miosa-dev/sandbox-templates-action/internal/textsafe"
 )
 
 // outcome is what one write did: each worker returns its own, and the run
@@ -197,8 +196,6 @@ func (x *executor) key(t *spec.Template, op, base string) string {
 	return IdempotencyKey(x.cfg.Repository, t.Name, x.cfg.Commit, t.Digest(), op, base)
 }
 
-func truncateMessage(s string) string { return textsafe.Truncate(s, maxErrorMessage) }
-
 // create creates the template, then adopts the build the server queued for
 // this spec, and triggers one only when none appears.
 func (x *executor) create(ctx context.Context, t *spec.Template, it plan.Item, oc *outcome, base string) (*BuildResult, string, error) {
@@ -256,8 +253,7 @@ func (x *executor) firstBuild(ctx context.Context, t *spec.Template, res *BuildR
 		// create made it, and reports it; a later run rebuilds a failure.
 		if _, ok := plan.Matched(d, served); ok {
 			res.BuildID, res.IdempotencyKey, res.Made = served.ID, createKey, !res.Replayed
-			res.State, res.ErrorCode, res.ErrorMessage = served.State, served.ErrorCode, truncateMessage(served.ErrorMessage)
-			res.setLog(served.LogURL)
+			res.fillFrom(served)
 			return res, "adopted the build the server queued", nil
 		}
 		it.Base = r.Builds[0].ID

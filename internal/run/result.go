@@ -48,10 +48,16 @@ const maxErrorMessage = 1000
 
 // fill copies a build's state, error and log link.
 func (b *BuildResult) fill(mb *miosa.Build) {
-	b.State = mb.State
-	b.ErrorCode = mb.ErrorCode
-	b.ErrorMessage = textsafe.Truncate(mb.ErrorMessage, maxErrorMessage)
-	b.setLog(mb.LogURL)
+	b.fillFrom(plan.RemoteBuild{State: mb.State, ErrorCode: mb.ErrorCode, ErrorMessage: mb.ErrorMessage, LogURL: mb.LogURL})
+}
+
+// fillFrom copies a build's state, error and log link as the plan sees
+// the build.
+func (b *BuildResult) fillFrom(rb plan.RemoteBuild) {
+	b.State = rb.State
+	b.ErrorCode = rb.ErrorCode
+	b.ErrorMessage = textsafe.Truncate(rb.ErrorMessage, maxErrorMessage)
+	b.setLog(rb.LogURL)
 }
 
 // setLog records a build's log URL: the server's for fetching, and a form
