@@ -535,3 +535,53 @@ func TestDeletedTwiceIsRecreated(t *testing.T) {
 		}
 	}
 }
+
+// A build made by hand holding secrets in env: the scheduled drift check
+// names the env keys, and no served value reaches the log (beyond the
+// runner's own add-mask lines), the summary or the outputs.
+func TestServedSecretsNeverShown(t *testing.T) {
+	t.Parallel()
+	e := startEmulator(t, nil)
+	w := newWorkspace(t, nodeTemplate("node:22"))
+	first := mustRun(t, 0, "apply", w, withSHA(shaA), apiInputs(e, nil))
+	var ids map[string]string
+	first.json(t, "template-ids", &ids)
+	secrets := []string{"hunter2", "npm_0123456789abcdefABCDEF"}
+	if _, err := e.SeedBuild(ids["app"], emulator.BuildSeed{BuildSpec: map[string]any{"from": "node:22", "steps": []any{map[string]any{"run": "npm ci"}},
+		"env": map[string]any{"DATABASE_URL": "postgres://admin:" + secrets[0] + "@db.internal/prod", "NPM_RC": "//npm.example/:_authToken=" + secrets[1]}}}); err != nil {
+		t.Fatal(err)
+	}
+	plan := mustRun(t, 1, "scheduled drift check", w, with(withSHA(shaA), map[string]string{"GITHUB_EVENT_NAME": "schedule"}),
+		apiInputs(e, map[string]string{"mode": "plan", "fail-on-changes": "true"}))
+	if it := onlyItem(t, plan); !strings.Contains(fmt.Sprint(it.Changes), "build_spec.env.DATABASE_URL") {
+		t.Errorf("changes %v, want the env key named", it.Changes)
+	}
+	var log []string
+	for _, l := range strings.Split(plan.log(), "\n") {
+		if !strings.HasPrefix(l, "::add-mask::") {
+			log = append(log, l)
+		}
+	}
+	for _, secret := range secrets {
+		for where, text := range map[string]string{"log": strings.Join(log, "\n"), "summary": plan.Summary, "outputs": plan.rawOut} {
+			if strings.Contains(text, secret) {
+				t.Errorf("the %s shows the served secret %q", where, secret)
+			}
+		}
+	}
+}
+
+// A workflow_dispatch re-run of an older commit after a newer one applied
+// is superseded, like a push's.
+func TestOldDispatchRerunIsSuperseded(t *testing.T) {
+	t.Parallel()
+	e, h := startEmulator(t, nil), newGitTimeline(t)
+	h.push(nodeTemplate("node:22"))
+	mustRun(t, 0, "dispatch of c0", h.checkout(t, 0), h.g.env(t, "workflow_dispatch", h.shas[0], nil), ghInputs(e, nil))
+	h.push(nodeTemplate("node:24"))
+	mustRun(t, 0, "push of c1", h.checkout(t, 1), h.env(t, 1), ghInputs(e, nil))
+	again := mustRun(t, 0, "a re-run of c0's dispatch", h.checkout(t, 0), h.g.env(t, "workflow_dispatch", h.shas[0], nil), ghInputs(e, nil))
+	if it := onlyItem(t, again); it.Action != "superseded" || servedFrom(t, e) != "node:24" {
+		t.Errorf("re-run of c0: %+v, serves %s; want superseded and node:24", it, servedFrom(t, e))
+	}
+}
