@@ -78,6 +78,26 @@ const (
 	Summary       = "summary"
 	GitHubToken   = "github-token"
 	PRComment     = "pr-comment"
+	CommentLabel  = "comment-label"
+	IfNoFiles     = "if-no-files-found"
+	Scope         = "scope"
+	DeployEnv     = "deployment-environment"
+	Preview       = "preview"
+	PreviewMax    = "preview-max"
+)
+
+// Values of the if-no-files-found and scope inputs.
+const (
+	NoFilesError  = "error"
+	NoFilesWarn   = "warn"
+	NoFilesIgnore = "ignore"
+	ScopeAuto     = "auto"
+	ScopeAll      = "all"
+	// ModeCleanup is the mode that deletes the previews of closed pull
+	// requests (for a schedule).
+	ModeCleanup = "cleanup"
+	// DefaultDeployEnv is the GitHub environment a deployment record names.
+	DefaultDeployEnv = "sandbox-templates"
 )
 
 // ModeAuto is the mode input's default: the adapter picks validate, plan
@@ -114,7 +134,11 @@ var All = []Setting{
 		Usage:      "glob patterns, one per line, relative to the workspace (`**` matches any depth)",
 		Description: "Glob patterns of template files, one per line, relative to the workspace. ** matches any number of " +
 			"directories; patterns cannot leave the workspace."},
-	{Name: Mode, Kind: Choice, Default: ModeAuto, Choices: []string{ModeAuto, string(run.ModeValidate), string(run.ModePlan), string(run.ModeApply)},
+	{Name: IfNoFiles, Kind: Choice, Default: NoFilesError, Choices: []string{NoFilesError, NoFilesWarn, NoFilesIgnore}, CLI: true,
+		Usage: "when `path` matches no template file: `error` (fail), `warn` (a warning, status `skipped`), `ignore` (a notice)",
+		Description: "What to do when path matches no template file: error (fail the step, the default: a misspelt path never " +
+			"passes green), warn (a warning and status skipped), or ignore (a notice and status skipped)."},
+	{Name: Mode, Kind: Choice, Default: ModeAuto, Choices: []string{ModeAuto, string(run.ModeValidate), string(run.ModePlan), string(run.ModeApply), ModeCleanup},
 		Usage: "`validate`, `plan`, `apply`, or `auto`: `plan` on pull_request and merge_group events, `apply` otherwise. " +
 			"Without a key, `auto` validates offline, and so does `plan` on pull_request and merge_group events; otherwise it fails",
 		Description: "validate (files only, no writes), plan (read the remote state, no writes), apply (create and build), or auto: " +
@@ -173,6 +197,31 @@ var All = []Setting{
 		Description: "auto: on pull_request events, write the plan as one comment per workflow and job, found by a hidden " +
 			"marker and edited in place on every push, when the token can write (a fork pull request's read-only token " +
 			"gets one notice); always: the same, but fail when it cannot; never: no comment."},
+	{Name: CommentLabel, Kind: Text, DefaultDoc: "(empty)",
+		Usage: "a label that tells this step's pull request comment apart: the comment is one per workflow, job and label (matrix legs, several steps)",
+		Description: "A label for the pull request comment. The comment is found by workflow, job and this label, so matrix " +
+			"legs or several steps in one job each keep their own comment (use the matrix value). It shows in the headline."},
+	{Name: Scope, Kind: Choice, Default: ScopeAuto, Choices: []string{ScopeAuto, ScopeAll},
+		Usage: "`auto`: on push and workflow_run, read build histories only for templates whose files changed since the last " +
+			"deployment (and rows not ready); `all`: read every template (schedule, dispatch and release always do)",
+		Description: "auto: on push and workflow_run events, read build histories only for templates whose files changed " +
+			"between the last successful deployment's commit and this one, and for templates whose row is not ready; the " +
+			"others are judged from the template list alone. Schedule, workflow_dispatch and release events, no token, or no " +
+			"earlier deployment read everything. all: always read everything."},
+	{Name: DeployEnv, Kind: Text, Default: DefaultDeployEnv,
+		Usage: "the GitHub environment of the deployment record an apply writes when every template serves its file (needs `deployments: write`)",
+		Description: "The GitHub environment named by the deployment record that an apply writes once every template serves " +
+			"its file's spec, so the Deployments page shows which commit's templates are live, and scope auto knows where " +
+			"the last full sync was. Needs permissions: deployments: write; without it, one notice."},
+	{Name: Preview, Kind: Bool, Default: "false",
+		Usage: "on pull_request events from this repository, build each changed template as a preview template of its own (see docs/previews.md)",
+		Description: "On pull_request events from this repository, build each template whose file the pull request changes as " +
+			"a preview template of its own (named template-prN-hash), never touching the templates main serves; on the closed " +
+			"event, delete that pull request's previews. Fork pull requests get a notice and the offline check."},
+	{Name: PreviewMax, Kind: Int, Default: "10", Min: 1, Max: 100,
+		Usage: "the most previews per pull request; with more changed templates, none is built and one warning says so",
+		Description: "The most preview templates per pull request (1 to 100). With more changed templates no preview is built, " +
+			"and one warning names this input."},
 }
 
 // RunnerDefault reports a default that the runner evaluates (an expression

@@ -186,8 +186,8 @@ func TestParseChoice(t *testing.T) {
 		{name: "apply", raw: given("apply"), want: "apply"},
 		{name: "not given", raw: nil, want: "auto"},
 		{name: "empty takes the default", raw: given(""), want: "auto"},
-		{name: "another case", raw: given("Plan"), wantErr: `input mode: "Plan" is not one of auto, validate, plan, apply`},
-		{name: "unknown", raw: given("deploy"), wantErr: `input mode: "deploy" is not one of auto, validate, plan, apply`},
+		{name: "another case", raw: given("Plan"), wantErr: `input mode: "Plan" is not one of auto, validate, plan, apply, cleanup`},
+		{name: "unknown", raw: given("deploy"), wantErr: `input mode: "deploy" is not one of auto, validate, plan, apply, cleanup`},
 	}
 	runParseCases(t, s, tests, func(v settings.Values) any { return v.String(settings.Mode) })
 }
@@ -253,8 +253,8 @@ func TestForCLI(t *testing.T) {
 		cmd  string
 		want []string
 	}{
-		{"plan", []string{"api-url", "allow-insecure-http", "path", "build", "timeout", "concurrency", "commit-sha", "templates", "fail-on-changes", "allow-rollback", "target-ref"}},
-		{"apply", []string{"api-url", "allow-insecure-http", "path", "build", "wait", "timeout", "poll-interval", "concurrency", "commit-sha", "templates", "allow-rollback", "target-ref"}},
+		{"plan", []string{"api-url", "allow-insecure-http", "path", "if-no-files-found", "build", "timeout", "concurrency", "commit-sha", "templates", "fail-on-changes", "allow-rollback", "target-ref"}},
+		{"apply", []string{"api-url", "allow-insecure-http", "path", "if-no-files-found", "build", "wait", "timeout", "poll-interval", "concurrency", "commit-sha", "templates", "allow-rollback", "target-ref"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.cmd, func(t *testing.T) {
