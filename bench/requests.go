@@ -17,9 +17,12 @@ import (
 const (
 	ghBenchToken        = "ghs_bench0000000000000000000000000000" // the fake GitHub's token
 	requestsConcurrency = 64                                      // input concurrency of its runs
-	listPages           = 1                                       // the emulator lists every template on one page
 	maxGitHub           = 3                                       // GitHub requests a run may make
 )
+
+// listPages is how many pages of 100 rows the template list takes for an
+// account with own templates of its own next to Miosa's 22 built-in ones.
+func listPages(own int) int { return (22 + own + 99) / 100 }
 
 // reqRun is one run of the requests-per-run section.
 type reqRun struct {
@@ -69,16 +72,19 @@ func (b *bench) requestsFor(ctx context.Context, n int) ([]reqRun, error) {
 	defer gh.Close()
 
 	sz := sizes(n)
-	fixed := fmt.Sprintf("1 + %d + %d", listPages, sz) // schema, the list's pages, a validate per size
+	// The list's pages: the client asks for 100 rows a page; Miosa's 22
+	// built-in templates are rows too, and the first run finds no own one.
+	first, later := listPages(0), listPages(n)
+	fixed := func(pages int) string { return fmt.Sprintf("1 + %d + %d", pages, sz) } // schema, the list's pages, a validate per size
 	steps := []struct {
 		what, formula string
 		want          int
 		noop          bool
 		edit          func() error
 	}{
-		{"all new", fmt.Sprintf("1 + P + S + 3N = %s + %d", fixed, 3*n), 1 + listPages + sz + 3*n, false, nil},
-		{"no-op at a new commit", fmt.Sprintf("1 + P + S + N = %s + %d", fixed, n), 1 + listPages + sz + n, true, nil},
-		{"one file changed", fmt.Sprintf("1 + P + S + N + 3 = %s + %d + 3", fixed, n), 1 + listPages + sz + n + 3, false,
+		{"all new", fmt.Sprintf("1 + P + S + 3N = %s + %d", fixed(first), 3*n), 1 + first + sz + 3*n, false, nil},
+		{"no-op at a new commit", fmt.Sprintf("1 + P + S + N = %s + %d", fixed(later), n), 1 + later + sz + n, true, nil},
+		{"one file changed", fmt.Sprintf("1 + P + S + N + 3 = %s + %d + 3", fixed(later), n), 1 + later + sz + n + 3, false,
 			func() error { return changeTemplate(dir, "req", 0) }},
 	}
 	var runs []reqRun
@@ -198,13 +204,13 @@ func (b *bench) tableRequests(p func(string, ...any)) {
 		p("| 9 | %s | %d | %d: %s | %d | %s = %d | %s | ≤ %d | %s | %s |\n", r.what, r.n, total(r.miosa), kinds(r.miosa), r.writes,
 			r.formula, r.want, gh, maxGitHub, secs(r.res.Wall), yesNo(met))
 	}
-	p("\nExpected Miosa requests: 1 `schema`; P list pages (%d: the emulator lists every template on one page); S distinct `size`s "+
+	p("\nExpected Miosa requests: 1 `schema`; P list pages (one per 100 rows, Miosa's 22 built-in templates included); S distinct `size`s "+
 		"of the templates (one `validate` each, for the server's defaults); per existing template a `list_builds`; per new template a "+
 		"`validate`, a `create` and the `list_builds` that adopts the build it queued; for the changed file its `validate`, the `get` "+
 		"that confirms the template found by its display name, and a `create_build`. GitHub: the head commit, the blob listing of the "+
 		"templates' directory (read as a recursive tree instead when the listing reaches GitHub's cap of 1000 entries), and a comparison "+
 		"only when a file differs from the head; a run with nothing to write asks nothing. The bench exits 1 when a run makes more "+
-		"than %d GitHub requests or a no-op run writes.\n", listPages, maxGitHub)
+		"than %d GitHub requests or a no-op run writes.\n", maxGitHub)
 }
 
 // yesNo renders a met column.

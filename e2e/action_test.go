@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -347,7 +349,8 @@ func TestNoKeyMakesNoConnection(t *testing.T) {
 	t.Parallel()
 	apiURL, dials := countingListener(t)
 	w := newWorkspace(t, threeTemplates)
-	s := runAction(t, w, nil, map[string]string{"api-url": apiURL})
+	// mode validate never needs a key.
+	s := runAction(t, w, nil, map[string]string{"api-url": apiURL, "mode": "validate"})
 	if s.Code != 0 || s.Outputs["status"] != "success" {
 		t.Fatalf("exit %d status %q\n%s", s.Code, s.Outputs["status"], s.log())
 	}
@@ -369,13 +372,80 @@ func TestNoKeyMakesNoConnection(t *testing.T) {
 	}
 	// An invalid file still fails offline, with its position.
 	w.write(t, "sandbox-templates/bad.yaml", "build_spec:\n  size: huge\n")
-	s = runAction(t, w, nil, map[string]string{"api-url": apiURL})
+	s = runAction(t, w, nil, map[string]string{"api-url": apiURL, "mode": "validate"})
 	if s.Code != 1 || !strings.Contains(s.Stdout, "file=sandbox-templates/bad.yaml,line=") {
 		t.Errorf("exit %d\n%s", s.Code, s.Stdout)
 	}
 	if n := dials.Load(); n != 0 {
 		t.Fatalf("offline run opened %d connection(s)", n)
 	}
+}
+
+// eventFile writes an event payload and returns the runner variables that
+// name it.
+func eventFile(t *testing.T, event, actor, payload string) map[string]string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "event.json")
+	if err := os.WriteFile(p, []byte(payload), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return map[string]string{"GITHUB_EVENT_NAME": event, "GITHUB_EVENT_PATH": p, "GITHUB_ACTOR": actor}
+}
+
+// A missing or misnamed secret never gives a green run that synced
+// nothing: mode auto without a key fails before reading a file, naming
+// the input and the secret to create, except where no secret can exist
+// (a fork's pull request, Dependabot, a fork of the repository), which
+// validates offline with a notice. Nothing connects anywhere.
+func TestNoKeyFailsWhereASecretCanExist(t *testing.T) {
+	t.Parallel()
+	apiURL, dials := countingListener(t)
+	const (
+		samePR = `{"pull_request":{"number":3,"head":{"sha":"abc","repo":{"full_name":"acme/platform"}},"base":{"repo":{"full_name":"acme/platform"}}}}`
+		forkPR = `{"pull_request":{"number":3,"head":{"sha":"abc","repo":{"full_name":"bob/platform"}},"base":{"repo":{"full_name":"acme/platform"}}}}`
+	)
+	tests := []struct {
+		name, event, actor, payload string
+		wantCode                    int
+	}{
+		{"push", "push", "alice", `{"repository":{"full_name":"acme/platform","fork":false}}`, 2},
+		{"workflow_dispatch", "workflow_dispatch", "alice", `{"inputs":{}}`, 2},
+		{"same-repository pull request", "pull_request", "alice", samePR, 2},
+		{"fork pull request", "pull_request", "bob", forkPR, 0},
+		{"review of a fork's pull request", "pull_request_review", "alice", forkPR, 0},
+		{"Dependabot", "pull_request", "dependabot[bot]", samePR, 0},
+		{"push in a fork", "push", "bob", `{"repository":{"full_name":"bob/platform","fork":true}}`, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorkspace(t, threeTemplates)
+			s := runAction(t, w, eventFile(t, tt.event, tt.actor, tt.payload), map[string]string{"api-url": apiURL})
+			if s.Code != tt.wantCode {
+				t.Fatalf("exit %d, want %d\n%s", s.Code, tt.wantCode, s.log())
+			}
+			if tt.wantCode == 0 {
+				if s.Outputs["status"] != "success" || strings.Count(s.Stdout, "::notice::No API key") != 1 {
+					t.Errorf("status %q; want success and one notice of the offline check\n%s", s.Outputs["status"], s.log())
+				}
+				return
+			}
+			for _, want := range []string{"::error::mode auto needs an API key", "input api-key is empty",
+				"repository secret named MIOSA_API_KEY", "Settings → Secrets and variables → Actions"} {
+				if !strings.Contains(s.Stdout, want) {
+					t.Errorf("the log does not say %q\n%s", want, s.log())
+				}
+			}
+			if s.Outputs["status"] != "failed" || s.Summary != "" {
+				t.Errorf("status %q, summary %d bytes; want failed and none", s.Outputs["status"], len(s.Summary))
+			}
+		})
+	}
+	t.Cleanup(func() {
+		if n := dials.Load(); n != 0 {
+			t.Errorf("runs without a key opened %d connection(s)", n)
+		}
+	})
 }
 
 func TestCanaryKeyNeverLeaks(t *testing.T) {

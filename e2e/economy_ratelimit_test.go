@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -58,6 +59,57 @@ func TestRateLimitEconomy(t *testing.T) {
 				t.Errorf("wall %s = %.2fx the floor %s (%d accepted), want at most 1.3x", wall.Round(time.Millisecond), r, floor, accepted)
 			}
 			t.Logf("%d requests (%v), %d answered 429, wall %s, floor %s", requests, c.Requests, c.RateLimited, wall.Round(time.Millisecond), floor)
+		})
+	}
+}
+
+// TestRateLimitSweep (opt-in: RATE_LIMIT_SWEEP=1, which .ci/run sets; about
+// a minute) runs the action against per-minute limits it is not told of,
+// with a burst as large as the minute's requests or small, and 429s with
+// and without a Retry-After: each run stays within 1.3x the floor, with at
+// most the concurrency + 5% of its requests answered 429. The same targets
+// hold in virtual time, over more limits, in internal/miosa's
+// TestRequestEconomy; this sweep measures the binary in real time.
+func TestRateLimitSweep(t *testing.T) {
+	if os.Getenv("RATE_LIMIT_SWEEP") == "" {
+		t.Skip("RATE_LIMIT_SWEEP is not set")
+	}
+	t.Parallel()
+	for _, tt := range []struct {
+		perMinute    float64
+		burst, n     int
+		noRetryAfter bool
+	}{
+		{120, 10, 10, false}, {120, 2, 10, false}, {120, 10, 10, true}, {60, 60, 30, true},
+	} {
+		name := fmt.Sprintf("%g per minute, burst %d, %d templates, Retry-After %t", tt.perMinute, tt.burst, tt.n, !tt.noRetryAfter)
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			e := startEmulator(t, func(o *emulator.Options) {
+				o.BuildDuration = 4 * time.Second
+				o.RateLimit, o.RateBurst, o.RateLimitNoRetryAfter = tt.perMinute/60, tt.burst, tt.noRetryAfter
+			})
+			w := newWorkspace(t, perfTemplates(tt.n))
+			start := time.Now()
+			s := runAction(t, w, withSHA(shaPerf), apiInputs(e, map[string]string{"wait": "true", "poll-interval": "1s"}))
+			wall := time.Since(start)
+			if s.Code != 0 || s.Outputs["status"] != "success" {
+				t.Fatalf("exit %d, status %q\n%s", s.Code, s.Outputs["status"], s.log())
+			}
+			c := e.Counters()
+			requests := 0
+			for _, v := range c.Requests {
+				requests += v
+			}
+			accepted := requests - c.RateLimited
+			floor := time.Duration(float64(accepted) / (tt.perMinute / 60) * float64(time.Second))
+			if max429 := 8 + 0.05*float64(requests); float64(c.RateLimited) > max429 {
+				t.Errorf("%d of %d requests answered 429, want at most %.1f", c.RateLimited, requests, max429)
+			}
+			if r := wall.Seconds() / floor.Seconds(); r > 1.3 {
+				t.Errorf("wall %s = %.2fx the floor %s (%d accepted), want at most 1.3x", wall.Round(time.Millisecond), r, floor, accepted)
+			}
+			t.Logf("%d requests, %d answered 429, wall %s, floor %s (%.2fx)", requests, c.RateLimited, wall.Round(time.Millisecond), floor, wall.Seconds()/floor.Seconds())
 		})
 	}
 }

@@ -54,7 +54,7 @@ func TestHardeningNoWorkflowCommandInjection(t *testing.T) {
 		w := newWorkspace(t, map[string]string{
 			"sandbox-templates/web.yaml": "build_spec:\n  from: node:22\n  size: \"##[error]injected\"\n",
 		})
-		s := runAction(t, w, nil, map[string]string{"api-key": ""})
+		s := runAction(t, w, nil, map[string]string{"api-key": "", "mode": "validate"})
 		checkRunnerLog(t, s)
 		if s.Code != 1 || !strings.Contains(s.Stdout, `"##\x5berror]injected"`) {
 			t.Errorf("exit %d; the hostile value is not in the log, escaped:\n%s", s.Code, s.log())

@@ -275,7 +275,10 @@ func TestReliabilityReconcileDriftAtAppliedCommit(t *testing.T) {
 			first.json(t, "template-ids", &tids)
 			c.at(h.afterAll(i))
 			buildByHand(t, e, tids["app"], map[string]any{"from": "node:20", "user": "nobody"})
-			plan := runAction(t, w, h.env(t, i), ghInputs(e, map[string]string{"mode": "plan", "fail-on-changes": "true"}))
+			// Full reads, as the nightly run makes: a push's scope auto
+			// judges a file unchanged since the deployment from the list.
+			full := map[string]string{"scope": "all"}
+			plan := runAction(t, w, h.env(t, i), ghInputs(e, map[string]string{"mode": "plan", "fail-on-changes": "true", "scope": "all"}))
 			if plan.Code != 1 || !strings.Contains(plan.log(), "fail-on-changes") {
 				t.Errorf("scheduled plan at the applied commit: exit %d, want 1 with fail-on-changes\n%s", plan.Code, plan.log())
 			}
@@ -283,14 +286,14 @@ func TestReliabilityReconcileDriftAtAppliedCommit(t *testing.T) {
 				t.Errorf("plan %+v, want the drift as a build naming the user field added by hand", items)
 			}
 			for range 2 {
-				if s := runAction(t, w, h.env(t, i), ghInputs(e, nil)); s.Code != 0 {
+				if s := runAction(t, w, h.env(t, i), ghInputs(e, full)); s.Code != 0 {
 					t.Fatalf("repair: exit %d\n%s", s.Code, s.log())
 				}
 			}
 			if from, n := servedSpec(t, e, "app"); from != "node:22" || n != 3 {
 				t.Errorf("after repairing twice: serves %s with %d builds, want node:22 and 3 (one repair build)", from, n)
 			}
-			if s := runAction(t, w, h.env(t, i), ghInputs(e, map[string]string{"mode": "plan", "fail-on-changes": "true"})); s.Code != 0 {
+			if s := runAction(t, w, h.env(t, i), ghInputs(e, map[string]string{"mode": "plan", "fail-on-changes": "true", "scope": "all"})); s.Code != 0 {
 				t.Errorf("plan after the repair: exit %d, want 0\n%s", s.Code, s.log())
 			}
 		})

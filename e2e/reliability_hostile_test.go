@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/emulator"
+	"github.com/miosa-dev/sandbox-templates-action/internal/spec"
 )
 
 // TestReliabilityHostileServer: huge bodies, malformed JSON, unknown states,
@@ -197,11 +198,14 @@ func TestReliabilityHostileRepository(t *testing.T) {
 		repoCase{"file name with a newline and a command", file("a\n::error::b.yaml", good), []string{`"sandbox-templates/a\n::error::b.yaml"`}},
 		repoCase{"file name with ::", file("::warning::x.yaml", good), []string{`"sandbox-templates/::warning::x.yaml"`}},
 		repoCase{"file over 1 MiB", file("big.yaml", good+"#"+strings.Repeat("x", 2<<20)+"\n"), []string{"sandbox-templates/big.yaml: "}},
-		repoCase{"1001 files", func(t *testing.T, root string) {
-			for i := range 1001 {
-				file(fmt.Sprintf("t%04d.yaml", i), good)(t, root)
+		repoCase{"too many files", func(t *testing.T, root string) {
+			file("t00000.yaml", good)(t, root)
+			for i := 1; i <= spec.DefaultMaxFiles; i++ {
+				if err := os.WriteFile(filepath.Join(root, "sandbox-templates", fmt.Sprintf("t%05d.yaml", i)), []byte(good), 0o644); err != nil {
+					t.Fatal(err)
+				}
 			}
-		}, []string{"1001 files"}},
+		}, []string{fmt.Sprintf("%d files", spec.DefaultMaxFiles+1)}},
 	)
 
 	e := newCase(t, "hostile repository (API writes)", 1).emulator(nil)

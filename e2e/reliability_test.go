@@ -40,7 +40,7 @@ var fiveNames = []string{"alpha", "bravo", "charlie", "delta", "echo-1"}
 
 // outputNames are every output the action writes; any other name in
 // GITHUB_OUTPUT is an injected one.
-var outputNames = []string{"status", "has-changes", "changes-count", "plan", "template-ids", "build-ids", "builds", "build-id", "changed-templates"}
+var outputNames = []string{"status", "has-changes", "changes-count", "plan", "template-ids", "build-ids", "builds", "build-id", "changed-templates", "plan-file"}
 
 const (
 	shaA = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"

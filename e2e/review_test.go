@@ -57,7 +57,7 @@ func TestReviewPullRequestComment(t *testing.T) {
 		t.Fatalf("%d comments, want 1\n%s", len(comments), first.log())
 	}
 	body := comments[0].Body
-	for _, want := range []string{`- build_spec.from: "python:3.12-slim"`, `+ build_spec.from: "python:3.13-slim"`, "python-3-12", "🔨 build"} {
+	for _, want := range []string{`- build_spec.from: "python:3.12-slim"`, `+ build_spec.from: "python:3.13-slim"`, "**🔨 python-3-12** to build", "### Sandbox templates: 1 to build · 2 unchanged\n"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the comment lacks %q:\n%s", want, body)
 		}

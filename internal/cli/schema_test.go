@@ -10,7 +10,7 @@ import (
 	"github.com/miosa-dev/sandbox-templates-action/internal/schema"
 )
 
-// committedFileSchema is the copy of `schema --file` the README links to.
+// committedFileSchema is the copy of `schema --file` docs/editors.md links to.
 var committedFileSchema = filepath.Join("..", "..", "schemas", "template.schema.json")
 
 func TestSchemaFile(t *testing.T) {

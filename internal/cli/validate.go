@@ -14,6 +14,7 @@ import (
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
 	"github.com/miosa-dev/sandbox-templates-action/internal/run"
+	"github.com/miosa-dev/sandbox-templates-action/internal/settings"
 	"github.com/miosa-dev/sandbox-templates-action/internal/spec"
 )
 
@@ -29,21 +30,32 @@ func runValidate(_ context.Context, env *Env, args []string) int {
 	names := &listFlag{comma: true}
 	fs.Var(names, "templates", "check only these template names (repeatable or comma-separated; default all)")
 	dir := fs.String("dir", "", "repository root (default $GITHUB_WORKSPACE, else the working directory)")
+	noFiles := mustLookup(settings.IfNoFiles)
+	ifNoFiles := fs.String(noFiles.Name, noFiles.Default, strings.ReplaceAll(noFiles.Usage, "`", ""))
 	about := "Reads the template files, checks each build_spec against the embedded schema and prints every\n" +
 		"problem as path:line:col: field: message [rule]. Works offline: no API key, no network.\n" +
 		"Exit status: 0 no problems, 1 problems found, 2 bad command line."
-	if code, ok := parse(env, fs, "[--json] [--path GLOB ...] [--templates NAME ...] [--dir DIR]", about, args); !ok {
+	if code, ok := parse(env, fs, "[--json] [--path GLOB ...] [--templates NAME ...] [--if-no-files-found error|warn|ignore] [--dir DIR]", about, args); !ok {
 		return code
+	}
+	sv, err := settings.Parse([]settings.Setting{noFiles}, func(string) (string, bool) { return *ifNoFiles, true },
+		func(name string) string { return "--" + name })
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "validate: %v\n", err)
+		return ExitUsage
 	}
 	root, err := rootDir(*dir, env.Getenv)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "validate: %v\n", err)
 		return ExitProblems
 	}
-	v, err := run.CheckFiles(spec.Options{Root: root, Patterns: paths.values}, names.values, nil)
+	v, err := run.CheckFiles(spec.Options{Root: root, Patterns: paths.values, IfNoFiles: sv.String(settings.IfNoFiles)}, names.values, nil)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "validate: %v\n", err)
 		return ExitProblems
+	}
+	for _, n := range v.Notices {
+		textReporter{env: env}.Notice(n)
 	}
 	if *jsonOut {
 		err = writeJSON(env.Stdout, v)

@@ -30,6 +30,10 @@ func (d *doctor) checkList(pr *miosa.ProbeResponse) {
 	var doc any
 	_ = json.Unmarshal(pr.Body, &doc) // Rows decoded it
 	shape, items, others := listShape(doc)
+	// The pages the answer announces in a form the action follows are no
+	// surprise: the action reads them all.
+	paging, total, pagingKeys := pr.Paging()
+	others = slices.DeleteFunc(others, func(k string) bool { return slices.Contains(pagingKeys, k) })
 	builtIn := 0
 	for _, r := range rows {
 		if r.BuiltIn {
@@ -50,18 +54,35 @@ func (d *doctor) checkList(pr *miosa.ProbeResponse) {
 		"shape": shape, "rows": len(rows), "built_in": builtIn, "own": len(rows) - builtIn,
 		"rows_with_slug": withSlug, "rows_with_metadata": withMetadata,
 	}
-	msg := fmt.Sprintf("%s of %s: %d built-in, %d of your own; rows carry %s", shape, plural(len(rows), "row"),
+	head := fmt.Sprintf("%s of %s", shape, plural(len(rows), "row"))
+	if paging != "" {
+		head += fmt.Sprintf(" on the first page (%s in all; the action reads every page, following the %s)",
+			listTotal(total), map[string]string{"page": "page object", "next": "next link", "link": "Link header"}[paging])
+		details["paging"] = paging
+		if total >= 0 {
+			details["total"] = total
+		}
+	}
+	msg := fmt.Sprintf("%s: %d built-in, %d of your own; rows carry %s", head,
 		builtIn, len(rows)-builtIn, carried(len(items), []string{"slug", "metadata"}, []int{withSlug, withMetadata}))
 	switch {
 	case len(others) > 0:
 		details["other_keys"] = others
 		d.set(CheckList, Warn, msg+"; the answer also holds "+strings.Join(others, ", "),
-			"if the list is paginated, the action sees only the first page and may try to create a template that exists", details)
+			"if the list is paginated in a form the action does not follow (it follows a page object, a next link and a Link header), the action sees only the first page and may try to create a template that exists", details)
 	case shape == "{templates}":
 		d.set(CheckList, Warn, msg, "an undocumented envelope: the action reads it, but the documented forms are a bare array, {data} and {default_template_id, data}", details)
 	default:
 		d.set(CheckList, OK, msg, "", details)
 	}
+}
+
+// listTotal says how many rows the whole list holds.
+func listTotal(total int64) string {
+	if total < 0 {
+		return "a length the answer does not say"
+	}
+	return plural(int(total), "row")
 }
 
 // listShape names the list's envelope and returns its rows and any other

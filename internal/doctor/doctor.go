@@ -115,7 +115,7 @@ func (d *doctor) run(ctx context.Context, base string) {
 	if !d.connect(base) {
 		return
 	}
-	pr, err := d.probe(ctx, http.MethodGet, "/sandbox-templates")
+	pr, err := d.probe(ctx, http.MethodGet, "/sandbox-templates?page_size=100") // the first page the action asks for
 	if d.checkAnswer(ctx, pr, err) {
 		d.checkList(pr)
 		d.checkSchema(ctx)

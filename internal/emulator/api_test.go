@@ -54,7 +54,7 @@ func TestAuth(t *testing.T) {
 func TestListHasBuiltIns(t *testing.T) {
 	t.Parallel()
 	e := setup(t, defaults())
-	rows := e.req("GET", "/api/v1/sandbox-templates", nil).must(t, http.StatusOK).list(t)
+	rows := e.req("GET", "/api/v1/sandbox-templates?page_size=100", nil).must(t, http.StatusOK).list(t)
 	var ids []string
 	for _, r := range rows {
 		ids = append(ids, r["id"].(string))
@@ -71,7 +71,7 @@ func TestListHasBuiltIns(t *testing.T) {
 		t.Errorf("built-in ids (-want +got):\n%s", diff)
 	}
 	e.create("app-one", spec("node:22"))
-	rows = e.req("GET", "/api/v1/sandbox-templates", nil).must(t, http.StatusOK).list(t)
+	rows = e.req("GET", "/api/v1/sandbox-templates?page_size=100", nil).must(t, http.StatusOK).list(t)
 	last := rows[len(rows)-1]
 	if len(rows) != 23 || last["name"] != "app-one" || last["built_in"] != false || last["status"] != "draft" {
 		t.Errorf("after create: %d rows, last %v", len(rows), last)
@@ -631,7 +631,7 @@ func TestShapes(t *testing.T) {
 		"delete_in_use": inUse,
 		"get":           e.req("GET", "/api/v1/sandbox-templates/"+id, nil).must(t, http.StatusOK).obj(t),
 		"list_builds":   e.req("GET", "/api/v1/sandbox-templates/"+id+"/builds", nil).must(t, http.StatusOK).obj(t),
-		"list_rows":     pickRows(e.req("GET", "/api/v1/sandbox-templates", nil).must(t, http.StatusOK).list(t), "nextjs", id),
+		"list_rows":     pickRows(e.req("GET", "/api/v1/sandbox-templates?page_size=100", nil).must(t, http.StatusOK).list(t), "nextjs", id),
 		"validate":      e.req("POST", "/api/v1/sandbox-templates/validate", map[string]any{"build_spec": map[string]any{"runtime": "node", "version": "20", "packages": []any{"curl"}}}).must(t, http.StatusOK).obj(t),
 		// The API page's normalized example: from + size small + one step.
 		"validate_typed": e.req("POST", "/api/v1/sandbox-templates/validate", map[string]any{"build_spec": map[string]any{"from": "node:22", "size": "small", "steps": []any{map[string]any{"run": "npm ci"}}}}).must(t, http.StatusOK).obj(t),

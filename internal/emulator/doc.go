@@ -44,6 +44,13 @@
 //     of render_for_catalog, builds the build keys; no template metadata.
 //     Client metadata is stored but only rendered with Options.ClientMetadata.
 //   - A build's metadata is the server's {"events": [{event, at}]}.
+//   - Lists are paged as the API reference says: page (default 1) and
+//     page_size (default 20, at most 100; more is served as 100), answered
+//     {"data": [...], "page": {"page", "page_size", "total"}}; a page or
+//     page_size that is not a positive integer is 422 VALIDATION_FAILED.
+//     The catalog comes in insertion order (built-ins first), builds newest
+//     first. Variant.List and Variant.ListBuilds serve the other forms: a
+//     next link in the body, a Link header, or the whole list at once.
 //   - 22 built-in templates with short ids (nextjs, python, ...).
 //   - log_url is null (Options.LogURLs serves logs), no X-RateLimit headers
 //     (Options.RateLimitHeaders), the modern collision body
@@ -100,7 +107,8 @@
 //     normalized spec can be sent back as it is; GET .../build-spec serves
 //     that same document (the same top-level fields as the embedded one).
 //   - The rate limit (Options.RateLimit) is one token bucket over all API
-//     requests; its 429 always carries Retry-After.
+//     requests; its 429 carries Retry-After (Options.RateLimitNoRetryAfter
+//     leaves it out).
 //
 // Two options exist for crash and timing tests: Options.OnHandled runs
 // between a request's commit and its response (the e2e reliability suite

@@ -40,7 +40,7 @@ func TestRenderedKeys(t *testing.T) {
 			e.clock.Advance(time.Minute)
 			got := e.req("GET", "/api/v1/sandbox-templates/"+id, nil).must(t, http.StatusOK).obj(t)
 			var row map[string]any
-			for _, r := range e.req("GET", "/api/v1/sandbox-templates", nil).must(t, http.StatusOK).list(t) {
+			for _, r := range e.req("GET", "/api/v1/sandbox-templates?page_size=100", nil).must(t, http.StatusOK).list(t) {
 				if r["id"] == id {
 					row = r
 				}
@@ -87,7 +87,7 @@ func sortedCopy(s []string) []string {
 func TestBuiltInCatalogue(t *testing.T) {
 	t.Parallel()
 	e := setup(t, defaults())
-	rows := e.req("GET", "/api/v1/sandbox-templates", nil).must(t, http.StatusOK).list(t)
+	rows := e.req("GET", "/api/v1/sandbox-templates?page_size=100", nil).must(t, http.StatusOK).list(t)
 	if len(rows) != 22 {
 		t.Fatalf("%d rows, want the 22 built-ins", len(rows))
 	}

@@ -11,37 +11,48 @@ import (
 
 // Every handler runs with s.mu held and writes into a recorder.
 
+// list serves the catalog, in insertion order (built-ins first), in the
+// form Variant.List names: by default one page at a time (see pages.go).
 func (s *Server) list(w *recorder, c *call) {
 	aliases := c.r.URL.Query().Get("include_aliases") == "true"
-	rows := []any{}
+	// A row is a template, or with aliases as rows one alias of it.
+	type entry struct {
+		t     *template
+		alias string
+	}
+	var entries []entry
 	defaultID := ""
 	for _, t := range s.st.templates {
 		if t.Default && defaultID == "" {
 			defaultID = t.ID
 		}
-		row := listRow(t, s.opts.ClientMetadata)
-		if aliases {
-			if c.variant.Aliases == "rows" {
-				rows = append(rows, row)
-				for _, a := range t.Aliases {
-					alias := listRow(t, s.opts.ClientMetadata)
-					alias["id"], alias["name"], alias["alias_of"] = a, a, t.ID
-					rows = append(rows, alias)
-				}
-				continue
+		entries = append(entries, entry{t: t})
+		if aliases && c.variant.Aliases == "rows" {
+			for _, a := range t.Aliases {
+				entries = append(entries, entry{t: t, alias: a})
 			}
-			row["aliases"] = append([]string{}, t.Aliases...)
 		}
-		rows = append(rows, row)
 	}
-	switch c.variant.List {
-	case "data":
-		writeJSON(w, http.StatusOK, map[string]any{"data": rows})
-	case "default":
-		writeJSON(w, http.StatusOK, map[string]any{"default_template_id": defaultID, "data": rows})
-	default:
-		writeJSON(w, http.StatusOK, rows)
+	row := func(i int) any {
+		e := entries[i]
+		row := listRow(e.t, s.opts.ClientMetadata)
+		switch {
+		case e.alias != "":
+			row["id"], row["name"], row["alias_of"] = e.alias, e.alias, e.t.ID
+		case aliases && c.variant.Aliases != "rows":
+			row["aliases"] = append([]string{}, e.t.Aliases...)
+		}
+		return row
 	}
+	s.writeList(w, c, c.variant.List, len(entries), row, func(rows []any) any {
+		switch c.variant.List {
+		case listDefault:
+			return map[string]any{"default_template_id": defaultID, "data": rows}
+		case listTemplates:
+			return map[string]any{"templates": rows}
+		}
+		return map[string]any{"data": rows}
+	})
 }
 
 func (s *Server) get(w *recorder, c *call) {
@@ -284,24 +295,27 @@ func (s *Server) ownTemplate(w *recorder, c *call, write bool) *template {
 	return t
 }
 
+// listBuilds serves a template's builds, newest first, in the form
+// Variant.ListBuilds names: by default one page at a time.
 func (s *Server) listBuilds(w *recorder, c *call) {
 	t := s.ownTemplate(w, c, false)
 	if t == nil {
 		return
 	}
-	out := []any{}
+	var shown []*build
 	now := s.opts.Clock()
 	for _, b := range s.st.buildsOf(t.ID) {
 		if b.SourceType == "auto" && now.Before(b.InsertedAt.Add(s.opts.AutoBuildLag)) {
 			continue
 		}
-		out = append(out, buildView(b, c.variant.States, c.plan.unknownState, s.opts.ClientMetadata))
+		shown = append(shown, b)
 	}
-	if c.variant.ListBuilds == "bare" {
-		writeJSON(w, http.StatusOK, out)
-		return
+	row := func(i int) any {
+		return buildView(shown[i], c.variant.States, c.plan.unknownState, s.opts.ClientMetadata)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"data": out})
+	s.writeList(w, c, c.variant.ListBuilds, len(shown), row, func(rows []any) any {
+		return map[string]any{"data": rows}
+	})
 }
 
 func (s *Server) createBuild(w *recorder, c *call, now time.Time) {

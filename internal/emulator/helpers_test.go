@@ -105,7 +105,8 @@ func (r resp) data(t *testing.T) map[string]any {
 	return d
 }
 
-// list decodes a body that is a JSON array, or {"data": [...]}.
+// list decodes a body that is a JSON array, {"data": [...]} or
+// {"templates": [...]}.
 func (r resp) list(t *testing.T) []map[string]any {
 	t.Helper()
 	var rows []map[string]any
@@ -113,12 +114,13 @@ func (r resp) list(t *testing.T) []map[string]any {
 		return rows
 	}
 	var env struct {
-		Data []map[string]any `json:"data"`
+		Data      []map[string]any `json:"data"`
+		Templates []map[string]any `json:"templates"`
 	}
 	if err := json.Unmarshal(r.body, &env); err != nil {
 		t.Fatalf("body is not a list: %v: %.300s", err, r.body)
 	}
-	return env.Data
+	return append(env.Data, env.Templates...)
 }
 
 // errCode returns error.code of a structured error body.

@@ -168,6 +168,7 @@ type Config struct {
 	Faults            *FaultsConfig            `json:"faults,omitempty"`
 	RateLimit         *float64                 `json:"rate_limit,omitempty"`
 	RateBurst         *int                     `json:"rate_burst,omitempty"`
+	RateNoRetryAfter  *bool                    `json:"rate_limit_no_retry_after,omitempty"`
 	IdempotencyWindow *Duration                `json:"idempotency_window,omitempty"`
 	Seed              *int64                   `json:"seed,omitempty"`
 }
@@ -245,12 +246,12 @@ var variantChoices = []struct {
 	get    func(Variant) string
 	values []string
 }{
-	{"list", func(v Variant) string { return v.List }, []string{"bare", "data", "default"}},
+	{"list", func(v Variant) string { return v.List }, []string{listPage, listNext, listLink, listBare, listData, listDefault, listTemplates}},
 	{"aliases", func(v Variant) string { return v.Aliases }, []string{"array", "rows"}},
 	{"get", func(v Variant) string { return v.Get }, []string{"bare", "data"}},
 	{"schema", func(v Variant) string { return v.Schema }, []string{"bare", "data"}},
 	{"validate", func(v Variant) string { return v.Validate }, []string{"200", "422", "strings"}},
-	{"list_builds", func(v Variant) string { return v.ListBuilds }, []string{"data", "bare"}},
+	{"list_builds", func(v Variant) string { return v.ListBuilds }, []string{listPage, listNext, listLink, listData, listBare}},
 	{"states", func(v Variant) string { return v.States }, []string{"legacy", "legacy-complete"}},
 	{"errors", func(v Variant) string { return v.Errors }, []string{"structured", "flat", "message", "detail", "strings"}},
 }
@@ -289,7 +290,7 @@ func (cfg Config) apply(o *Options) {
 	}{
 		{cfg.ClientMetadata, &o.ClientMetadata}, {cfg.NoValidate, &o.NoValidate}, {cfg.NoSchema, &o.NoSchema},
 		{cfg.LegacyCollision, &o.LegacyCollision}, {cfg.LogURLs, &o.LogURLs}, {cfg.RateLimitHeaders, &o.RateLimitHeaders},
-		{cfg.CanonicalImages, &o.CanonicalImages},
+		{cfg.CanonicalImages, &o.CanonicalImages}, {cfg.RateNoRetryAfter, &o.RateLimitNoRetryAfter},
 	} {
 		if sw.from != nil {
 			*sw.to = *sw.from
@@ -337,7 +338,7 @@ func configOf(o Options) Config {
 		AutoBuild: &o.AutoBuild, ClientMetadata: &o.ClientMetadata, NoValidate: &o.NoValidate, NoSchema: &o.NoSchema,
 		LegacyCollision: &o.LegacyCollision, LogURLs: &o.LogURLs, RateLimitHeaders: &o.RateLimitHeaders,
 		CanonicalImages: &o.CanonicalImages, BuildDuration: &bd, Variant: &o.Variant, RateLimit: &o.RateLimit,
-		RateBurst: &o.RateBurst, IdempotencyWindow: &iw, Seed: &o.Seed,
+		RateBurst: &o.RateBurst, RateNoRetryAfter: &o.RateLimitNoRetryAfter, IdempotencyWindow: &iw, Seed: &o.Seed,
 		Outcomes: map[string]OutcomeConfig{},
 		Faults:   &FaultsConfig{Latency: Duration(o.Faults.Latency), ErrorRate: o.Faults.ErrorRate},
 	}

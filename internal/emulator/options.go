@@ -57,6 +57,9 @@ type Options struct {
 	RateLimit float64
 	// RateBurst is the bucket size; zero means max(1, ceil(RateLimit)).
 	RateBurst int
+	// RateLimitNoRetryAfter makes the rate limit's 429 carry no Retry-After,
+	// in the header or the body: a server that only says "too many".
+	RateLimitNoRetryAfter bool
 	// RequestLogSize bounds the request log; zero means 1000 entries.
 	RequestLogSize int
 	// RateLimitHeaders makes every authorized API response carry
@@ -145,8 +148,14 @@ type Outcome struct {
 // produces, so a client's contract tests can exercise each. The zero value is
 // the form the API page documents first.
 type Variant struct {
-	// List is the envelope of GET /sandbox-templates: "bare" (default,
-	// a JSON array), "data" ({"data":[...]}) or "default" ({"default_template_id":..,"data":[...]}).
+	// List is the form of GET /sandbox-templates. Paged, one page per
+	// request (page, page_size: default 20, at most 100): "page" (default,
+	// the API reference's {"data":[...],"page":{"page","page_size","total"}}),
+	// "next" ({"data":[...],"next":URL of the next page, or null}) or "link"
+	// (a JSON array, and a Link header with rel="next" while there is a next
+	// page). The whole list at once, page and page_size ignored: "bare" (a
+	// JSON array), "data" ({"data":[...]}), "default"
+	// ({"default_template_id":..,"data":[...]}) or "templates" ({"templates":[...]}).
 	List string `json:"list,omitempty"`
 	// Aliases is how include_aliases=true shows aliases: "array" (default,
 	// an "aliases" array on the row) or "rows" (one extra row per alias).
@@ -162,7 +171,9 @@ type Variant struct {
 	Validate string `json:"validate,omitempty"`
 	// ValidateData wraps a 200 validate result in {"data":...}.
 	ValidateData bool `json:"validate_data,omitempty"`
-	// ListBuilds is the envelope of GET .../builds: "data" (default) or "bare".
+	// ListBuilds is the form of GET .../builds, newest first: paged as List
+	// is, "page" (default), "next" or "link"; or every build at once,
+	// "data" ({"data":[...]}) or "bare" (a JSON array).
 	ListBuilds string `json:"list_builds,omitempty"`
 	// States renders build states: "" (modern), "legacy" (pending, running,
 	// success, error) or "legacy-complete" (pending, running, complete, error).

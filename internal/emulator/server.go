@@ -219,7 +219,11 @@ func (s *Server) serve(w *statusWriter, c *call, readErr error) {
 	}
 	s.mu.Unlock()
 	if limited {
-		s.writeRetryAfter(w, c, http.StatusTooManyRequests, wait, "both")
+		where := "both"
+		if s.opts.RateLimitNoRetryAfter {
+			where = "none"
+		}
+		s.writeRetryAfter(w, c, http.StatusTooManyRequests, wait, where)
 		return
 	}
 
@@ -453,14 +457,15 @@ func statusCode(status int) string {
 }
 
 // writeRetryAfter answers status (429, or an injected 5xx) with a retry delay in the
-// header, the body or both.
+// header, the body, both or ("none") neither.
 func (s *Server) writeRetryAfter(w http.ResponseWriter, c *call, status int, wait time.Duration, where string) {
 	secs := max(int((wait+time.Second-1)/time.Second), 1)
 	extra := map[string]any{}
-	if where != "body" {
+	both := where == "" || where == "both"
+	if where == "header" || both {
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 	}
-	if where != "header" {
+	if where == "body" || both {
 		extra["retry_after"] = secs
 	}
 	code, msg := "RATE_LIMITED", "too many requests"

@@ -319,7 +319,7 @@ func TestDeletedTemplateIsGone(t *testing.T) {
 			}
 			e.req("POST", "/api/v1/sandbox-templates/"+id+"/builds", map[string]any{}).must(t, http.StatusNotFound)
 			e.req("GET", "/api/v1/sandbox-template-builds/"+buildID, nil).must(t, http.StatusNotFound)
-			for _, row := range e.req("GET", "/api/v1/sandbox-templates", nil).must(t, http.StatusOK).list(t) {
+			for _, row := range e.req("GET", "/api/v1/sandbox-templates?page_size=100", nil).must(t, http.StatusOK).list(t) {
 				if row["id"] == id {
 					t.Errorf("the list still has %s", id)
 				}

@@ -22,8 +22,15 @@ func TestVariants(t *testing.T) {
 		status  int
 		check   func(t *testing.T, v any)
 	}{
-		{"list bare", emulator.Variant{}, "GET", "/sandbox-templates", nil, 200, func(t *testing.T, v any) {
-			isArray(t, v)
+		{"list paged", emulator.Variant{}, "GET", "/sandbox-templates", nil, 200, func(t *testing.T, v any) {
+			equal(t, len(isArray(t, member(t, v, "data"))), 20)
+			equal(t, member(t, v, "page"), map[string]any{"page": 1, "page_size": 20, "total": 24})
+		}},
+		{"list bare", emulator.Variant{List: "bare"}, "GET", "/sandbox-templates", nil, 200, func(t *testing.T, v any) {
+			equal(t, len(isArray(t, v)), 24)
+		}},
+		{"list templates", emulator.Variant{List: "templates"}, "GET", "/sandbox-templates", nil, 200, func(t *testing.T, v any) {
+			equal(t, len(isArray(t, member(t, v, "templates"))), 24)
 		}},
 		{"list data", emulator.Variant{List: "data"}, "GET", "/sandbox-templates", nil, 200, func(t *testing.T, v any) {
 			isArray(t, member(t, v, "data"))
@@ -32,13 +39,13 @@ func TestVariants(t *testing.T) {
 			isArray(t, member(t, v, "data"))
 			equal(t, member(t, v, "default_template_id"), "base")
 		}},
-		{"aliases array", emulator.Variant{}, "GET", "/sandbox-templates?include_aliases=true", nil, 200, func(t *testing.T, v any) {
+		{"aliases array", emulator.Variant{List: "bare"}, "GET", "/sandbox-templates?include_aliases=true", nil, 200, func(t *testing.T, v any) {
 			rows := isArray(t, v)
 			equal(t, len(rows), 22+2)
 			equal(t, member(t, rows[1], "aliases"), []any{"next"})
 			equal(t, member(t, rows[22], "aliases"), []any{})
 		}},
-		{"aliases rows", emulator.Variant{Aliases: "rows"}, "GET", "/sandbox-templates?include_aliases=true", nil, 200, func(t *testing.T, v any) {
+		{"aliases rows", emulator.Variant{List: "bare", Aliases: "rows"}, "GET", "/sandbox-templates?include_aliases=true", nil, 200, func(t *testing.T, v any) {
 			rows := isArray(t, v)
 			equal(t, len(rows), 22+2+10)
 			equal(t, member(t, rows[1], "id"), "default")
@@ -85,8 +92,12 @@ func TestVariants(t *testing.T) {
 				t.Errorf("errors[1] = %v", errs[1])
 			}
 		}},
-		{"list builds data", emulator.Variant{}, "GET", "/sandbox-templates/{id}/builds", nil, 200, func(t *testing.T, v any) {
+		{"list builds paged", emulator.Variant{}, "GET", "/sandbox-templates/{id}/builds", nil, 200, func(t *testing.T, v any) {
 			equal(t, len(isArray(t, member(t, v, "data"))), 1)
+			equal(t, member(t, v, "page"), map[string]any{"page": 1, "page_size": 20, "total": 1})
+		}},
+		{"list builds data", emulator.Variant{ListBuilds: "data"}, "GET", "/sandbox-templates/{id}/builds", nil, 200, func(t *testing.T, v any) {
+			equal(t, v, map[string]any{"data": member(t, v, "data")})
 		}},
 		{"list builds bare", emulator.Variant{ListBuilds: "bare"}, "GET", "/sandbox-templates/{id}/builds", nil, 200, func(t *testing.T, v any) {
 			equal(t, len(isArray(t, v)), 1)

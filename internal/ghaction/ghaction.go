@@ -18,9 +18,6 @@ import (
 	"github.com/miosa-dev/sandbox-templates-action/internal/textsafe"
 )
 
-// maxAnnotate is how many annotations GitHub shows per step.
-const maxAnnotate = 10
-
 // Main runs the action: inputs from INPUT_* variables, outputs to the
 // runner's files. It returns the process exit code.
 //
@@ -30,7 +27,7 @@ const maxAnnotate = 10
 // groups) are the only ones issued. go-githubactions is used for the inputs
 // and the runner's files only; it prints through the same Writer.
 func Main(ctx context.Context, getenv func(string) string, stdout io.Writer, userAgent string) (code int) {
-	log := stepLog{textsafe.NewWriter(stdout)}
+	log := newStepLog(stdout)
 	a := githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(log.w))
 	// The library panics when it cannot write a file command; this is the
 	// one place that turns such a panic into a failed step.
@@ -58,12 +55,17 @@ func Main(ctx context.Context, getenv func(string) string, stdout io.Writer, use
 	for _, n := range in.Notices {
 		log.command("notice", nil, n)
 	}
+	if code, done := cleanupPreviews(ctx, a, log, rn, in, userAgent); done {
+		return code
+	}
 	res, err := run.Do(ctx, in.Config, reporter{log})
 	if err != nil {
 		log.command("error", nil, err.Error())
 		setOutput(a, "status", run.StatusFailed)
 		return run.ExitUsage
 	}
+	pv := buildPreviews(ctx, log, rn, in, res, userAgent) // nil unless preview: true on a pull request
+	planFile := writePlanFile(log, in.Root, planFileName(rn, in.Label), res)
 	annotate(log, res.Diagnostics)
 	for _, b := range res.Builds {
 		if len(b.LogTail) > 0 {
@@ -74,28 +76,48 @@ func Main(ctx context.Context, getenv func(string) string, stdout io.Writer, use
 			log.command("endgroup", nil, "")
 		}
 	}
-	writeOutputs(a, log, res)
-	summary := report.Summary(res) // the job summary and the pull request comment
+	cuts := writeOutputs(a, log, res, planFile)
+	pv.writeOutputs(func(name, value string) { setOutput(a, name, value) }, log)
+	deployed := recordDeployment(ctx, log, in, res)
+	deployed = pv.markdown() + deployed
+	summary := report.SummaryWithin(res, report.Room{Limit: report.MaxSummary - len(deployed), PlanFile: planFile, OutputCuts: cuts})
 	if in.Summary && rn.StepSummary != "" {
-		a.AddStepSummary(summary)
+		a.AddStepSummary(summary + deployed)
 	}
-	if !comment(ctx, log, rn, in, summary, userAgent) {
+	ok := comment(ctx, log, rn, in, prcomment.Report{Result: res, Label: in.Label, RunURL: rn.RunURL(), PlanFile: planFile, Previews: pv.comment()}, userAgent)
+	sayUnannotated(log)
+	if !ok {
 		return run.ExitFailed
 	}
 	return res.ExitCode()
 }
 
 // stepLog prints to the step log, which the runner reads for workflow
-// commands.
-type stepLog struct{ w *textsafe.Writer }
+// commands. It issues at most maxAnnotate annotations of each kind, what
+// GitHub shows, and prints the rest as plain lines.
+type stepLog struct {
+	w   *textsafe.Writer
+	ann *annotations // nil: no cap
+}
+
+// newStepLog is a step log printing to w.
+func newStepLog(w io.Writer) stepLog {
+	return stepLog{w: textsafe.NewWriter(w), ann: &annotations{}}
+}
 
 // info prints text; each of its lines is escaped so it cannot issue a
 // command.
 func (l stepLog) info(text string) { fmt.Fprintln(l.w, text) }
 
-// command issues one of the action's own workflow commands. A failed write
-// is kept by the Writer and fails the step at the end.
+// command issues one of the action's own workflow commands. An
+// annotation (error, warning, notice) beyond the maxAnnotate of its kind
+// GitHub shows is printed as a plain line instead, and counted. A failed
+// write is kept by the Writer and fails the step at the end.
 func (l stepLog) command(name string, props map[string]string, msg string) {
+	if annotationKind(name) && l.ann != nil && !l.ann.take(name) {
+		l.info(plainLine(name, props, msg))
+		return
+	}
 	if err := l.w.Command(name, props, msg); errors.Is(err, textsafe.ErrCommand) {
 		panic(err) // a name or key of this package's own: a bug
 	}
@@ -122,19 +144,36 @@ var inputRules = map[string]string{
 	"too-many-files":   "path",
 }
 
-// annotate turns the first problems into annotations on their files, and
-// the run's own problems into annotations without one. GitHub shows at
-// most 10 per step; the rest are counted in a notice and listed in the job
-// summary.
+// annotate turns problems into annotations on their files, and the run's
+// own problems into annotations without one, while GitHub shows them (10
+// of each kind per step, counting those issued before): when there are
+// more, the last one it shows counts the rest. Every problem is then
+// printed as a plain line, so the log holds them all.
 func annotate(log stepLog, diags diag.List) {
-	n := 0
+	total := map[string]int{}
 	for _, d := range diags {
-		if n == maxAnnotate {
-			break
+		total[kindOf(d)]++
+	}
+	budget := map[string]int{}
+	for kind, n := range total {
+		room := maxAnnotate
+		if log.ann != nil {
+			room = log.ann.room(kind)
 		}
+		budget[kind] = n
+		if n > room {
+			budget[kind] = max(room-1, 0) // the last one counts the rest
+		}
+	}
+	issued := map[string]int{}
+	for _, d := range diags {
+		kind := kindOf(d)
+		if issued[kind] == budget[kind] {
+			continue
+		}
+		issued[kind]++
 		if d.Path == "" {
-			log.command(string(d.Severity), nil, textsafe.Line(d.Message))
-			n++
+			log.command(kind, nil, textsafe.Line(d.Message))
 			continue
 		}
 		msg := d.Message
@@ -154,29 +193,42 @@ func annotate(log stepLog, diags diag.List) {
 				props["col"] = strconv.Itoa(max(d.Col, 1))
 			}
 		}
-		if d.Severity == diag.Warning {
-			log.command("warning", props, msg)
-		} else {
-			log.command("error", props, msg)
-		}
-		n++
+		log.command(kind, props, msg)
 	}
-	if rest := len(diags) - n; rest > 0 {
-		log.command("notice", nil, fmt.Sprintf("%d more problem(s) not annotated (GitHub shows 10 per step): see the job summary or the log", rest))
+	for _, kind := range []string{"error", "warning"} {
+		if rest := total[kind] - issued[kind]; rest > 0 {
+			log.command(kind, nil, fmt.Sprintf("%s more %s not annotated (GitHub shows %d of each kind per step): every problem is printed below and listed in the job summary",
+				report.Number(rest), plural(rest, "problem"), maxAnnotate))
+		}
 	}
 	for _, d := range diags {
 		log.info(d.String())
 	}
 }
 
-// writeOutputs writes the step outputs and prints them, in a group.
-func writeOutputs(a *githubactions.Action, log stepLog, res *run.Result) {
+// kindOf is the annotation kind of a problem: warning or error.
+func kindOf(d diag.Diagnostic) string {
+	if d.Severity == diag.Warning {
+		return "warning"
+	}
+	return "error"
+}
+
+// writeOutputs writes the step outputs, each within GitHub's limit, and
+// the plan-file output, and prints them in a group. It says which outputs
+// were cut, and returns them.
+func writeOutputs(a *githubactions.Action, log stepLog, res *run.Result, planFile string) []report.OutputCut {
+	outs, cuts := report.FitOutputs(res, report.MaxOutput)
 	log.command("group", nil, "Outputs")
-	for _, kv := range report.Outputs(res) {
+	for _, kv := range append(outs, [2]string{PlanFileOutput, planFile}) {
 		setOutput(a, kv[0], kv[1])
 		log.info(kv[0] + "=" + textsafe.Line(kv[1]))
 	}
 	log.command("endgroup", nil, "")
+	if len(cuts) > 0 {
+		log.command("warning", nil, outputsCut(cuts, planFile))
+	}
+	return cuts
 }
 
 // setOutput writes name=value on one line. Values are made single-line first,
@@ -185,17 +237,18 @@ func setOutput(a *githubactions.Action, name, value string) {
 	a.IssueFileCommand(&githubactions.Command{Name: "output", Message: name + "=" + textsafe.Line(value)})
 }
 
-// comment writes the run's plan as this job's pull request comment, or says
-// why not. It reports false when pr-comment is always and it could not.
-func comment(ctx context.Context, log stepLog, rn runner, in runSettings, markdown, userAgent string) bool {
+// comment writes the run's report as this job's pull request comment
+// (one per workflow, job and comment-label), or says why not. It reports
+// false when pr-comment is always and it could not.
+func comment(ctx context.Context, log stepLog, rn runner, in runSettings, rep prcomment.Report, userAgent string) bool {
 	if in.PRComment == prcomment.ModeNever || (!readOnlyEvent(rn.Event) && in.PRComment != prcomment.ModeAlways) {
 		return true
 	}
 	cfg := prcomment.Config{
 		APIURL: rn.APIURL, Token: in.Token, Repository: rn.Repository, PR: rn.PRNumber(), HeadSHA: rn.PRHeadSHA(),
-		Marker: prcomment.Marker(rn.Workflow, rn.Job), Mode: in.PRComment, UserAgent: userAgent, RunURL: rn.RunURL(),
+		Marker: prcomment.Marker(rn.Workflow, rn.Job, in.Label), Mode: in.PRComment, UserAgent: userAgent, RunURL: rn.RunURL(),
 	}
-	r, err := prcomment.Post(ctx, cfg, markdown)
+	r, err := prcomment.Post(ctx, cfg, prcomment.Markdown(rep, cfg.Room()))
 	switch {
 	case err != nil && in.PRComment == prcomment.ModeAlways:
 		log.command("error", nil, "pull request comment: "+err.Error())

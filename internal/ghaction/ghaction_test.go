@@ -72,7 +72,7 @@ func checkLog(t *testing.T, log string) {
 
 func newLog() (stepLog, *bytes.Buffer) {
 	var buf bytes.Buffer
-	return stepLog{textsafe.NewWriter(&buf)}, &buf
+	return newStepLog(&buf), &buf
 }
 
 func TestOutputsCannotInject(t *testing.T) {
@@ -82,7 +82,7 @@ func TestOutputsCannotInject(t *testing.T) {
 	env := map[string]string{"GITHUB_OUTPUT": out}
 	log, buf := newLog()
 	a := githubactions.New(githubactions.WithGetenv(func(k string) string { return env[k] }), githubactions.WithWriter(log.w))
-	writeOutputs(a, log, hostile())
+	writeOutputs(a, log, hostile(), "sandbox-templates-results/plan-1-sync.json")
 	raw, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +95,7 @@ func TestOutputsCannotInject(t *testing.T) {
 		}
 		names[name] = true
 	}
-	want := []string{"build-id", "build-ids", "builds", "changed-templates", "changes-count", "has-changes", "plan", "status", "template-ids"}
+	want := []string{"build-id", "build-ids", "builds", "changed-templates", "changes-count", "has-changes", "plan", "plan-file", "status", "template-ids"}
 	if diff := cmp.Diff(want, slices.Sorted(maps.Keys(names))); diff != "" {
 		t.Errorf("output names (-want +got):\n%s", diff)
 	}
@@ -134,22 +134,81 @@ func TestAnnotate(t *testing.T) {
 	checkLog(t, buf.String())
 }
 
+// GitHub shows 10 annotations of each kind per step: the action issues at
+// most that many of each, the last one counting the problems left, and
+// prints every problem as a plain line.
+// GitHub shows 10 annotations of each kind per step: the action issues at
+// most that many of each, the last one counting the problems left, and
+// prints every problem as a plain line.
 func TestAnnotateCapsAtTen(t *testing.T) {
 	t.Parallel()
-	var diags diag.List
-	for i := 1; i <= 13; i++ {
-		diags = append(diags, diag.Diagnostic{Path: "sandbox-templates/a.yaml", Line: i, Col: 1, Message: fmt.Sprintf("problem %d", i), Rule: "schema"})
+	tests := []struct {
+		name             string
+		errors, warns    int
+		streamed         int // warnings the run said before the problems
+		wantErr, wantWn  int // annotation lines of each kind
+		wantCount        []string
+		wantPlainCounted bool // a notice counts the warnings printed as plain lines
+	}{
+		{"ten fit", 10, 0, 0, 10, 0, nil, false},
+		{"thirteen", 13, 0, 0, 10, 0, []string{"::error::4 more problems not annotated"}, false},
+		{"each kind apart", 13, 12, 0, 10, 10, []string{"::error::4 more problems", "::warning::3 more problems"}, false},
+		{"warnings said before", 0, 5, 8, 0, 10, []string{"::warning::4 more problems"}, false},
+		{"no room left", 0, 3, 12, 0, 10, []string{"warning: 3 more problems"}, true},
 	}
-	log, buf := newLog()
-	annotate(log, diags)
-	if n := strings.Count(buf.String(), "::error "); n != 10 {
-		t.Errorf("%d error annotations, want 10", n)
-	}
-	if !strings.Contains(buf.String(), "::notice::3 more problem(s)") {
-		t.Errorf("no notice for the 3 others:\n%s", buf.String())
-	}
-	if !strings.Contains(buf.String(), "sandbox-templates/a.yaml:13:1: problem 13 [schema]") {
-		t.Errorf("the 13th problem is not in the log")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var diags diag.List
+			for i := 1; i <= tt.errors; i++ {
+				diags = append(diags, diag.Diagnostic{Path: "sandbox-templates/a.yaml", Line: i, Col: 1, Message: fmt.Sprintf("problem %d", i), Rule: "schema"})
+			}
+			for i := 1; i <= tt.warns; i++ {
+				diags = append(diags, diag.Diagnostic{Path: "sandbox-templates/b.yaml", Line: i, Col: 1, Message: fmt.Sprintf("warning %d", i), Rule: "schema", Severity: diag.Warning})
+			}
+			log, buf := newLog()
+			for i := range tt.streamed {
+				reporter{log}.Warn(fmt.Sprintf("said %d", i))
+			}
+			annotate(log, diags)
+			sayUnannotated(log)
+			out := buf.String()
+			kinds := map[string]int{}
+			for _, line := range strings.Split(out, "\n") {
+				for _, k := range []string{"error", "warning", "notice"} {
+					if strings.HasPrefix(line, "::"+k+" ") || strings.HasPrefix(line, "::"+k+"::") {
+						kinds[k]++
+					}
+				}
+			}
+			if kinds["error"] != tt.wantErr || kinds["warning"] != tt.wantWn {
+				t.Errorf("%v annotations, want %d errors and %d warnings:\n%s", kinds, tt.wantErr, tt.wantWn, out)
+			}
+			for _, want := range tt.wantCount {
+				if !strings.Contains(out, want) {
+					t.Errorf("no %q:\n%s", want, out)
+				}
+			}
+			if got := strings.Contains(out, "::notice::") && strings.Contains(out, `printed in this log as lines starting "warning: "`); got != tt.wantPlainCounted {
+				t.Errorf("a notice counts the plain warnings: %v, want %v:\n%s", got, tt.wantPlainCounted, out)
+			}
+			for i := 1; i <= tt.errors; i++ {
+				if !strings.Contains(out, fmt.Sprintf("sandbox-templates/a.yaml:%d:1: problem %d [schema]\n", i, i)) {
+					t.Errorf("problem %d is not in the log", i)
+				}
+			}
+			for i := 1; i <= tt.warns; i++ {
+				if !strings.Contains(out, fmt.Sprintf("sandbox-templates/b.yaml:%d:1: warning %d [schema]\n", i, i)) {
+					t.Errorf("warning %d is not in the log", i)
+				}
+			}
+			for i := range tt.streamed {
+				if !strings.Contains(out, fmt.Sprintf("said %d\n", i)) {
+					t.Errorf("streamed warning %d is not in the log", i)
+				}
+			}
+			checkLog(t, out)
+		})
 	}
 }
 
@@ -184,7 +243,12 @@ func TestConfigFromInputs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			cfg, err := config(context.Background(), func(k string) string { return tt.inputs[k] }, runner{}, "test")
+			cfg, err := config(context.Background(), func(k string) string {
+				if k == "mode" && tt.inputs[k] == "" {
+					return "validate" // these cases are about parsing; no key, no event
+				}
+				return tt.inputs[k]
+			}, runner{}, "test")
 			switch {
 			case tt.wantErr == "" && err != nil:
 				t.Fatalf("unexpected error %v", err)
@@ -197,7 +261,7 @@ func TestConfigFromInputs(t *testing.T) {
 		})
 	}
 	cfg, _ := config(context.Background(), func(k string) string {
-		return map[string]string{"path": "a/*.yaml\n# comment\n\nb/*.yml\n", "templates": "x\ny"}[k]
+		return map[string]string{"path": "a/*.yaml\n# comment\n\nb/*.yml\n", "templates": "x\ny", "mode": "validate"}[k]
 	}, runner{}, "test")
 	if diff := cmp.Diff([]string{"a/*.yaml", "b/*.yml"}, cfg.Patterns); diff != "" {
 		t.Error(diff)
@@ -227,25 +291,146 @@ func TestMainRefusesBadInputs(t *testing.T) {
 
 func TestResolveMode(t *testing.T) {
 	t.Parallel()
+	const fork = "a pull request from a fork gets no secrets"
 	tests := []struct {
 		mode, event string
 		key         bool
+		noSecrets   string
 		want        run.Mode
+		wantErr     string
 	}{
-		{"auto", "push", true, run.ModeApply},
-		{"auto", "pull_request", true, run.ModePlan},
-		{"auto", "pull_request_target", true, run.ModePlan},
-		{"auto", "push", false, run.ModeValidate},
-		{"auto", "workflow_dispatch", true, run.ModeApply},
-		{"plan", "pull_request", false, run.ModeValidate},
-		{"plan", "merge_group", false, run.ModeValidate},
-		{"plan", "push", false, run.ModePlan}, // refused by the run: plan needs a key here
-		{"apply", "push", false, run.ModeApply},
-		{"apply", "push", true, run.ModeApply},
+		{"auto", "push", true, "", run.ModeApply, ""},
+		{"auto", "pull_request", true, "", run.ModePlan, ""},
+		{"auto", "pull_request_target", true, "", run.ModePlan, ""},
+		{"auto", "workflow_dispatch", true, "", run.ModeApply, ""},
+		{"auto", "pull_request", true, fork, run.ModePlan, ""}, // a key wins, wherever it came from
+		// No key where a secret could exist: a missing or misnamed secret.
+		{"auto", "push", false, "", "", "mode auto needs an API key to apply on a push event, and input api-key is empty"},
+		{"auto", "pull_request", false, "", "", "mode auto needs an API key to plan on a pull_request event"},
+		{"auto", "merge_group", false, "", "", "to plan on a merge_group event"},
+		{"plan", "pull_request", false, "", "", "mode plan needs an API key, and input api-key is empty"},
+		{"plan", "push", false, "", "", "mode plan needs an API key"},
+		{"apply", "push", false, "", "", "mode apply needs an API key"},
+		// No key where no secret can exist: the offline check.
+		{"auto", "push", false, "Dependabot's runs get no Actions secrets", run.ModeValidate, ""},
+		{"auto", "pull_request", false, fork, run.ModeValidate, ""},
+		{"plan", "pull_request", false, fork, run.ModeValidate, ""},
+		{"apply", "pull_request", false, fork, run.ModeValidate, ""}, // apply on a pull request plans
+		{"apply", "push", false, "this repository is a fork", "", "mode apply needs an API key"},
+		{"validate", "push", false, "", run.ModeValidate, ""},
+		{"apply", "push", true, "", run.ModeApply, ""},
 	}
 	for _, tt := range tests {
-		if got := resolveMode(tt.mode, tt.event, tt.key); got != tt.want {
-			t.Errorf("resolveMode(%q, %q, %v) = %q, want %q", tt.mode, tt.event, tt.key, got, tt.want)
+		got, err := resolveMode(tt.mode, tt.event, tt.key, tt.noSecrets)
+		switch {
+		case tt.wantErr == "" && err != nil:
+			t.Errorf("resolveMode(%q, %q, %v, %q): %v", tt.mode, tt.event, tt.key, tt.noSecrets, err)
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr) || !run.IsUsage(err)):
+			t.Errorf("resolveMode(%q, %q, %v, %q) error %v, want a usage error with %q", tt.mode, tt.event, tt.key, tt.noSecrets, err, tt.wantErr)
+		case got != tt.want:
+			t.Errorf("resolveMode(%q, %q, %v, %q) = %q, want %q", tt.mode, tt.event, tt.key, tt.noSecrets, got, tt.want)
 		}
+	}
+}
+
+// The facts that say no secret can reach a run come from the runner and the
+// event payload.
+func TestNoSecrets(t *testing.T) {
+	t.Parallel()
+	pr := func(head, base string) string {
+		return `{"pull_request":{"number":7,"head":{"sha":"abc","repo":{"full_name":"` + head + `"}},"base":{"repo":{"full_name":"` + base + `"}}},"repository":{"full_name":"acme/platform"}}`
+	}
+	tests := []struct {
+		name, event, actor, payload string
+		want                        string
+	}{
+		{"push", "push", "alice", `{"repository":{"full_name":"acme/platform","fork":false}}`, ""},
+		{"same-repository pull request", "pull_request", "alice", pr("acme/platform", "acme/platform"), ""},
+		{"same repository, other case", "pull_request", "alice", pr("Acme/Platform", "acme/platform"), ""},
+		{"fork pull request", "pull_request", "bob", pr("bob/platform", "acme/platform"), "fork"},
+		{"review of a fork's pull request", "pull_request_review", "alice", pr("bob/platform", "acme/platform"), "fork"},
+		{"review comment on a fork's pull request", "pull_request_review_comment", "alice", pr("bob/platform", "acme/platform"), "fork"},
+		{"deleted fork", "pull_request", "bob", `{"pull_request":{"number":7,"head":{"sha":"abc","repo":null},"base":{"repo":{"full_name":"acme/platform"}}}}`, "fork"},
+		{"pull_request_target runs with the base's secrets", "pull_request_target", "bob", pr("bob/platform", "acme/platform"), ""},
+		{"Dependabot", "pull_request", "dependabot[bot]", pr("acme/platform", "acme/platform"), "Dependabot"},
+		{"Dependabot's push", "push", "dependabot[bot]", `{}`, "Dependabot"},
+		{"a fork's own push", "push", "bob", `{"repository":{"full_name":"bob/platform","fork":true}}`, "fork"},
+		{"merge queue", "merge_group", "alice", `{"repository":{"full_name":"acme/platform"}}`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := filepath.Join(t.TempDir(), "event.json")
+			if err := os.WriteFile(p, []byte(tt.payload), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			env := map[string]string{"GITHUB_EVENT_PATH": p, "GITHUB_EVENT_NAME": tt.event, "GITHUB_ACTOR": tt.actor, "GITHUB_REPOSITORY": "acme/platform"}
+			got := readRunner(githubactions.New(githubactions.WithGetenv(func(k string) string { return env[k] }))).noSecrets()
+			if (got == "") != (tt.want == "") || !strings.Contains(got, tt.want) {
+				t.Errorf("noSecrets() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// Without a key, the action fails before reading a file, naming the input
+// and the secret to create, except where no secret can exist; mode
+// validate never needs one.
+func TestMainWithoutKey(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, event, actor, payload, mode string
+		wantCode                          int
+	}{
+		{"push", "push", "alice", `{"repository":{"full_name":"acme/platform"}}`, "", run.ExitUsage},
+		{"same-repository pull request", "pull_request", "alice", `{"pull_request":{"number":1,"head":{"repo":{"full_name":"acme/platform"}},"base":{"repo":{"full_name":"acme/platform"}}}}`, "", run.ExitUsage},
+		{"push, mode validate", "push", "alice", `{}`, "validate", run.ExitOK},
+		{"fork pull request", "pull_request", "bob", `{"pull_request":{"number":1,"head":{"repo":{"full_name":"bob/platform"}},"base":{"repo":{"full_name":"acme/platform"}}}}`, "", run.ExitOK},
+		{"Dependabot", "push", "dependabot[bot]", `{}`, "", run.ExitOK},
+		{"a fork's push", "push", "bob", `{"repository":{"full_name":"bob/platform","fork":true}}`, "", run.ExitOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			for name, body := range map[string]string{"event.json": tt.payload, "sandbox-templates/web.yaml": "build_spec:\n  from: node:22\n"} {
+				if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			env := map[string]string{"GITHUB_WORKSPACE": dir, "GITHUB_OUTPUT": filepath.Join(dir, "out"), "GITHUB_STEP_SUMMARY": filepath.Join(dir, "summary"),
+				"GITHUB_EVENT_PATH": filepath.Join(dir, "event.json"), "GITHUB_EVENT_NAME": tt.event, "GITHUB_ACTOR": tt.actor,
+				"GITHUB_REPOSITORY": "acme/platform", "GITHUB_SHA": "1111111111111111111111111111111111111111", "INPUT_MODE": tt.mode}
+			var out bytes.Buffer
+			code := Main(context.Background(), func(k string) string { return env[k] }, &out, "test")
+			if code != tt.wantCode {
+				t.Fatalf("exit %d, want %d:\n%s", code, tt.wantCode, out.String())
+			}
+			outputs, _ := os.ReadFile(env["GITHUB_OUTPUT"])
+			if tt.wantCode == run.ExitUsage {
+				for _, want := range []string{"::error::", "input api-key is empty", "secret named MIOSA_API_KEY",
+					"Settings → Secrets and variables → Actions", "api-key: ${{ secrets.MIOSA_API_KEY }}", "mode: validate"} {
+					if !strings.Contains(out.String(), want) {
+						t.Errorf("the log does not say %q:\n%s", want, out.String())
+					}
+				}
+				if !strings.Contains(string(outputs), "status=failed") {
+					t.Errorf("outputs %q, want status=failed", outputs)
+				}
+				return
+			}
+			if n := strings.Count(out.String(), "::notice::No API key"); n != 1 || strings.Contains(out.String(), "::error") {
+				t.Errorf("want one notice of the offline check and no error:\n%s", out.String())
+			}
+			if tt.mode == "" && !strings.Contains(out.String(), "::notice::api-key is empty, as expected here") {
+				t.Errorf("no notice says why no key is expected:\n%s", out.String())
+			}
+			if !strings.Contains(string(outputs), "status=success") {
+				t.Errorf("outputs %q, want status=success", outputs)
+			}
+		})
 	}
 }

@@ -99,15 +99,19 @@ type githubOrder struct {
 // dirSize is how many entries the checkout's directory of paths holds,
 // when they share one: GitHub lists at most 1000 of a directory, so a
 // larger one is read as a tree at once, in one request. 0 for unknown.
-func (g githubOrder) dirSize(paths []string) int {
-	if len(paths) == 0 || g.workspace == "" {
+func (g githubOrder) dirSize(paths []string) int { return dirSize(g.workspace, paths) }
+
+// dirSize is how many entries the directory of paths holds in the checkout
+// at workspace, when they share one; 0 for unknown.
+func dirSize(workspace string, paths []string) int {
+	if len(paths) == 0 || workspace == "" {
 		return 0
 	}
 	dir, ok := github.OneDir(paths)
 	if !ok {
 		return 0
 	}
-	entries, err := os.ReadDir(filepath.Join(g.workspace, filepath.FromSlash(dir)))
+	entries, err := os.ReadDir(filepath.Join(workspace, filepath.FromSlash(dir)))
 	if err != nil {
 		return 0
 	}

@@ -3,6 +3,7 @@ package ghaction
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 
 	githubactions "github.com/sethvargo/go-githubactions"
@@ -24,6 +25,7 @@ type runner struct {
 	Workflow    string
 	Job         string
 	StepSummary string
+	Actor       string // GITHUB_ACTOR, e.g. dependabot[bot]
 	Payload     payload
 	// PayloadError says why the event payload could not be read; the
 	// fields that come from it are then unknown.
@@ -35,11 +37,18 @@ type payload struct {
 	HeadCommit  *payloadCommit `json:"head_commit"`
 	Repository  *payloadRepo   `json:"repository"`
 	Number      int            `json:"number"`
+	Action      string         `json:"action"` // of a pull_request event: opened, synchronize, closed, ...
 	PullRequest *struct {
 		Number int `json:"number"`
 		Head   struct {
-			SHA string `json:"sha"`
+			SHA  string       `json:"sha"`
+			Repo *payloadRepo `json:"repo"` // null when the fork was deleted
 		} `json:"head"`
+		Base struct {
+			Repo *payloadRepo `json:"repo"`
+			SHA  string       `json:"sha"`
+			Ref  string       `json:"ref"`
+		} `json:"base"`
 	} `json:"pull_request"`
 	WorkflowRun *payloadRun `json:"workflow_run"`
 	Release     *struct {
@@ -58,6 +67,7 @@ type payloadRepo struct {
 	FullName      string          `json:"full_name"`
 	DefaultBranch string          `json:"default_branch"`
 	PushedAt      json.RawMessage `json:"pushed_at"`
+	Fork          bool            `json:"fork"`
 }
 
 // payloadRun is a workflow_run payload's run.
@@ -78,7 +88,7 @@ func readRunner(a *githubactions.Action) runner {
 	}
 	r := runner{Event: c.EventName, SHA: c.SHA, Ref: c.Ref, RefName: c.RefName, Repository: c.Repository,
 		Workspace: c.Workspace, APIURL: c.APIURL, ServerURL: c.ServerURL, RunID: c.RunID,
-		Workflow: c.Workflow, Job: c.Job, StepSummary: c.StepSummary, PayloadError: err}
+		Workflow: c.Workflow, Job: c.Job, StepSummary: c.StepSummary, Actor: c.Actor, PayloadError: err}
 	if c.Event != nil {
 		raw, merr := json.Marshal(c.Event)
 		if merr == nil {
@@ -97,6 +107,46 @@ func (r runner) runHeadSHA() string {
 		return ""
 	}
 	return r.Payload.WorkflowRun.HeadSHA
+}
+
+// dependabot is the actor of Dependabot's runs.
+const dependabot = "dependabot[bot]"
+
+// noSecrets says why no Actions secret can reach this run, or "" when one
+// can: a pull request from a fork (or a review of one), Dependabot's runs,
+// and runs in a fork of the repository. Only there may a run without an
+// api-key pass as an offline check; elsewhere an empty key is a missing or
+// misnamed secret. A pull request whose head repository the payload does
+// not show (a deleted fork, an unreadable payload) counts as a fork's.
+func (r runner) noSecrets() string {
+	switch {
+	case r.Actor == dependabot:
+		return "Dependabot's runs get no Actions secrets"
+	case forkEvents[r.Event] && r.forkPR():
+		return "a pull request from a fork gets no secrets"
+	case r.Payload.Repository != nil && r.Payload.Repository.Fork:
+		return "this repository is a fork, and a fork's runs get none of the original repository's secrets"
+	}
+	return ""
+}
+
+// forkEvents are the events whose runs get no secrets when the pull request
+// comes from a fork. pull_request_target is not one: it runs in the base
+// repository, with its secrets.
+var forkEvents = map[string]bool{"pull_request": true, "pull_request_review": true, "pull_request_review_comment": true}
+
+// forkPR reports a pull request whose head is in another repository than
+// its base, or whose head repository is unknown.
+func (r runner) forkPR() bool {
+	pr := r.Payload.PullRequest
+	if pr == nil || pr.Head.Repo == nil || pr.Head.Repo.FullName == "" {
+		return true
+	}
+	base := r.Repository
+	if pr.Base.Repo != nil && pr.Base.Repo.FullName != "" {
+		base = pr.Base.Repo.FullName
+	}
+	return !strings.EqualFold(pr.Head.Repo.FullName, base)
 }
 
 // PRNumber is the pull request's number, or 0 when the event has none.

@@ -324,11 +324,14 @@ func TestCompare(t *testing.T) {
 		base, head string
 		want       github.Comparison
 	}{
-		{"main", "feature/x", github.Comparison{Status: "diverged", AheadBy: 1, BehindBy: 2, HeadSHA: h.c}},
-		{"v1", h.b, github.Comparison{Status: "ahead", AheadBy: 1, HeadSHA: h.b}},
-		{"v1", "main", github.Comparison{Status: "ahead", AheadBy: 2}},
-		{"main", "v1", github.Comparison{Status: "behind", BehindBy: 2}},
-		{d, "main", github.Comparison{Status: "identical"}},
+		{"main", "feature/x", github.Comparison{Status: "diverged", AheadBy: 1, BehindBy: 2, HeadSHA: h.c,
+			Files: []string{"other/notes.md"}, FilesComplete: true}},
+		{"v1", h.b, github.Comparison{Status: "ahead", AheadBy: 1, HeadSHA: h.b,
+			Files: []string{"sandbox-templates/go.yaml", "sandbox-templates/python.yaml"}, FilesComplete: true}},
+		{"v1", "main", github.Comparison{Status: "ahead", AheadBy: 2,
+			Files: []string{"sandbox-templates/go.yaml", "sandbox-templates/python.yaml", "x"}, FilesComplete: true}},
+		{"main", "v1", github.Comparison{Status: "behind", BehindBy: 2, FilesComplete: true}},
+		{d, "main", github.Comparison{Status: "identical", FilesComplete: true}},
 	}
 	for _, tt := range tests {
 		got, err := c.Compare(context.Background(), tt.base, tt.head)
@@ -350,6 +353,15 @@ func TestCompare(t *testing.T) {
 	}
 	if n := c.Requests(); n != len(tests)+1 {
 		t.Errorf("%d requests, want %d", n, len(tests)+1)
+	}
+	// GitHub lists at most 300 changed files: a list of 300 may be cut.
+	many := map[string]string{}
+	for i := range 300 {
+		many[fmt.Sprintf("gen/%03d.yaml", i)] = "from: x\n"
+	}
+	e := f.Push("main", many)
+	if got, err := c.Compare(context.Background(), d, e); err != nil || len(got.Files) != 300 || got.FilesComplete {
+		t.Errorf("300 changed files: %d listed, complete %v, %v; want 300, not complete", len(got.Files), got.FilesComplete, err)
 	}
 }
 

@@ -1,8 +1,9 @@
 // Package github makes every GitHub REST API call of this project, on
 // google/go-github: what a ref points at, the blob SHAs of files at a ref,
 // how two refs compare, the default branch, the latest release, a pull
-// request's head commit, the token's own login, and a pull request's issue
-// comments (list, create, edit, delete). No other package imports
+// request's head commit, state and changed files, the token's own login, a pull request's issue
+// comments (list, create, edit, delete), and deployments (list, create, and
+// their statuses: the latest one's state, and a new one). No other package imports
 // go-github; they see this package's types.
 //
 // Config.APIURL is GITHUB_API_URL as given (https://api.github.com, or

@@ -85,6 +85,13 @@ func IsNotFound(err error) bool {
 		e.Status == http.StatusUnprocessableEntity && strings.HasPrefix(e.Message, "No commit found for SHA"))
 }
 
+// IsUnknownRef reports whether err is GitHub's refusal of a deployment of
+// a ref it does not have: 422 "No ref found for: REF".
+func IsUnknownRef(err error) bool {
+	e, ok := errors.AsType[*Error](err)
+	return ok && e.Status == http.StatusUnprocessableEntity && strings.HasPrefix(e.Message, "No ref found for")
+}
+
 // IsForbidden reports whether err is a refusal of the token: a 401, or a 403
 // that is not a rate limit, such as "Resource not accessible by
 // integration" for a read-only token.

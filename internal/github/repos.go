@@ -98,10 +98,20 @@ type Comparison struct {
 	AheadBy  int    // commits of head that base lacks
 	BehindBy int    // commits of base that head lacks
 	HeadSHA  string // head's newest commit when the answer lists it (AheadBy is 1), else ""
+	// Files are the paths that differ between the merge base and head,
+	// both paths of a rename, as GitHub lists them: at most maxCompareFiles.
+	Files []string
+	// FilesComplete says Files lists every changed path: GitHub lists at
+	// most 300, so a list of 300 may be cut.
+	FilesComplete bool
 }
+
+// maxCompareFiles is the most changed files GitHub lists in a comparison.
+const maxCompareFiles = 300
 
 // Compare compares head with base: GET
 // /repos/{owner}/{repo}/compare/{base}...{head}?per_page=1, one request.
+// The changed files come on that first page (GitHub lists them only there).
 func (c *Client) Compare(ctx context.Context, base, head string) (Comparison, error) {
 	cl := call{op: "compare " + quote(base) + "..." + quote(head), what: "a comparison"}
 	for _, ref := range []string{base, head} {
@@ -123,6 +133,14 @@ func (c *Client) Compare(ctx context.Context, base, head string) (Comparison, er
 	default:
 		return Comparison{}, &Error{Op: cl.op, Status: http.StatusOK, Message: "unreadable answer: status " + quote(out.Status)}
 	}
+	for _, f := range cmp.Files {
+		for _, p := range []string{f.GetFilename(), f.GetPreviousFilename()} {
+			if p != "" {
+				out.Files = append(out.Files, p)
+			}
+		}
+	}
+	out.FilesComplete = len(cmp.Files) < maxCompareFiles
 	// The commits are listed oldest first: when all that head has and base
 	// lacks are on this page, the last is head's newest.
 	if n := len(cmp.Commits); n > 0 && n == out.AheadBy {

@@ -15,29 +15,32 @@ import (
 )
 
 // ListTemplates lists the catalog (built-in and own templates) with
-// GET /sandbox-templates, asking for aliases when includeAliases is set. A
-// 404 means the base URL is wrong (the list is the API's first call, and
-// it exists wherever the API does): its error says so (see Error.Hint).
+// GET /sandbox-templates, asking for aliases when includeAliases is set,
+// page by page as the server announces its pages (see eachRow), each page
+// read as a stream. A 404 means the base URL is wrong (the list is the
+// API's first call, and it exists wherever the API does): its error says
+// so (see Error.Hint).
 func (c *Client) ListTemplates(ctx context.Context, includeAliases bool) ([]ListRow, error) {
 	path := "/sandbox-templates"
 	if includeAliases {
 		path += "?include_aliases=true"
 	}
-	res, err := c.do(ctx, call{method: http.MethodGet, path: path})
-	if e, ok := asError(err); ok && e.Status == http.StatusNotFound && e.hint == "" {
+	var rows []row
+	l, err := c.eachRow(ctx, path, templateRowKeys, func(o obj) error {
+		rows = append(rows, rowFrom(o))
+		return nil
+	})
+	if e, ok := asError(err); ok && e.Status == http.StatusNotFound && e.hint == "" && l.pages == 0 {
 		e.hint = c.listNotFoundHint()
 	}
 	if err != nil {
 		return nil, err
 	}
-	rows, err := decodeList(res.body)
-	if err != nil {
-		return nil, c.decodeError(http.MethodGet, path, res, err)
+	out := foldAliases(rows, l.defaultID)
+	for i := range out {
+		c.scrub(&out[i].ID, &out[i].Name, &out[i].Slug, &out[i].Description, &out[i].Status)
 	}
-	for i := range rows {
-		c.scrub(&rows[i].ID, &rows[i].Name, &rows[i].Slug, &rows[i].Description, &rows[i].Status)
-	}
-	return rows, nil
+	return out, nil
 }
 
 // listNotFoundHint is the hint of a 404 answer to the list.
@@ -145,26 +148,39 @@ func invalidSpec(res *response) bool {
 	return false
 }
 
-// ListBuilds lists a template's builds, newest first as the server orders
-// them, with GET /sandbox-templates/{templateID}/builds.
+// ListBuilds lists all of a template's builds, newest first as the server
+// orders them, with GET /sandbox-templates/{templateID}/builds, page by
+// page. EachBuild reads only as far as the caller needs.
 func (c *Client) ListBuilds(ctx context.Context, templateID string) ([]Build, error) {
-	seg, err := segment("template id", templateID)
+	builds := []Build{}
+	err := c.EachBuild(ctx, templateID, func(b Build) bool {
+		builds = append(builds, b)
+		return true
+	})
 	if err != nil {
 		return nil, err
-	}
-	path := "/sandbox-templates/" + seg + "/builds"
-	res, err := c.do(ctx, call{method: http.MethodGet, path: path})
-	if err != nil {
-		return nil, err
-	}
-	builds, err := decodeBuilds(res.body)
-	if err != nil {
-		return nil, c.decodeError(http.MethodGet, path, res, err)
-	}
-	for i := range builds {
-		c.scrubBuild(&builds[i])
 	}
 	return builds, nil
+}
+
+// EachBuild calls fn with each of a template's builds in the server's
+// order (newest first), page by page, until fn returns false or the list
+// ends: no page after the one where fn stopped is asked for, and each page
+// is read as a stream, so the memory it takes is that of one build.
+func (c *Client) EachBuild(ctx context.Context, templateID string, fn func(Build) bool) error {
+	seg, err := segment("template id", templateID)
+	if err != nil {
+		return err
+	}
+	_, err = c.eachRow(ctx, "/sandbox-templates/"+seg+"/builds", buildRowKeys, func(o obj) error {
+		b := buildFrom(o)
+		c.scrubBuild(&b)
+		if !fn(b) {
+			return errStop
+		}
+		return nil
+	})
+	return err
 }
 
 // CreateBuild queues a build of a template with

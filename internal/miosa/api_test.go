@@ -86,21 +86,21 @@ func TestDecoding(t *testing.T) {
 			name:  "list bare array",
 			call:  func(ctx context.Context, c *miosa.Client) (any, error) { return c.ListTemplates(ctx, false) },
 			reply: reply{status: 200, body: rowsJSON},
-			req:   wantReq{Method: "GET", Path: "/api/v1/sandbox-templates"},
+			req:   wantReq{Method: "GET", Path: "/api/v1/sandbox-templates", Query: "page_size=100"},
 			want:  wantRows,
 		},
 		{
 			name:  "list data envelope",
 			call:  func(ctx context.Context, c *miosa.Client) (any, error) { return c.ListTemplates(ctx, false) },
 			reply: reply{status: 200, body: `{"data":` + rowsJSON + `}`},
-			req:   wantReq{Method: "GET", Path: "/api/v1/sandbox-templates"},
+			req:   wantReq{Method: "GET", Path: "/api/v1/sandbox-templates", Query: "page_size=100"},
 			want:  wantRows,
 		},
 		{
 			name:  "list with default_template_id",
 			call:  func(ctx context.Context, c *miosa.Client) (any, error) { return c.ListTemplates(ctx, false) },
 			reply: reply{status: 200, body: `{"default_template_id":"6f1c","data":` + rowsJSON + `}`},
-			req:   wantReq{Method: "GET", Path: "/api/v1/sandbox-templates"},
+			req:   wantReq{Method: "GET", Path: "/api/v1/sandbox-templates", Query: "page_size=100"},
 			want: []miosa.ListRow{wantRows[0], func() miosa.ListRow {
 				r := wantRows[1]
 				r.Default = true
@@ -111,7 +111,7 @@ func TestDecoding(t *testing.T) {
 			name:  "list of full templates",
 			call:  func(ctx context.Context, c *miosa.Client) (any, error) { return c.ListTemplates(ctx, false) },
 			reply: reply{status: 200, body: `[` + templateJSON + `]`},
-			req:   wantReq{Method: "GET", Path: "/api/v1/sandbox-templates"},
+			req:   wantReq{Method: "GET", Path: "/api/v1/sandbox-templates", Query: "page_size=100"},
 			want: []miosa.ListRow{{ID: "6f1c0d52-0000-4000-8000-000000000001", Name: "web", Slug: "web", Description: "Web app",
 				Categories: []string{"frameworks"}, Status: "draft", CPUCount: 2, MemoryMB: 2048}},
 		},
@@ -120,7 +120,7 @@ func TestDecoding(t *testing.T) {
 			call: func(ctx context.Context, c *miosa.Client) (any, error) { return c.ListTemplates(ctx, true) },
 			reply: reply{status: 200, body: `{"data":[{"id":"nextjs","name":"nextjs","built_in":true,
 				"aliases":["next","nextjs","next-app"]}]}`},
-			req:  wantReq{Method: "GET", Path: "/api/v1/sandbox-templates", Query: "include_aliases=true"},
+			req:  wantReq{Method: "GET", Path: "/api/v1/sandbox-templates", Query: "include_aliases=true&page_size=100"},
 			want: []miosa.ListRow{{ID: "nextjs", Name: "nextjs", BuiltIn: true, Aliases: []string{"next", "next-app"}}},
 		},
 		{
@@ -132,7 +132,7 @@ func TestDecoding(t *testing.T) {
 				{"id":"x9","name":"py","alias_of":"python"},
 				{"id":"python","name":"python"},
 				{"id":"x8","name":"orphan","alias_of":"gone"}]`},
-			req: wantReq{Method: "GET", Path: "/api/v1/sandbox-templates", Query: "include_aliases=true"},
+			req: wantReq{Method: "GET", Path: "/api/v1/sandbox-templates", Query: "include_aliases=true&page_size=100"},
 			want: []miosa.ListRow{
 				{ID: "nextjs", Name: "nextjs", BuiltIn: true, Aliases: []string{"next", "next-app"}},
 				{ID: "python", Name: "python", Aliases: []string{"py"}},
@@ -143,7 +143,7 @@ func TestDecoding(t *testing.T) {
 			name:  "list empty",
 			call:  func(ctx context.Context, c *miosa.Client) (any, error) { return c.ListTemplates(ctx, false) },
 			reply: reply{status: 200, body: `{"data":[]}`},
-			req:   wantReq{Method: "GET", Path: "/api/v1/sandbox-templates"},
+			req:   wantReq{Method: "GET", Path: "/api/v1/sandbox-templates", Query: "page_size=100"},
 			want:  []miosa.ListRow(nil),
 		},
 		{
@@ -299,14 +299,14 @@ func TestDecoding(t *testing.T) {
 			name:  "list builds wrapped",
 			call:  func(ctx context.Context, c *miosa.Client) (any, error) { return c.ListBuilds(ctx, "6f1c") },
 			reply: reply{status: 200, body: `{"data":[` + buildJSON + `,{"id":"b-0","state":"success","duration_ms":"1500"}]}`},
-			req:   wantReq{Method: "GET", Path: "/api/v1/sandbox-templates/6f1c/builds"},
+			req:   wantReq{Method: "GET", Path: "/api/v1/sandbox-templates/6f1c/builds", Query: "page_size=100"},
 			want:  []miosa.Build{*wantBuild, {ID: "b-0", State: "ready", DurationMS: 1500}},
 		},
 		{
 			name:  "list builds bare",
 			call:  func(ctx context.Context, c *miosa.Client) (any, error) { return c.ListBuilds(ctx, "6f1c") },
 			reply: reply{status: 200, body: `[{"id":"b-2","state":"running"},{"id":"b-1","state":"error","error_code":"BUILD_STEP_FAILED"},{"id":"b-0","state":"hibernating"}]`},
-			req:   wantReq{Method: "GET", Path: "/api/v1/sandbox-templates/6f1c/builds"},
+			req:   wantReq{Method: "GET", Path: "/api/v1/sandbox-templates/6f1c/builds", Query: "page_size=100"},
 			want: []miosa.Build{{ID: "b-2", State: "building"}, {ID: "b-1", State: "failed", ErrorCode: "BUILD_STEP_FAILED"},
 				{ID: "b-0", State: "hibernating"}},
 		},
@@ -314,7 +314,7 @@ func TestDecoding(t *testing.T) {
 			name:  "list builds empty",
 			call:  func(ctx context.Context, c *miosa.Client) (any, error) { return c.ListBuilds(ctx, "6f1c") },
 			reply: reply{status: 200, body: `{"data":[]}`},
-			req:   wantReq{Method: "GET", Path: "/api/v1/sandbox-templates/6f1c/builds"},
+			req:   wantReq{Method: "GET", Path: "/api/v1/sandbox-templates/6f1c/builds", Query: "page_size=100"},
 			want:  []miosa.Build{},
 		},
 		{

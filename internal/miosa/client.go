@@ -59,10 +59,15 @@ type Options struct {
 	AllowInsecureHTTP bool
 	// HTTPClient sends the requests; the client never follows redirects
 	// whatever its CheckRedirect says. Nil means an http.Client whose
-	// Timeout is DefaultAttemptTimeout. Build logs on another origin than
+	// Timeout is DefaultAttemptTimeout, over NewTransport(Concurrency).
+	// A run that makes several clients passes them one HTTPClient, so that
+	// they share its connections. Build logs on another origin than
 	// the API's are fetched through a copy of its transport (when it is an
 	// *http.Transport) that connects only to public addresses, directly.
 	HTTPClient *http.Client
+	// Concurrency is how many requests the caller sends at once, for the
+	// transport made when HTTPClient is nil; zero means 8.
+	Concurrency int
 	// MaxAttempts bounds the attempts of one request (first try included);
 	// 1 disables retries, after a 429 too. Attempts answered 429 do not
 	// count: rate limiting is flow control, bounded by the context's
@@ -98,8 +103,8 @@ func (o Options) String() string {
 	if o.APIKey != "" {
 		key = redacted
 	}
-	return fmt.Sprintf("miosa.Options{BaseURL: %q, APIKey: %s, UserAgent: %q, AllowInsecureHTTP: %t, HTTPClient: %t, MaxAttempts: %d, RetryBudget: %d, RetryPerRequest: %g, MaxRetryAfter: %s, BaseBackoff: %s, MaxBackoff: %s, Logf: %t, Sleep: %t}",
-		DisplayURL(o.BaseURL), key, o.UserAgent, o.AllowInsecureHTTP, o.HTTPClient != nil, o.MaxAttempts, o.RetryBudget, o.RetryPerRequest, o.MaxRetryAfter, o.BaseBackoff, o.MaxBackoff, o.Logf != nil, o.Sleep != nil)
+	return fmt.Sprintf("miosa.Options{BaseURL: %q, APIKey: %s, UserAgent: %q, AllowInsecureHTTP: %t, HTTPClient: %t, Concurrency: %d, MaxAttempts: %d, RetryBudget: %d, RetryPerRequest: %g, MaxRetryAfter: %s, BaseBackoff: %s, MaxBackoff: %s, Logf: %t, Sleep: %t}",
+		DisplayURL(o.BaseURL), key, o.UserAgent, o.AllowInsecureHTTP, o.HTTPClient != nil, o.Concurrency, o.MaxAttempts, o.RetryBudget, o.RetryPerRequest, o.MaxRetryAfter, o.BaseBackoff, o.MaxBackoff, o.Logf != nil, o.Sleep != nil)
 }
 
 // Format implements fmt.Formatter so that every verb, %#v included, prints
@@ -164,7 +169,7 @@ func New(opts Options) (*Client, error) {
 	if !printableASCII(strings.ReplaceAll(ua, " ", "")) {
 		return nil, errors.New("miosa: user agent holds characters that cannot be sent in a header")
 	}
-	hc := &http.Client{Timeout: DefaultAttemptTimeout}
+	hc := &http.Client{Timeout: DefaultAttemptTimeout, Transport: NewTransport(cmp.Or(opts.Concurrency, defaultConcurrency))}
 	if opts.HTTPClient != nil {
 		copied := *opts.HTTPClient
 		hc = &copied
@@ -194,6 +199,21 @@ func New(opts Options) (*Client, error) {
 		c.sleep = sleepCtx
 	}
 	return c, nil
+}
+
+// defaultConcurrency is the Concurrency of Options that leave it zero.
+const defaultConcurrency = 8
+
+// NewTransport returns the HTTP transport for a run that sends up to
+// concurrency requests at once to the API: the settings of Go's default
+// transport, but with an idle connection kept for each of them. Go's
+// default keeps two per host, so that at a concurrency of 16 most requests
+// would close the connection they used and open (over TLS) a new one.
+func NewTransport(concurrency int) *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = max(2, concurrency)
+	tr.MaxIdleConns = max(tr.MaxIdleConns, 2*concurrency)
+	return tr
 }
 
 // Warning is what the caller should print about this client's settings

@@ -18,7 +18,7 @@ import (
 )
 
 // startEmulator serves an emulator over real HTTP and returns a client of it.
-func startEmulator(t *testing.T, mod func(*emulator.Options), copts func(*miosa.Options)) (*emulator.Server, *miosa.Client, *sleeper) {
+func startEmulator(t testing.TB, mod func(*emulator.Options), copts func(*miosa.Options)) (*emulator.Server, *miosa.Client, *sleeper) {
 	t.Helper()
 	opts := emulator.NewOptions()
 	opts.BuildDuration = 0 // builds are terminal on the next request

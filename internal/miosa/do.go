@@ -25,6 +25,10 @@ type call struct {
 	// accept reports whether a response other than 2xx is an answer rather
 	// than an error (validate's 422); nil accepts 2xx only.
 	accept func(res *response) bool
+	// stream, when set, reads a 2xx answer's body as it arrives instead of
+	// as a whole (a list page); what it returns is the response's
+	// streamErr, unless the connection failed while it read.
+	stream func(body *bodyReader) error
 }
 
 // replayable reports whether sending the call twice is harmless: a GET, a
@@ -47,6 +51,9 @@ type response struct {
 	body      []byte
 	requestID string // cleaned X-Request-ID
 	replayed  bool   // Idempotent-Replayed or Idempotency-Replayed: true
+	// streamErr is what call.stream returned (errStop when it stopped on
+	// purpose); body then holds only the first bytes, for messages.
+	streamErr error
 }
 
 // maxRequestID bounds, in runes, a request id put in an error.
@@ -77,7 +84,7 @@ func (c *Client) do(ctx context.Context, cl call) (*response, error) {
 		if note := c.limit.takeNote(); note != "" {
 			c.log("miosa: %s", note)
 		}
-		res, err := c.send(req)
+		res, err := c.send(req, cl.stream)
 		if res != nil {
 			c.limit.announce(sent, time.Now(), res.header)
 		}
@@ -149,9 +156,10 @@ func (c *Client) newRequest(ctx context.Context, cl call) (*http.Request, error)
 }
 
 // send makes one attempt: a fresh body from GetBody, at most MaxBodySize+1
-// bytes read. A response whose body could not be read comes back with the
-// error, so its status is still known.
-func (c *Client) send(req *http.Request) (*response, error) {
+// bytes read, or a 2xx body handed to stream when it is set. A response
+// whose body could not be read comes back with the error, so its status is
+// still known.
+func (c *Client) send(req *http.Request, stream func(*bodyReader) error) (*response, error) {
 	r := req.Clone(req.Context())
 	if req.GetBody != nil {
 		body, err := req.GetBody()
@@ -171,6 +179,20 @@ func (c *Client) send(req *http.Request) (*response, error) {
 		requestID: c.key.redact(oneLine(resp.Header.Get("X-Request-ID"), maxRequestID)),
 		replayed:  headerTrue(resp.Header, "Idempotent-Replayed") || headerTrue(resp.Header, "Idempotency-Replayed"),
 	}
+	if stream != nil && res.status >= 200 && res.status <= 299 {
+		br := &bodyReader{r: resp.Body}
+		res.streamErr = stream(br)
+		res.body = br.head
+		if br.err != nil {
+			return res, fmt.Errorf("read response body: %w", br.err)
+		}
+		if res.streamErr == nil || errors.Is(res.streamErr, errStop) {
+			// What is left of a page read far enough is read and dropped, up
+			// to a bound, so that the connection can serve the next request.
+			_, _ = io.CopyN(io.Discard, resp.Body, MaxBodySize)
+		}
+		return res, nil
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBodySize+1))
 	if err != nil {
 		return res, fmt.Errorf("read response body: %w", err)
@@ -180,6 +202,29 @@ func (c *Client) send(req *http.Request) (*response, error) {
 	}
 	res.body = body
 	return res, nil
+}
+
+// bodyReader reads a streamed body: it keeps the first bytes, for
+// messages about a body that is not what was expected, and tells a failed
+// connection (err) from a body that could not be decoded.
+type bodyReader struct {
+	r    io.Reader
+	head []byte
+	err  error // the connection's error, other than the end of the body
+}
+
+// headSize is how much of a streamed body bodyReader keeps.
+const headSize = 1024
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if k := min(n, headSize-len(b.head)); k > 0 {
+		b.head = append(b.head, p[:k]...)
+	}
+	if err != nil && err != io.EOF {
+		b.err = err
+	}
+	return n, err
 }
 
 func headerTrue(h http.Header, name string) bool {
@@ -202,6 +247,7 @@ func (c *Client) failure(cl *call, p *policy, res *response, err error) (*Error,
 	case err != nil:
 		e.Status = 0 // a body cut off mid-way is a connection failure, whatever the status said
 		e.Err = &cleanError{msg: c.key.clean(err.Error()), err: err}
+		e.hint = transportHint(c.base, err)
 		return e, p.retryConnError(cl, err)
 	case res.status >= 300 && res.status <= 399:
 		host := "(no Location)"

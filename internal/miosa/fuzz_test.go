@@ -34,6 +34,10 @@ var decodeSeeds = []string{
 	`null`,
 	`{"data":null}`,
 	`{"id":1e999}`,
+	`{"data":[{"id":"a"}],"page":{"page":1,"page_size":20,"total":45}}`,
+	`{"meta":{"current_page":"2","per_page":1e2,"total_pages":3},"links":{"next":{"href":"/x?page=3"}},"data":[{"id":"a"},[],1]}`,
+	`{"templates":[{"id":"a"}],"next":"https://x/y","has_more":"true","data":{"id":"z"}}`,
+	`{"builds":[{"id":"b","state":"queued"}],"total":"9e99"}`,
 }
 
 // FuzzDecode feeds arbitrary bodies to every tolerant decoder: none may panic.

@@ -21,15 +21,27 @@ const (
 	limitDecrease = 0.9
 	// limitGrowth is what each accepted answer to a request that waited for
 	// its slot adds to the allowed rate, as a share of it, once the rate is
-	// known: back from a cut in about 40 requests, so that probing costs a
-	// 429 every few dozen requests at most.
-	limitGrowth = 0.0025
+	// known: back from a cut in about 10 requests, up to limitCeiling.
+	limitGrowth = 0.01
+	// limitCeiling is the share of the rate at the last 429 that growth
+	// stops at, so that a rate found too high is not met again and again;
+	// ceilingGrowth is what each accepted answer to a request that waited
+	// adds to the ceiling, so that a limit raised later is found in time.
+	limitCeiling  = 0.95
+	ceilingGrowth = 0.0005
+	// minWindow is the shortest time since the last pause over which the
+	// accepted requests measure the server's rate.
+	minWindow = 2 * time.Second
+	// minSample is the fewest accepted requests since the first 429 that
+	// the estimate of the rate rests on alone; with fewer, it is taken
+	// between them and the rate the 429 was met at.
+	minSample = 5
 	// probeDoubling is how long the rate takes to double, while requests
 	// wait for their slots, between the first 429 and the second: a first
 	// estimate from one Retry-After may be far too low (a fixed window's
 	// Retry-After is the time to the window's end), and the second 429
 	// gives the estimate of the server's rate.
-	probeDoubling = 5 * time.Second
+	probeDoubling = 2 * time.Second
 	// minRate is the lowest allowed rate, in requests per second.
 	minRate = 1.0 / 60
 	// maxStarts is how many recent start times the limiter keeps, to count
@@ -55,20 +67,31 @@ const (
 // The adaptive rate comes from the 429s. The first one marks a moment when
 // the server's budget was empty: from then on the server can have accepted
 // no more than its rate times the time since, plus one request, and it
-// answers 429 only when that budget is used up again. So at each later 429,
-// limitDecrease times the requests accepted since the first, divided by the
-// time since, is the rate, estimated over a horizon that grows with the
-// run. At the first 429 there is less to go on: a Retry-After longer than
-// limitWindow (a limit per minute) is the time to the server's next free
-// request, so the rate starts at one request per Retry-After; a shorter one
-// (a limit per second) gives limitDecrease times the requests accepted in
+// answers 429 only when that budget is used up again. So at each later 429
+// the requests accepted since the first, divided by the time since, are a
+// measure of its rate, and so are the ones accepted since the end of the
+// last pause (once that is minWindow long), which the slow start after the
+// first 429 and the pauses do not dilute (a server whose bucket holds one
+// or two requests cannot keep what a pause or a slow client leaves unused);
+// the larger counts, times limitDecrease. With fewer than minSample
+// requests to go on, the measure is taken between that count and the rate
+// the 429 was met at (their geometric mean); with none at all, the rate is
+// halved. At the first 429 there is less to go on: a Retry-After longer
+// than limitWindow (a limit per minute) is the time to the server's next
+// free request, so the rate starts at one request per Retry-After; a
+// shorter one, or none, gives limitDecrease times the requests accepted in
 // the limitWindow before it. Until the second 429 the rate then doubles
 // every probeDoubling while requests wait for it, since a Retry-After can
 // also be the time to the end of a fixed window, after which the whole
 // budget is back. After the second 429, each accepted answer to a request
-// that waited for its slot raises the rate by limitGrowth only, so that the
-// client finds a higher limit without meeting a known one with bursts of
-// 429s. A new rate is never above limitDecrease times the one before.
+// that waited for its slot raises the rate by limitGrowth, up to
+// limitCeiling times the rate the last 429 was met at, so that the client
+// runs just under a limit it has found instead of meeting it again and
+// again; the ceiling itself rises by ceilingGrowth, to find a limit that
+// was raised. A new rate is never above limitDecrease times the one before.
+// A 429 without a Retry-After pauses the requests for a second at least,
+// or an interval of the rate when that is longer: the backoff's shorter
+// waits would only meet more 429s.
 type limiter struct {
 	mu       sync.Mutex
 	rate     float64       // allowed requests per second; 0 means no limit yet
@@ -85,6 +108,9 @@ type limiter struct {
 	probing  bool          // between the first cut and the second
 	grownAt  time.Time     // when a start last raised (or could have raised) the rate
 	cuts     int           // times the rate was set or cut
+	ceiling  float64       // growth stops here; 0 before the second 429
+	winFrom  time.Time     // when the last pause ended
+	winN     int           // accepted requests sent since winFrom
 	paused   int           // 429s that paused the client
 
 	quota     quota       // the budget the server last announced
@@ -199,6 +225,9 @@ func (l *limiter) start(now, asked time.Time) (time.Time, bool) {
 func (l *limiter) accept(sent time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if !l.winFrom.IsZero() && !sent.Before(l.winFrom) {
+		l.winN++
+	}
 	if !l.anchor.IsZero() {
 		if sent.After(l.anchor) {
 			l.since++
@@ -212,6 +241,10 @@ func (l *limiter) accept(sent time.Time) {
 	}
 	if l.rate > 0 && !l.probing && !sent.After(l.pacedTo) {
 		l.rate *= 1 + limitGrowth
+		if l.ceiling > 0 {
+			l.ceiling *= 1 + ceilingGrowth
+			l.rate = min(l.rate, max(l.ceiling, l.rate/(1+limitGrowth)))
+		}
 	}
 }
 
@@ -224,6 +257,16 @@ func (l *limiter) throttle(now, sent time.Time, pause, retryAfter time.Duration)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.paused++
+	if retryAfter <= 0 && !l.announced {
+		// Without a Retry-After, the server's next free request is a
+		// second away, or an interval of a slower rate: a shorter pause
+		// (the backoff's) meets another 429.
+		least := limitWindow
+		if l.rate > 0 {
+			least = max(least, time.Duration(float64(time.Second)/l.rate))
+		}
+		pause = max(pause, least)
+	}
 	if end := now.Add(pause); end.After(l.pausedTo) {
 		l.pausedTo = end
 	}
@@ -284,7 +327,8 @@ func (l *limiter) prune(latest time.Time) {
 // estimate (see limiter). The caller holds mu.
 func (l *limiter) cut() {
 	var est float64
-	if l.anchor.IsZero() {
+	switch d := l.cutAt.Sub(l.anchor); {
+	case l.anchor.IsZero():
 		if l.longest > limitWindow {
 			est = 1 / l.longest.Seconds()
 		} else {
@@ -304,14 +348,33 @@ func (l *limiter) cut() {
 		}
 		l.accepted, l.pruneAt = nil, 0
 		l.probing = true
-	} else if d := l.cutAt.Sub(l.anchor); d > 0 {
-		est = limitDecrease * float64(l.since) / d.Seconds()
+	case l.since == 0 || d <= 0:
+		// Nothing was accepted since the first 429 (pauses too short for
+		// the server's next free request): halve the rate and probe on.
+		est = l.rate / 2
+	default:
+		// The server's budget was empty at the first 429 and is again:
+		// what it accepted in between is its rate. Since the last pause
+		// alone the count is not diluted by a slow start (nor by tokens a
+		// small bucket could not keep), once that window is long enough.
+		// Resting on few requests, the estimate is taken between that count
+		// and the rate the 429 was met at, which was too high.
+		rate := float64(l.since) / d.Seconds()
+		if w := l.cutAt.Sub(l.winFrom); !l.winFrom.IsZero() && w >= minWindow {
+			rate = max(rate, float64(l.winN)/w.Seconds())
+		}
+		if l.since < minSample && l.rate > 0 {
+			rate = math.Sqrt(rate * l.rate)
+		}
+		est = limitDecrease * rate
+		l.ceiling = limitCeiling * l.rate
 		l.probing = false
 	}
 	if l.rate > 0 {
 		est = min(est, limitDecrease*l.rate)
 	}
 	l.rate = max(minRate, est)
+	l.winFrom, l.winN = l.pausedTo, 0
 	l.pending = false
 	l.cuts++
 }

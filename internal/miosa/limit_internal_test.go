@@ -73,13 +73,18 @@ func TestLimiterCounts(t *testing.T) {
 			t.Errorf("rate after %s of waiting requests %.2f, want about 36 (doubled)", probeDoubling, got)
 		}
 		// The second 429: the rate is 0.9 times the requests accepted since
-		// the first 429, per second since it.
+		// the end of the first pause, per second since it (more than since
+		// the first 429, which counts the pause).
 		limited := startAt(t, &l, at)
+		probed := l.state().rate
 		end := l.throttle(limited, limited, time.Second, time.Second)
 		startAt(t, &l, end)
-		since := limited.Sub(ms(1000)).Seconds()
-		if st, want := l.state(), 0.9*float64(n)/since; st.cuts != 2 || !near(st.rate, want) {
-			t.Errorf("after the second episode: cuts %d, rate %.3f; want 2, %.3f (%d accepted over %.2fs)", st.cuts, st.rate, want, n, since)
+		window := limited.Sub(ms(2000)).Seconds()
+		if st, want := l.state(), 0.9*float64(n)/window; st.cuts != 2 || !near(st.rate, want) {
+			t.Errorf("after the second episode: cuts %d, rate %.3f; want 2, %.3f (%d accepted over %.2fs)", st.cuts, st.rate, want, n, window)
+		}
+		if !near(l.ceiling, limitCeiling*probed) {
+			t.Errorf("ceiling %.3f, want %.3f (0.98 x the rate the 429 was met at)", l.ceiling, limitCeiling*probed)
 		}
 		// From then on each accepted answer to a request that waited for
 		// its slot adds limitGrowth; one that did not wait adds nothing.
@@ -94,6 +99,71 @@ func TestLimiterCounts(t *testing.T) {
 		l.accept(later)
 		if got := l.state().rate; !near(got, before*(1+limitGrowth)) {
 			t.Errorf("an unhurried request's answer changed the rate to %.4f", got)
+		}
+		// Growth stops at the ceiling, which itself grows slowly.
+		l.ceiling = l.state().rate * 1.005
+		s = startAt(t, &l, later)
+		l.accept(s)
+		if got, want := l.state().rate, l.ceiling; !near(got, want) || !near(l.ceiling, before*(1+limitGrowth)*1.005*(1+ceilingGrowth)) {
+			t.Errorf("rate %.4f at the ceiling %.4f, want the ceiling, grown by %g", got, want, ceilingGrowth)
+		}
+	})
+	t.Run("few accepted", func(t *testing.T) {
+		// A second 429 after 3 accepted requests (fewer than minSample):
+		// the rate is 0.9 times the geometric mean of the count's rate and
+		// the rate the 429 was met at.
+		var l limiter
+		l.accept(ms(0))
+		l.throttle(ms(100), ms(90), time.Second, time.Second)
+		first := startAt(t, &l, ms(1100))
+		r1 := l.state().rate // 0.9 x 1 accepted in the window
+		l.accept(first)
+		next := startAt(t, &l, first)
+		l.accept(next)
+		third := startAt(t, &l, next)
+		l.accept(third)
+		limited := startAt(t, &l, third)
+		probed := l.state().rate
+		end := l.throttle(limited, limited, time.Second, time.Second)
+		startAt(t, &l, end)
+		count := 3 / limited.Sub(ms(100)).Seconds()
+		if w := limited.Sub(ms(1100)); w >= minWindow {
+			count = max(count, 3/w.Seconds())
+		}
+		want := min(0.9*math.Sqrt(count*probed), 0.9*probed)
+		if got := l.state().rate; !near(got, want) || r1 <= 0 {
+			t.Errorf("rate %.4f, want %.4f (0.9 x sqrt(%.3f x %.3f))", got, want, count, probed)
+		}
+	})
+	t.Run("nothing accepted", func(t *testing.T) {
+		// A second 429 with nothing accepted since the first: the rate is
+		// halved and the probe goes on.
+		var l limiter
+		for i := range 10 {
+			l.accept(ms(10 * i))
+		}
+		l.throttle(ms(100), ms(95), time.Second, time.Second)
+		a := startAt(t, &l, ms(1100))
+		rate := l.state().rate
+		end := l.throttle(a.Add(50*time.Millisecond), a, time.Second, time.Second)
+		startAt(t, &l, end)
+		if got := l.state().rate; !near(got, rate/2) || !l.probing {
+			t.Errorf("rate %.3f, probing %t; want %.3f, probing", got, l.probing, rate/2)
+		}
+	})
+	t.Run("no Retry-After", func(t *testing.T) {
+		// A 429 without a Retry-After pauses for a second at least, and for
+		// an interval of the rate when that is longer.
+		var l limiter
+		l.accept(ms(0))
+		if end := l.throttle(ms(100), ms(95), 200*time.Millisecond, 0); !end.Equal(ms(1100)) {
+			t.Errorf("first pause ends at %s, want 1.1s (a second)", end.Sub(t0))
+		}
+		a := startAt(t, &l, ms(1100))
+		rate := l.state().rate // 0.9 per second
+		want := a.Add(10*time.Millisecond + time.Duration(float64(time.Second)/rate))
+		if end := l.throttle(a.Add(10*time.Millisecond), a, 100*time.Millisecond, 0); !end.Equal(want) || rate >= 1 {
+			t.Errorf("second pause ends at %s, want %s (an interval of %.2f per second)", end.Sub(t0), want.Sub(t0), rate)
 		}
 	})
 	t.Run("per minute", func(t *testing.T) {

@@ -1,6 +1,7 @@
 package miosa_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -121,7 +122,7 @@ type economy struct {
 }
 
 // syncLike makes the requests of a sync of n new templates with --wait the
-// way the action makes them (see README, Performance): two reads, then n
+// way the action makes them (see docs/performance.md): two reads, then n
 // validations, n creates and n build reads by 8 workers, then one list per
 // second until builds of buildTime are over, then one read per build by 8
 // workers. Every request is a list: the limit counts requests, not kinds.
@@ -162,28 +163,43 @@ func syncLike(t *testing.T, c *miosa.Client, n int, buildTime time.Duration) {
 // a synctest bubble (virtual time, so minutes take milliseconds) and checks
 // the targets of the benchmark's request-economy rows: at most 8 (the
 // concurrency) + 5% of the requests answered 429, and a wall time within
-// 1.3x the floor, the accepted requests divided by the rate. With the
-// limit announced in headers no request may be answered 429 at all.
+// 1.3x the floor, the accepted requests divided by the rate. The limits
+// hold a burst as large as a minute's requests, or a small one (down to a
+// single request), and answer 429 with a Retry-After or without one. With
+// the limit announced in headers no request may be answered 429 at all.
 func TestRequestEconomy(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		perMinute float64
-		n         int
+		perMinute    float64
+		burst        int // 0: a minute's requests
+		n            int
+		noRetryAfter bool
 	}{
-		{12, 10}, {20, 10}, {30, 10}, {60, 30}, {120, 100},
+		{12, 0, 10, false}, {20, 0, 10, false}, {30, 0, 10, false}, {60, 0, 30, false}, {120, 0, 100, false},
+		{120, 10, 10, false}, {120, 2, 10, false}, {120, 1, 10, false}, {60, 2, 30, false}, {30, 10, 30, false},
+		{120, 10, 100, false}, {60, 1, 100, false},
+		{120, 10, 10, true}, {60, 0, 30, true}, {30, 2, 30, true}, {120, 1, 10, true}, {120, 0, 100, true},
 	}
 	for _, tt := range tests {
 		for _, headers := range []bool{false, true} {
-			name := fmt.Sprintf("%g per minute, %d templates", tt.perMinute, tt.n)
-			if headers {
-				name += " announced"
+			if headers && (tt.burst != 0 || tt.noRetryAfter) {
+				continue
+			}
+			burst := cmp.Or(tt.burst, int(tt.perMinute))
+			name := fmt.Sprintf("%g per minute, burst %d, %d templates", tt.perMinute, burst, tt.n)
+			switch {
+			case headers:
+				name += ", announced"
+			case tt.noRetryAfter:
+				name += ", no Retry-After"
 			}
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
 				var got economy
 				synctest.Test(t, func(t *testing.T) {
 					opts := emulator.NewOptions()
-					opts.RateLimit, opts.RateBurst, opts.RateLimitHeaders = tt.perMinute/60, int(tt.perMinute), headers
+					opts.RateLimit, opts.RateBurst, opts.RateLimitHeaders = tt.perMinute/60, burst, headers
+					opts.RateLimitNoRetryAfter = tt.noRetryAfter
 					opts.Faults.Latency = 50 * time.Millisecond
 					opts.RequestLogSize = 1
 					emu := emulator.New(opts)
@@ -208,7 +224,7 @@ func TestRequestEconomy(t *testing.T) {
 				if ratio := got.wall.Seconds() / floor.Seconds(); ratio > 1.3 {
 					t.Errorf("wall %s = %.2fx the floor %s (%d accepted at %g/min), want at most 1.3x", got.wall.Round(time.Second), ratio, floor.Round(time.Second), accepted, tt.perMinute)
 				}
-				t.Logf("%g/min, %d templates: %d requests, %d answered 429, wall %s (floor %s)", tt.perMinute, tt.n, got.requests, got.limited, got.wall.Round(time.Second), floor.Round(time.Second))
+				t.Logf("%s: %d requests, %d answered 429, wall %s (floor %s)", name, got.requests, got.limited, got.wall.Round(time.Second), floor.Round(time.Second))
 			})
 		}
 	}

@@ -1,6 +1,7 @@
 package miosa
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -33,7 +34,7 @@ func (c *Client) Probe(ctx context.Context, method, path string, body []byte) (*
 	if err != nil {
 		return nil, &Error{Method: method, Path: path, Err: err}
 	}
-	res, err := c.send(req)
+	res, err := c.send(req, nil)
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return nil, &Error{Method: method, Path: path, Attempts: 1, Err: ctxErr}
 	}
@@ -57,6 +58,28 @@ func (c *Client) Probe(ctx context.Context, method, path string, body []byte) (*
 
 // Rows decodes the answer as ListTemplates decodes the list.
 func (r *ProbeResponse) Rows() ([]ListRow, error) { return decodeList(r.Body) }
+
+// Paging says how the answer, one page of a list, announces the next one,
+// as the list methods read it: "page" (a page object: page, page_size and
+// total, or total_pages, or has_more), "next" (a next link in the body),
+// "link" (a Link header with rel="next"), or "" when it announces none.
+// total is the rows of the whole list when the answer says (-1 when not),
+// and keys are the envelope's members that said it.
+func (r *ProbeResponse) Paging() (form string, total int64, keys []string) {
+	pb, err := readPage(bytes.NewReader(r.Body), templateRowKeys, 0, func(obj) error { return nil })
+	if err != nil {
+		pb = pageBody{total: -1}
+	}
+	switch {
+	case nextLink(r.Header.Values("Link")) != "":
+		form = "link"
+	case pb.next != "":
+		form = "next"
+	case pb.hasMore || pb.totalPages > 0 || pb.total >= 0:
+		form = "page"
+	}
+	return form, pb.total, pb.keys
+}
 
 // SchemaDocument decodes the answer as BuildSpecSchema decodes the schema.
 func (r *ProbeResponse) SchemaDocument() ([]byte, error) { return decodeSchema(r.Body) }

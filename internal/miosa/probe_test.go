@@ -104,3 +104,33 @@ func TestDeleteTemplate(t *testing.T) {
 		t.Error("delete of \"..\" was sent")
 	}
 }
+
+// TestProbePaging: Paging names how an answer announces the next page, as
+// the list methods follow it, and the members that said so.
+func TestProbePaging(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		body, link string
+		form       string
+		total      int64
+		keys       string
+	}{
+		{`[{"id":"a"}]`, "", "", -1, ""},
+		{`{"data":[],"page":{"page":1,"page_size":20,"total":45}}`, "", "page", 45, "page"},
+		{`{"data":[],"meta":{"current_page":1,"total_pages":3}}`, "", "page", -1, "meta"},
+		{`{"data":[],"next":"/api/v1/sandbox-templates?page=2","total":9}`, "", "next", 9, "next total"},
+		{`{"data":[],"next":null}`, "", "", -1, "next"},
+		{`{"data":[],"meta":{"next_cursor":"abc"}}`, "", "", -1, ""},
+		{`[]`, `</x?page=2>; rel="next"`, "link", -1, ""},
+	}
+	for _, tt := range tests {
+		pr := &miosa.ProbeResponse{Status: 200, Header: http.Header{}, Body: []byte(tt.body)}
+		if tt.link != "" {
+			pr.Header.Set("Link", tt.link)
+		}
+		form, total, keys := pr.Paging()
+		if form != tt.form || total != tt.total || strings.Join(keys, " ") != tt.keys {
+			t.Errorf("%s %s: %q, %d, %q; want %q, %d, %q", tt.body, tt.link, form, total, keys, tt.form, tt.total, tt.keys)
+		}
+	}
+}

@@ -443,21 +443,26 @@ func TestRedirectNotFollowed(t *testing.T) {
 	}
 }
 
+// TestBodyLimit: a single object is read up to 1 MiB and no further (a
+// list is a stream, bounded by row: see TestListBounds).
 func TestBodyLimit(t *testing.T) {
 	t.Parallel()
-	array := func(size int) string { return "[" + strings.Repeat(" ", size-2) + "]" }
+	object := func(size int) string {
+		const head, tail = `{"id":"t","pad":"`, `"}`
+		return head + strings.Repeat("x", size-len(head)-len(tail)) + tail
+	}
 	srv := newServer(t, func(w http.ResponseWriter, r *http.Request, _ int) {
 		size := miosa.MaxBodySize
-		if r.URL.Query().Get("include_aliases") == "true" {
-			size++ // the list with aliases is one byte too long
+		if strings.HasSuffix(r.URL.Path, "/big") {
+			size++ // one byte too long
 		}
-		reply{status: 200, body: array(size)}.write(w)
+		reply{status: 200, body: object(size)}.write(w)
 	})
 	c, _, _ := newClient(t, srv, nil)
-	if _, err := c.ListTemplates(context.Background(), false); err != nil {
+	if _, err := c.GetTemplate(context.Background(), "exact"); err != nil {
 		t.Errorf("body of exactly 1 MiB: %v", err)
 	}
-	_, err := c.ListTemplates(context.Background(), true)
+	_, err := c.GetTemplate(context.Background(), "big")
 	if !errors.Is(err, miosa.ErrResponseTooLarge) {
 		t.Errorf("body of 1 MiB + 1: err = %v, want ErrResponseTooLarge", err)
 	}

@@ -219,23 +219,19 @@ func templateFrom(o obj) Template {
 	return t
 }
 
-// decodeList reads a template list: a bare array, {"data": [...]} or
-// {"default_template_id": "...", "data": [...]}.
+// decodeList reads one page of a template list: a bare array,
+// {"data": [...]}, {"templates": [...]} or {"default_template_id": "...",
+// "data": [...]}, with or without what it says about its pages.
 func decodeList(body []byte) ([]ListRow, error) {
-	v, err := parseJSON(body)
+	var rows []row
+	pb, err := readPage(bytes.NewReader(body), templateRowKeys, 0, func(o obj) error {
+		rows = append(rows, rowFrom(o))
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformedResponse, err)
+		return nil, malformed(err)
 	}
-	var defaultID string
-	if o := asObj(v); o != nil {
-		defaultID = o.str("default_template_id")
-		v = o.first("data", "templates")
-	}
-	items, ok := v.([]any)
-	if !ok {
-		return nil, errShape("a list of templates")
-	}
-	return foldAliases(items, defaultID), nil
+	return foldAliases(rows, pb.defaultID), nil
 }
 
 // row is a list entry before aliases are folded.
@@ -245,26 +241,26 @@ type row struct {
 	isAlias bool
 }
 
-// foldAliases turns list entries into rows, one per template. Aliases come
-// either as an `aliases` array on the row, or as extra rows: rows that name
-// their target (alias_of, alias_for), say alias: true, or repeat an id seen
-// before. Extra rows add their name and slug to their target's Aliases; an
-// alias row whose target is not in the list stays a row of its own.
-func foldAliases(items []any, defaultID string) []ListRow {
-	var rows []row
-	for _, it := range items {
-		o := asObj(it)
-		if o == nil {
-			continue
-		}
-		r := row{ListRow: listRowFrom(o), aliasOf: o.str("alias_of", "alias_for", "aliased_id", "target_id")}
-		r.isAlias = r.aliasOf != "" || o.boolean("alias", "is_alias")
-		if defaultID != "" && r.ID == defaultID {
-			r.Default = true
-		}
-		rows = append(rows, r)
-	}
+// rowFrom reads one list entry.
+func rowFrom(o obj) row {
+	r := row{ListRow: listRowFrom(o), aliasOf: o.str("alias_of", "alias_for", "aliased_id", "target_id")}
+	r.isAlias = r.aliasOf != "" || o.boolean("alias", "is_alias")
+	return r
+}
 
+// foldAliases turns list entries into rows, one per template, the one
+// whose id is defaultID marked Default. Aliases come either as an
+// `aliases` array on the row, or as extra rows: rows that name their
+// target (alias_of, alias_for), say alias: true, or repeat an id seen
+// before (a row that a page boundary repeats folds away the same way).
+// Extra rows add their name and slug to their target's Aliases; an alias
+// row whose target is not in the list stays a row of its own.
+func foldAliases(rows []row, defaultID string) []ListRow {
+	for i := range rows {
+		if defaultID != "" && rows[i].ID == defaultID {
+			rows[i].Default = true
+		}
+	}
 	var out []ListRow
 	byID := map[string]int{}
 	byName := map[string]int{}
@@ -358,24 +354,16 @@ func decodeBuild(body []byte) (*Build, error) {
 	return &b, nil
 }
 
-// decodeBuilds reads {"data": [...]} or a bare array of builds.
+// decodeBuilds reads one page of a build list: {"data": [...]},
+// {"builds": [...]} or a bare array.
 func decodeBuilds(body []byte) ([]Build, error) {
-	v, err := parseJSON(body)
+	var builds []Build
+	_, err := readPage(bytes.NewReader(body), buildRowKeys, 0, func(o obj) error {
+		builds = append(builds, buildFrom(o))
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformedResponse, err)
-	}
-	if o := asObj(v); o != nil {
-		v = o.first("data", "builds")
-	}
-	items, ok := v.([]any)
-	if !ok {
-		return nil, errShape("a list of builds")
-	}
-	builds := make([]Build, 0, len(items))
-	for _, it := range items {
-		if o := asObj(it); o != nil {
-			builds = append(builds, buildFrom(o))
-		}
+		return nil, malformed(err)
 	}
 	return builds, nil
 }

@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"syscall"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/textsafe"
 )
@@ -71,6 +73,13 @@ var schemeSlashes = regexp.MustCompile(`^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//`)
 // Its errors show the URL only as DisplayURL does.
 func checkBaseURL(base string) (*url.URL, error) {
 	shown := DisplayURL(base)
+	// New trims spaces around the URL (as the runner trims every input);
+	// one inside it is a typo that would otherwise show as a bad port or a
+	// 404 of a path with %20 in it.
+	if i := strings.IndexFunc(base, unicode.IsSpace); i >= 0 {
+		return nil, fmt.Errorf("miosa: base url %q holds a space at character %d; remove it from the api-url input (--api-url or MIOSA_API_URL for the CLI)",
+			shown, utf8.RuneCountInString(base[:i])+1)
+	}
 	u, err := url.Parse(base)
 	if err != nil {
 		var ue *url.Error

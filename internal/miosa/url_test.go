@@ -88,11 +88,11 @@ func TestListNotFoundHint(t *testing.T) {
 		path, body, want string
 	}{
 		"API error, base without /api/v1": {"", `{"error":{"code":"NOT_FOUND","message":"no route"}}`,
-			"get /sandbox-templates: no route; is api-url right? it should end in /api/v1 (http 404 NOT_FOUND)"},
+			"get /sandbox-templates?page_size=100: no route; is api-url right? it should end in /api/v1 (http 404 NOT_FOUND)"},
 		"API error, base with /api/v1": {"/api/v1", `{"error":{"code":"NOT_FOUND","message":"no route"}}`,
-			"get /sandbox-templates: no route; is api-url right? http://server/api/v1 has no template list (the public API's is https://api.miosa.ai/api/v1) (http 404 NOT_FOUND)"},
+			"get /sandbox-templates?page_size=100: no route; is api-url right? http://server/api/v1 has no template list (the public API's is https://api.miosa.ai/api/v1) (http 404 NOT_FOUND)"},
 		"message over several lines": {"/v2", "{\"error\":{\"code\":\"NOT_FOUND\",\"message\":\"line one\\nline two\\r\\n\\u2028three\\u0085four\"}}",
-			"get /sandbox-templates: line one line two three four; is api-url right? it should end in /api/v1 (http 404 NOT_FOUND)"},
+			"get /sandbox-templates?page_size=100: line one line two three four; is api-url right? it should end in /api/v1 (http 404 NOT_FOUND)"},
 	} {
 		srv := newServer(t, script(reply{status: http.StatusNotFound, body: tc.body}))
 		c, _, _ := newClient(t, srv, func(o *miosa.Options) { o.BaseURL = srv.URL + tc.path })

@@ -177,6 +177,10 @@ type Remote struct {
 	HasServing bool
 	// ReadError says why the builds could not be read.
 	ReadError string
+	// Listed, when set, says why the builds were not read and the list row
+	// alone shows the template serving its file's spec (the run's scope):
+	// the item is unchanged, with this reason.
+	Listed string
 }
 
 // SetBuilds records a template's builds, newest first, and the build that
@@ -464,6 +468,10 @@ func decide(d Desired, r *Remote, opts Options) Item {
 	it.TemplateID = r.ID
 	if r.Builds == nil && r.ReadError != "" {
 		it.Action, it.Reason = Unreadable, "its builds could not be read: "+r.ReadError
+		return it
+	}
+	if r.Builds == nil && r.Listed != "" {
+		it.Action, it.Reason = Unchanged, r.Listed
 		return it
 	}
 	served, ok := r.Serving, r.HasServing

@@ -87,11 +87,28 @@ func truncate(marker, headSHA, markdown, runURL string) (string, bool) {
 // cutNote is the last part of a cut body.
 func cutNote(runURL string) string {
 	where := "this run's job summary"
-	if u, err := url.Parse(runURL); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" &&
-		!strings.ContainsAny(runURL, "<>\n\r") && utf8.ValidString(runURL) {
+	if linkable(runURL) {
 		where = "the [job summary](<" + runURL + ">)"
 	}
 	return "\n---\n\n**Cut to fit GitHub's limit of 65,536 characters.** The full text is in " + where + ".\n"
+}
+
+// linkable reports whether runURL can be the target of a Markdown link,
+// written <runURL>: an http(s) URL that cannot end the link or the line.
+func linkable(runURL string) bool {
+	u, err := url.Parse(runURL)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" &&
+		!strings.ContainsAny(runURL, "<>\n\r") && utf8.ValidString(runURL)
+}
+
+// Room is how long the markdown given to Post may be without being cut:
+// MaxLen less the hidden lines. Markdown fits a comment in it.
+func (c Config) Room() int {
+	n := MaxLen - len(markerLine(c.Marker)) - 2
+	if c.HeadSHA != "" {
+		n -= len(headLine(c.HeadSHA)) + 1
+	}
+	return n
 }
 
 // blocks is what is open at a point of a Markdown text: a fenced code block

@@ -1,14 +1,19 @@
 // Package prcomment keeps one sticky comment on a pull request: the first
-// run creates it, every later run of the same workflow and job edits it in
-// place.
+// run creates it, every later run of the same workflow, job and
+// comment-label edits it in place. Markdown writes its text from a run's
+// result: a headline that leads with the counts, the link to the run, the
+// problems, the changed templates with their diffs, and the unchanged ones
+// collapsed into one list, as a list of parts (Previews among them) that
+// report.Fit cuts to fit, unchanged templates first.
 //
 // The comment is found among the pull request's issue comments by a hidden
-// first line, <!-- sandbox-templates-action: MARKER -->, written by
-// github-actions[bot] (what GITHUB_TOKEN writes) or by the token's own
-// identity when GitHub names it (GET /user; it answers 403 to installation
-// tokens, GITHUB_TOKEN's included, and then only github-actions[bot]
-// counts): a comment anyone else wrote, another app's bot or a member, is
-// never edited, whatever it says. Nothing learnt is kept from one run to
+// first line, <!-- sandbox-templates-action: MARKER --> (see Marker: the
+// workflow, the job and the label; without a label, the marker earlier
+// versions wrote), written by github-actions[bot] (what GITHUB_TOKEN
+// writes) or by the token's own identity when GitHub names it (GET /user;
+// it answers 403 to installation tokens, GITHUB_TOKEN's included, and then
+// only github-actions[bot] counts): a comment anyone else wrote, another
+// app's bot or a member, is never edited, whatever it says. Nothing learnt is kept from one run to
 // the next. A comment whose edit GitHub refuses (403, 404, 422) is left
 // alone and the next one is tried, or a new one posted.
 //
@@ -22,9 +27,9 @@
 // token's login and the pull request's head are each asked at most once a
 // run, and only when needed: an unchanged comment costs one list.
 //
-// The body is cut on a line boundary to fit GitHub's limit of 65,536
-// characters, closing an open code fence, with a last line pointing at the
-// job summary.
+// Markdown fits its text in Config.Room. Any longer text is cut on a line
+// boundary to fit GitHub's limit of 65,536 characters, closing an open
+// code fence, with a last line pointing at the job summary.
 //
 // Every request goes through package github, on GitHub's REST API at
 // Config.APIURL (GITHUB_API_URL, so GitHub Enterprise Server works): the

@@ -136,9 +136,17 @@ func isSHA(s string) bool {
 	return err == nil
 }
 
-// Marker returns the marker of a workflow's job: the workflow name
-// (GITHUB_WORKFLOW) and job id (GITHUB_JOB), escaped so that any two
-// different pairs give different markers and none can end the HTML comment.
-func Marker(workflow, job string) string {
-	return url.PathEscape(workflow) + "/" + url.PathEscape(job)
+// Marker returns the marker of a workflow's job and label: the workflow
+// name (GITHUB_WORKFLOW), the job id (GITHUB_JOB) and the comment-label
+// input, escaped so that any two different triples give different markers
+// and none can end the HTML comment. Matrix legs share a job id: each
+// keeps its own comment with a label of its own. An empty label gives the
+// marker of versions before labels, workflow/job, so an upgrade adopts the
+// comment they wrote.
+func Marker(workflow, job, label string) string {
+	m := url.PathEscape(workflow) + "/" + url.PathEscape(job)
+	if label != "" {
+		m += "/" + url.PathEscape(label)
+	}
+	return m
 }

@@ -38,7 +38,7 @@ func setup(t *testing.T) (*githubtest.Server, prcomment.Config) {
 		Token:      canary,
 		Repository: repo,
 		PR:         pr,
-		Marker:     prcomment.Marker("Sandbox templates", "validate"),
+		Marker:     prcomment.Marker("Sandbox templates", "validate", ""),
 		Mode:       prcomment.ModeAuto,
 		RunURL:     runURL,
 		UserAgent:  "prcomment-test",
@@ -69,7 +69,7 @@ func TestStickyComment(t *testing.T) {
 	srv, cfg := setup(t)
 	other := srv.AddComment(repo, pr, githubtest.Comment{Body: "LGTM"})
 	otherJob := srv.AddComment(repo, pr, githubtest.Comment{
-		Body: prcomment.Body(prcomment.Marker("Sandbox templates", "plan"), "", "the plan job's", ""), User: githubtest.Bot,
+		Body: prcomment.Body(prcomment.Marker("Sandbox templates", "plan", ""), "", "the plan job's", ""), User: githubtest.Bot,
 	})
 	// Someone without write access copies this job's marker: never edited.
 	spoof := srv.AddComment(repo, pr, githubtest.Comment{Body: marker(cfg) + "\nno changes, merge away", AuthorAssociation: "CONTRIBUTOR"})
@@ -124,7 +124,7 @@ func TestOneCommentPerJob(t *testing.T) {
 	srv, cfg := setup(t)
 	for _, job := range []string{"validate", "plan", "validate", "plan"} {
 		c := cfg
-		c.Marker = prcomment.Marker("Sandbox templates", job)
+		c.Marker = prcomment.Marker("Sandbox templates", job, "")
 		if _, err := prcomment.Post(context.Background(), c, job); err != nil {
 			t.Fatal(err)
 		}
@@ -427,14 +427,19 @@ func TestBody(t *testing.T) {
 
 func TestMarker(t *testing.T) {
 	t.Parallel()
-	pairs := [][2]string{{"a/b", "c"}, {"a", "b/c"}, {"CI", "validate"}, {"CI ", "validate"}, {"ci", "validate"}, {"a%2F", "b"}}
-	seen := map[string][2]string{}
-	for _, p := range pairs {
-		m := prcomment.Marker(p[0], p[1])
+	triples := [][3]string{{"a/b", "c", ""}, {"a", "b/c", ""}, {"CI", "validate", ""}, {"CI ", "validate", ""}, {"ci", "validate", ""},
+		{"a%2F", "b", ""}, {"a", "b", "c"}, {"a/b", "c", "d"}, {"a", "b/c", "d"}, {"a", "b", "c/d"}, {"a", "b", "c%2Fd"}, {"CI", "validate", "prod"}}
+	seen := map[string][3]string{}
+	for _, p := range triples {
+		m := prcomment.Marker(p[0], p[1], p[2])
 		if q, dup := seen[m]; dup {
 			t.Errorf("%q and %q give one marker %q", p, q, m)
 		}
 		seen[m] = p
+	}
+	// Without a label, the marker is the one versions before labels wrote.
+	if m := prcomment.Marker("Sandbox templates", "plan", ""); m != "Sandbox%20templates/plan" {
+		t.Errorf("the unlabelled marker is %q, want the one of earlier versions", m)
 	}
 }
 

@@ -40,31 +40,70 @@ func PlanText(p plan.Plan) string {
 // PlanMarkdown renders the plan as a Markdown table, then each item's
 // changes as a diff block.
 func PlanMarkdown(p plan.Plan) string {
-	var b strings.Builder
-	b.WriteString("| Template | Action | Reason | File |\n|---|---|---|---|\n")
+	return Fit(planSections(p), -1).Text
+}
+
+// planSections are the plan in Markdown, as sections Fit may cut: the
+// table (unchanged rows are left out first), the diffs, and the templates
+// no file manages.
+func planSections(p plan.Plan) []Section {
+	table := Section{Name: "plan rows", Head: "| Template | Action | Reason | File |\n|---|---|---|---|\n",
+		Note: func(n int) string {
+			return fmt.Sprintf("| … | | %s, not shown | |\n", Plural(n, "more template"))
+		},
+		Tail: fmt.Sprintf("\n**Plan:** %s.\n", p.Summary())}
 	for _, it := range p.Items {
-		fmt.Fprintf(&b, "| %s | %s %s | %s | %s |\n",
-			textsafe.Cell(it.Name), actionIcon(it.Action), it.Action, textsafe.Cell(it.Reason), fileCell(it.File))
+		rank := RankChanged
+		if it.Action == plan.Unchanged {
+			rank = RankUnchanged
+		}
+		table.Blocks = append(table.Blocks, Block{Rank: rank, Text: fmt.Sprintf("| %s | %s %s | %s | %s |\n",
+			textsafe.Cell(it.Name), ActionIcon(it.Action), it.Action, textsafe.Cell(it.Reason), fileCell(it.File))})
 	}
-	fmt.Fprintf(&b, "\n**Plan:** %s.\n", p.Summary())
+	diffs := Section{Name: "diffs", Note: func(n int) string {
+		return fmt.Sprintf("\n_%s, not shown._\n", Plural(n, "more diff"))
+	}}
 	for _, it := range p.Items {
 		if len(it.Changes) == 0 {
 			continue
 		}
-		var lines []string
-		for _, c := range it.Changes {
-			lines = append(lines, diffLines(c)...)
-		}
-		fmt.Fprintf(&b, "\n**%s** (%s):\n\n%s", textsafe.Cell(it.Name), it.Action, fenced("diff", lines))
+		diffs.Blocks = append(diffs.Blocks, Block{Rank: RankDiff,
+			Text: fmt.Sprintf("\n**%s** (%s):\n\n%s", textsafe.Cell(it.Name), it.Action, Diff(it.Changes))})
 	}
+	out := []Section{table, diffs}
 	if len(p.Unmanaged) > 0 {
 		cells := make([]string, len(p.Unmanaged))
 		for i, n := range p.Unmanaged {
 			cells[i] = textsafe.Cell(n)
 		}
-		fmt.Fprintf(&b, "\nNot managed by this repository (left alone): %s\n", strings.Join(cells, ", "))
+		total := len(p.Unmanaged)
+		out = append(out, Section{Name: "unmanaged template lists", Blocks: []Block{{Rank: RankUnmanaged,
+			Text: fmt.Sprintf("\nNot managed by this repository (left alone): %s\n", strings.Join(cells, ", "))}},
+			Note: func(int) string {
+				return fmt.Sprintf("\nNot managed by this repository (left alone): %s, not listed.\n", Plural(total, "template"))
+			}})
 	}
-	return b.String()
+	return out
+}
+
+// Ranks of what Fit leaves out first (the highest), shared by the job
+// summary and the pull request comment: the templates a run leaves alone
+// go first, problems last.
+const (
+	RankProblem   = 1 // a problem: what a person must act on
+	RankChanged   = 2 // a template this run changes, or a warning
+	RankDiff      = 3 // a change's diff, a log tail, a notice
+	RankUnchanged = 4 // an unchanged template
+	RankUnmanaged = 5 // the account's templates that no file manages
+)
+
+// Diff renders changes as a fenced diff block.
+func Diff(changes []plan.Change) string {
+	var lines []string
+	for _, c := range changes {
+		lines = append(lines, diffLines(c)...)
+	}
+	return fenced("diff", lines)
 }
 
 // diffLines are a change as the lines of a diff block.
@@ -100,14 +139,18 @@ func fenced(lang string, lines []string) string {
 
 // fileCell is a file's (or a field's) path in a table: a code span, which
 // neither mentions nor links whatever the path holds, and copies as it is.
-func fileCell(f string) string {
+func fileCell(f string) string { return CodeSpan(f) }
+
+// CodeSpan is s as a Markdown code span, fit for a table cell; "" for "".
+func CodeSpan(f string) string {
 	if f == "" {
 		return ""
 	}
 	return "`" + textsafe.Code(f) + "`"
 }
 
-func actionIcon(a plan.Action) string {
+// ActionIcon is the emoji that marks an action in tables and comments.
+func ActionIcon(a plan.Action) string {
 	switch a {
 	case plan.Refused:
 		return "⛔"
@@ -121,6 +164,10 @@ func actionIcon(a plan.Action) string {
 		return "🔨"
 	case plan.Invalid:
 		return "❌"
+	case plan.Superseded:
+		return "⏩"
+	case plan.OffTarget:
+		return "↪️"
 	default:
 		return "✔️"
 	}
@@ -143,9 +190,14 @@ type PlanItem struct {
 func PlanJSON(p plan.Plan) string {
 	out := make([]PlanItem, len(p.Items))
 	for i, it := range p.Items {
-		out[i] = PlanItem{Name: it.Name, Action: it.Action, Reason: it.Reason, Changes: it.Changes, Evidence: it.Evidence}
+		out[i] = planItem(it)
 	}
 	return mustJSON(out)
+}
+
+// planItem is an item as the plan output shows it.
+func planItem(it plan.Item) PlanItem {
+	return PlanItem{Name: it.Name, Action: it.Action, Reason: it.Reason, Changes: it.Changes, Evidence: it.Evidence}
 }
 
 func mustJSON(v any) string {

@@ -79,6 +79,9 @@ type Config struct {
 	AllowInsecureHTTP bool
 	BuildMode         plan.BuildMode
 	Wait              bool
+	// IfNoFilesFound is what Patterns matching no file is: spec.NoFilesError
+	// (also for ""), NoFilesWarn or NoFilesIgnore (a notice; status skipped).
+	IfNoFilesFound string
 	// Timeout is the deadline for the whole run; 0 means none.
 	Timeout      time.Duration
 	PollInterval time.Duration
@@ -96,14 +99,24 @@ type Config struct {
 	// RefuseUnordered, when set, refuses the writes of an apply whose order
 	// Order cannot tell, with this reason: an event with no commit time.
 	RefuseUnordered string
-	Repository      string
-	FailOnChanges   bool
-	UserAgent       string
+	// Record is the record of what is deployed (the action's GitHub
+	// deployments): it says which templates' builds need reading (the scope
+	// input: those whose files changed since the last record), and is told
+	// before the first write. Nil reads every template's builds.
+	Record        Record
+	Repository    string
+	FailOnChanges bool
+	UserAgent     string
 	// AdoptGrace is how long a create keeps looking, about once a second,
 	// for the build the server queues by itself before triggering one.
 	// Zero means 5s; a negative value means one look only. The adapters
 	// leave it zero; in-process tests shorten it.
 	AdoptGrace time.Duration
+	// Preview, when set, makes the run write previews: each template it
+	// names (by the template's own name) is written under its preview's
+	// name and description, and the templates it does not name are left out
+	// (the action's preview input, for a pull request's changed templates).
+	Preview map[string]PreviewIdentity
 }
 
 // withDefaults fills the zero values that have defaults, and checks what a

@@ -57,7 +57,7 @@ func decide(l *loaded, o *observation, v validation, cfg Config) plan.Plan {
 		ds = append(ds, desired(l, o, t, v))
 	}
 	opts := options(cfg, o)
-	opts.Managed = l.Names
+	opts.Managed = append(slices.Clone(l.Names), ownPreviews(o.remote, cfg.Repository)...)
 	return plan.Compute(ds, o.remote, opts)
 }
 
@@ -149,13 +149,20 @@ func (e *env) noteNoGuard(p plan.Plan) {
 }
 
 // servingBuilds are, for every template that needs no write, the build of
-// its wanted spec that serves it or is in progress.
+// its wanted spec that serves it or is in progress; for one judged from
+// its list row alone, the row's status, with no build.
 func servingBuilds(p plan.Plan, o *observation) []BuildResult {
 	out := []BuildResult{}
 	for _, it := range p.Items {
-		if it.Action == plan.Unchanged && it.Serving != "" {
-			r, _ := o.remoteOf(it.Name)
+		if it.Action != plan.Unchanged {
+			continue
+		}
+		r, _ := o.remoteOf(it.Name)
+		switch {
+		case it.Serving != "":
 			out = append(out, servedResult(it, r))
+		case r.Listed != "" && r.Builds == nil:
+			out = append(out, BuildResult{Name: it.Name, TemplateID: it.TemplateID, State: r.Status, Action: it.Action.String(), Source: SourceList})
 		}
 	}
 	return out

@@ -7,11 +7,14 @@
 //	            (the schema check; the one validation path of every mode)
 //	Observe   the server -> one remote value per template: its row, its
 //	            builds, the build that serves it (plan.Served, called here
-//	            alone), and the validate answers the decision needs
+//	            alone), and the validate answers the decision needs; with a
+//	            Record (the scope input), the builds only of the templates
+//	            it cannot judge from the list row alone
 //	Decide    templates + remote values -> plan.Compute, once per run
-//	Execute   plan -> writes; each worker returns its outcome. A create that
-//	            meets an existing template observes that one template again
-//	            and decides it alone.
+//	Execute   plan -> writes (the Record hears of them first); each worker
+//	            returns its outcome. A create that meets an existing
+//	            template observes that one template again and decides it
+//	            alone.
 //	Wait      builds -> their final states (apply with wait)
 //	Result    every stage's values -> the Result, assembled once
 //

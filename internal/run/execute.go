@@ -280,7 +280,7 @@ func (x *executor) queuedBuilds(ctx context.Context, templateID string) ([]miosa
 	once := x.noAutoBuild.Load() || x.cfg.AdoptGrace < 0
 	deadline := time.Now().Add(x.cfg.AdoptGrace)
 	for {
-		builds, err := x.api.ListBuilds(ctx, templateID)
+		builds, err := readBuilds(ctx, x.api, templateID, false)
 		if err != nil {
 			return nil, fmt.Errorf("list builds: %w", err)
 		}

@@ -3,6 +3,7 @@ package run
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
 	"github.com/miosa-dev/sandbox-templates-action/internal/schema"
@@ -27,6 +28,10 @@ type Checked struct {
 	Diagnostics diag.List
 	// Bad are the files with at least one error.
 	Bad map[string]bool
+	// Notices are what the reader should know that is not a problem: the
+	// files the patterns nearly matched (one notice), and, with
+	// if-no-files-found ignore, that nothing matched.
+	Notices []string
 }
 
 // CheckFiles is the one validation path of every mode: it loads the
@@ -68,6 +73,16 @@ func CheckFiles(opts spec.Options, names []string, sch *schema.Schema) (*Checked
 	}
 	slices.Sort(r.Files)
 	r.Templates, r.Diagnostics = selected, problems
+	if n := spec.OverlookedNotice(spec.FindOverlooked(opts)); n != "" {
+		r.Notices = append(r.Notices, n)
+	}
+	if len(r.Files) == 0 && opts.IfNoFiles == spec.NoFilesIgnore && len(problems) == 0 {
+		patterns := opts.Patterns
+		if len(patterns) == 0 {
+			patterns = spec.DefaultPatterns
+		}
+		r.Notices = append(r.Notices, "no template files match path ("+strings.Join(patterns, ", ")+"); nothing to check (if-no-files-found: ignore)")
+	}
 	return r, nil
 }
 
@@ -81,18 +96,35 @@ type loaded struct {
 	// key or an unreachable server fails the run with its own error, and a
 	// schema warning before it would only be noise.
 	schemaWarning string
+	// problems: file -> its errors in Diagnostics, counted once, so that
+	// deciding a template (every create does) costs the same at any N.
+	problems map[string]int
 }
 
-// load is the Load stage: the files, checked against sch.
-func load(cfg *Config, sch *schema.Schema, schemaName, schemaWarning string) (*loaded, error) {
-	c, err := CheckFiles(spec.Options{Root: cfg.Root, Patterns: cfg.Patterns}, cfg.Templates, sch)
+// load is the Load stage: the files, checked against sch. Its notices go to
+// the run's log.
+func (e *env) load(sch *schema.Schema, schemaName, schemaWarning string) (*loaded, error) {
+	cfg := &e.cfg
+	c, err := CheckFiles(spec.Options{Root: cfg.Root, Patterns: cfg.Patterns, IfNoFiles: cfg.IfNoFilesFound}, cfg.Templates, sch)
 	if err != nil {
 		return nil, fmt.Errorf("load templates: %w", err)
+	}
+	for _, n := range c.Notices {
+		e.log.Notice(n)
+	}
+	if cfg.Preview != nil {
+		c.asPreviews(cfg.Preview)
 	}
 	l := &loaded{Checked: c, byName: make(map[string]*spec.Template, len(c.Templates)),
 		schemaName: schemaName, schemaWarning: schemaWarning}
 	for _, t := range c.Templates {
 		l.byName[t.Name] = t
+	}
+	l.problems = map[string]int{}
+	for _, d := range c.Diagnostics {
+		if d.Severity != diag.Warning {
+			l.problems[d.Path]++
+		}
 	}
 	return l, nil
 }
@@ -100,12 +132,10 @@ func load(cfg *Config, sch *schema.Schema, schemaName, schemaWarning string) (*l
 // problemIn says, for a template whose file has errors, how many; "" when
 // it has none.
 func (l *loaded) problemIn(t *spec.Template, extra diag.List) string {
-	n := 0
-	for _, list := range []diag.List{l.Diagnostics, extra} {
-		for _, d := range list {
-			if d.Severity != diag.Warning && d.Path == t.File {
-				n++
-			}
+	n := l.problems[t.File]
+	for _, d := range extra {
+		if d.Severity != diag.Warning && d.Path == t.File {
+			n++
 		}
 	}
 	if n == 0 {

@@ -139,7 +139,7 @@ func needValidation(l *loaded, o *observation, cfg Config) []*spec.Template {
 		switch {
 		case !ok:
 			out = append(out, t)
-		case r.ReadError != "" || cfg.BuildMode == plan.BuildNever:
+		case r.ReadError != "" || r.Listed != "" || cfg.BuildMode == plan.BuildNever:
 		case !r.HasServing, cfg.BuildMode == plan.BuildAlways:
 			out = append(out, t)
 		default:
@@ -165,7 +165,7 @@ func likelyWrites(l *loaded, o *observation, v validation, cfg Config) []*spec.T
 		switch {
 		case !ok:
 			out = append(out, t)
-		case r.ReadError != "" || cfg.BuildMode == plan.BuildNever:
+		case r.ReadError != "" || r.Listed != "" || cfg.BuildMode == plan.BuildNever:
 		case !r.HasServing, r.Serving.State == plan.StateFailed, cfg.BuildMode == plan.BuildAlways:
 			out = append(out, t)
 		default:

@@ -21,7 +21,9 @@ type remoteAPI interface {
 	CreateTemplate(ctx context.Context, key string, req miosa.CreateTemplate) (*miosa.Template, error)
 	BuildSpecSchema(ctx context.Context) ([]byte, error)
 	Validate(ctx context.Context, buildSpec map[string]any) (*miosa.ValidateResult, error)
-	ListBuilds(ctx context.Context, templateID string) ([]miosa.Build, error)
+	// EachBuild reads a template's builds newest first, page by page,
+	// until fn returns false (see readBuilds).
+	EachBuild(ctx context.Context, templateID string, fn func(miosa.Build) bool) error
 	CreateBuild(ctx context.Context, templateID, key string, req miosa.CreateBuild) (*miosa.Build, error)
 	GetBuild(ctx context.Context, buildID string) (*miosa.Build, error)
 	BuildLogTail(ctx context.Context, logURL string, limit int) (*miosa.LogTail, error)
@@ -75,7 +77,8 @@ type verdict struct {
 }
 
 // observe is the first part of the Observe stage: one list, and the
-// builds of every template the files name (one read each); the run then
+// builds of every template the files name (one read each; with a Scope,
+// of those it cannot judge from the list alone); the run then
 // adds the server's defaults and validate answers, the identity of rows
 // matched by display name, and the commit order. It reports false when the
 // list failed: nothing can be decided then.
@@ -117,6 +120,7 @@ func (e *env) observe(ctx context.Context, l *loaded) (*observation, bool) {
 	for name, i := range o.byName {
 		reads[i] = name
 	}
+	e.narrow(ctx, l, o, reads) // the run's scope: rows judged from the list alone are not read
 	type read struct {
 		i int
 		r plan.Remote
@@ -212,11 +216,12 @@ func (e *env) matchBySlug(ctx context.Context, l *loaded, rows []miosa.ListRow, 
 	return out
 }
 
-// observeRow reads one template's builds and returns it as the plan sees
-// it; when the served build does not say which spec it used, the
-// template's own spec stands in for it.
+// observeRow reads one template's builds, as far as the decision needs
+// them (readBuilds), and returns it as the plan sees it; when the served
+// build does not say which spec it used, the template's own spec stands in
+// for it.
 func (e *env) observeRow(ctx context.Context, name string, r plan.Remote) plan.Remote {
-	builds, err := e.api.ListBuilds(ctx, r.ID)
+	builds, err := readBuilds(ctx, e.api, r.ID, e.cfg.BuildMode == plan.BuildAlways)
 	if err != nil {
 		r.ReadError = fmt.Sprintf("list builds: %v", err)
 		return r

@@ -41,7 +41,14 @@ type BuildResult struct {
 	// LogTail is the last lines of a failed build's log, made safe to print,
 	// when the run waited and the server gave a log_url.
 	LogTail []string `json:"-"`
+	// Source is SourceList for a template judged from its list row alone
+	// (scope: auto): its builds were not read, so BuildID is empty and State
+	// is the row's status. Empty for a build that was read or made.
+	Source string `json:"source,omitempty"`
 }
+
+// SourceList marks a BuildResult that comes from the template's list row.
+const SourceList = "list"
 
 // maxErrorMessage bounds a build's error message in outputs and summaries.
 const maxErrorMessage = 1000

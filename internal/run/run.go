@@ -32,6 +32,8 @@ func Do(parent context.Context, cfg Config, rep Reporter) (*Result, error) {
 	if cfg.APIKey != "" {
 		c, err := miosa.New(miosa.Options{BaseURL: cfg.APIURL, APIKey: cfg.APIKey, UserAgent: cfg.UserAgent,
 			AllowInsecureHTTP: cfg.AllowInsecureHTTP,
+			// One transport, with an idle connection for each worker.
+			Concurrency: cfg.Concurrency,
 			// Retries and 429 pauses show in the run's log.
 			Logf: func(format string, args ...any) { e.log.Info(fmt.Sprintf(format, args...)) }})
 		if err != nil {
@@ -82,7 +84,7 @@ func (e *env) pipeline(ctx context.Context, p *parts) {
 	if ctx.Err() != nil {
 		return
 	}
-	l, err := load(&e.cfg, sch, schemaName, schemaWarning)
+	l, err := e.load(sch, schemaName, schemaWarning)
 	if err != nil {
 		p.diags = append(p.diags, problem(RuleLoad, err.Error()))
 		return
@@ -91,7 +93,7 @@ func (e *env) pipeline(ctx context.Context, p *parts) {
 	for _, t := range l.Templates {
 		e.log.mask(t.BuildSpec)
 	}
-	if len(l.Files) == 0 && !l.Diagnostics.HasErrors() {
+	if len(l.Files) == 0 { // nothing matched: skipped, or failed by if-no-files-found or a pattern
 		return
 	}
 	if e.cfg.Mode == ModeValidate {
@@ -180,6 +182,7 @@ func (e *env) pipeline(ctx context.Context, p *parts) {
 	}
 
 	p.phase = "creating templates and triggering builds"
+	e.announce(ctx, l, o, p.plan) // the record of what is deployed hears of the writes first
 	p.executed = e.execute(ctx, l, o, p.plan)
 	p.plan, p.builds = applyOutcomes(p.plan, o, p.executed)
 	for _, oc := range p.executed {

@@ -19,10 +19,12 @@ import (
 
 // wait is the Wait stage: it follows the builds until each is terminal or
 // the context ends, reporting every state change once, and returns them
-// with the failed ones as diagnostics. Each interval costs one list
-// request: a build is read only when its template's row (status, image)
-// changed, or, as a fallback for changes the list cannot show, after 3, 6,
-// then every 8 intervals.
+// with the failed ones as diagnostics. A build is read when its template's
+// list row (status, image) changed, or, as a fallback for changes the list
+// cannot show, after 3, 6, then every 8 intervals, spread over the
+// intervals so that no interval reads more than an eighth of the builds
+// that way. The list is read in an interval only when it costs fewer
+// requests (its pages) than reading the builds it would tell about.
 func (e *env) wait(ctx context.Context, l *loaded, o *observation, builds []BuildResult) ([]BuildResult, diag.List) {
 	builds = slices.Clone(builds)
 	pending := func() []int {
@@ -37,15 +39,7 @@ func (e *env) wait(ctx context.Context, l *loaded, o *observation, builds []Buil
 	if idx := pending(); len(idx) > 0 {
 		e.log.Info(fmt.Sprintf("Waiting for %d build(s), polling every %s", len(idx), e.cfg.PollInterval))
 	}
-	w := &waiter{env: e, builds: builds, warned: map[string]bool{}, rows: map[string]rowSig{}, due: map[string]int{}, reads: map[string]int{}}
-	for id, row := range o.rows {
-		w.rows[id] = sigOf(row)
-	}
-	for _, b := range builds {
-		if _, ok := w.rows[b.TemplateID]; !ok {
-			w.rows[b.TemplateID] = rowSig{status: "draft"} // created by this run
-		}
-	}
+	w := e.newWaiter(o, builds)
 	// Polls start poll-interval apart, however long one takes.
 	next := time.Now()
 	for {
@@ -75,8 +69,14 @@ func sigOf(row miosa.ListRow) rowSig { return rowSig{row.Status, row.ImageID} }
 // fallbackAfter is how many intervals pass before the n-th fallback read of
 // a build whose template's row has not changed (n from 0): 3, 6, then 8.
 func fallbackAfter(n int) int {
-	return min(3<<n, 8)
+	return min(3<<n, fallbackSpread)
 }
+
+// fallbackSpread is the longest interval between fallback reads of one
+// build; an interval makes at most 1/fallbackSpread of the pending builds'
+// fallback reads, the most overdue first, so that builds started together
+// are not all read in the same interval.
+const fallbackSpread = 8
 
 // failures turns every failed or cancelled build into a diagnostic, on
 // the step's run: line when the message names a step, else on
@@ -123,56 +123,114 @@ func (e *env) logTail(ctx context.Context, b *BuildResult) []string {
 }
 
 // waiter polls build states. It asks for each build by id; where the server
-// lacks that endpoint it lists the template's builds instead.
+// lacks that endpoint it reads the template's builds instead, newest first,
+// as far as the build.
 type waiter struct {
 	*env
 	builds []BuildResult   // the builds waited for, updated in place by the poll loop alone
 	warned map[string]bool // builds whose status errors were reported once
 	byList atomic.Bool     // GET /sandbox-template-builds/{id} answered 404
 	// rows: template id -> the row last seen; due: build id -> intervals
-	// left before its fallback read; reads: build id -> fallback reads made.
+	// left before its fallback read; reads: build id -> reads made.
 	rows      map[string]rowSig
 	due       map[string]int
 	reads     map[string]int
 	listError bool
 }
 
-// poll reads the list once and the builds whose rows changed or whose
-// fallback is due; when the list cannot be read, it reads every build.
-func (w *waiter) poll(ctx context.Context, idx []int) {
-	rows, err := w.api.ListTemplates(ctx, false)
-	if err != nil && ctx.Err() == nil && !w.listError {
-		w.listError = true
-		w.log.Warn(fmt.Sprintf("list templates while waiting: %v (reading each build instead)", err))
+// newWaiter returns a waiter of builds (which it updates in place) that
+// knows the rows the observation read.
+func (e *env) newWaiter(o *observation, builds []BuildResult) *waiter {
+	w := &waiter{env: e, builds: builds, warned: map[string]bool{}, rows: map[string]rowSig{}, due: map[string]int{}, reads: map[string]int{}}
+	for id, row := range o.rows {
+		w.rows[id] = sigOf(row)
 	}
-	seen := map[string]rowSig{}
+	for _, b := range builds {
+		if _, ok := w.rows[b.TemplateID]; !ok {
+			w.rows[b.TemplateID] = rowSig{status: "draft"} // created by this run
+		}
+	}
+	return w
+}
+
+// poll reads, of the pending builds at idx, the ones whose fallback read
+// is due (at most an interval's share), and finds out about the others
+// from the list, when the list costs fewer requests than reading them;
+// otherwise, or when the list cannot be read, it reads them.
+func (w *waiter) poll(ctx context.Context, idx []int) {
+	var due []int
+	for _, i := range idx {
+		id := w.builds[i].BuildID
+		if _, started := w.due[id]; !started {
+			w.due[id] = fallbackAfter(0)
+		}
+		w.due[id]--
+		if w.due[id] <= 0 {
+			due = append(due, i)
+		}
+	}
+	slices.SortStableFunc(due, func(a, b int) int { return w.due[w.builds[a].BuildID] - w.due[w.builds[b].BuildID] })
+	read := due[:min(len(due), (len(idx)+fallbackSpread-1)/fallbackSpread)]
+	fallback := make(map[int]bool, len(read))
+	for _, i := range read {
+		fallback[i] = true
+	}
+	var rest []int // the pending builds not read for their fallback
+	for _, i := range idx {
+		if !fallback[i] {
+			rest = append(rest, i)
+		}
+	}
+	if len(rest) > w.listCost() {
+		changed, ok := w.changedRows(ctx, rest)
+		if ok {
+			rest = changed
+		}
+	}
+	read = append(read, rest...)
+	for _, i := range read {
+		id := w.builds[i].BuildID
+		w.reads[id]++
+		w.due[id] = fallbackAfter(w.reads[id])
+	}
+	if len(read) > 0 {
+		w.read(ctx, read)
+	}
+}
+
+// listCost is how many requests a read of the list takes: its pages, as
+// many as the rows last seen fill.
+func (w *waiter) listCost() int {
+	return max(1, (len(w.rows)+miosa.PageSize-1)/miosa.PageSize)
+}
+
+// changedRows reads the list and returns, of the builds at idx, those
+// whose template's row changed since it was last seen. ok is false when
+// the list could not be read.
+func (w *waiter) changedRows(ctx context.Context, idx []int) (changed []int, ok bool) {
+	rows, err := w.api.ListTemplates(ctx, false)
+	if err != nil {
+		if ctx.Err() == nil && !w.listError {
+			w.listError = true
+			w.log.Warn(fmt.Sprintf("list templates while waiting: %v (reading each build instead)", err))
+		}
+		return nil, false
+	}
+	seen := make(map[string]rowSig, len(rows))
 	for _, row := range rows {
 		seen[row.ID] = sigOf(row)
 	}
-	var read []int
 	for _, i := range idx {
 		b := w.builds[i]
 		sig, ok := seen[b.TemplateID]
-		prev, had := w.rows[b.TemplateID]
-		if _, started := w.due[b.BuildID]; !started {
-			w.due[b.BuildID] = fallbackAfter(0)
-		}
-		w.due[b.BuildID]--
-		switch {
-		case err != nil, ok && (!had || sig != prev):
-			read = append(read, i)
-		case w.due[b.BuildID] <= 0:
-			w.reads[b.BuildID]++
-			w.due[b.BuildID] = fallbackAfter(w.reads[b.BuildID])
-			read = append(read, i)
+		if prev, had := w.rows[b.TemplateID]; ok && (!had || sig != prev) {
+			changed = append(changed, i)
 		}
 	}
 	for id, sig := range seen {
 		w.rows[id] = sig
 	}
-	if len(read) > 0 {
-		w.read(ctx, read)
-	}
+	return changed, true
 }
 
 // read reads the builds at idx and reports their state changes.
@@ -214,16 +272,20 @@ func (w *waiter) status(ctx context.Context, cur BuildResult) (*miosa.Build, err
 		}
 		w.byList.Store(true) // the endpoint is not there: the build list is
 	}
-	builds, err := w.api.ListBuilds(ctx, cur.TemplateID)
+	var found *miosa.Build
+	err := w.api.EachBuild(ctx, cur.TemplateID, func(b miosa.Build) bool {
+		if b.ID == cur.BuildID {
+			found = &b
+		}
+		return found == nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	for _, b := range builds {
-		if b.ID == cur.BuildID {
-			return &b, nil
-		}
+	if found == nil {
+		return nil, fmt.Errorf("build %s is not among the builds of template %s", cur.BuildID, cur.TemplateID)
 	}
-	return nil, fmt.Errorf("build %s is not among the builds of template %s", cur.BuildID, cur.TemplateID)
+	return found, nil
 }
 
 func stateLine(b *BuildResult) string {

@@ -254,6 +254,7 @@ func (c *checker) report(e *jsonschema.ValidationError) {
 		if slices.Contains(k.Want, "string") && isScalar(value) {
 			msg += "; quote it to make it a string"
 		}
+		msg += typeHint(k.Want, value, c.s.at[e.SchemaURL], field)
 		c.add(ptr, field, "schema", msg)
 	case *kind.Enum:
 		want := make([]string, len(k.Want))

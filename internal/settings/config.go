@@ -11,7 +11,7 @@ import (
 func (v Values) RunConfig() run.Config {
 	return run.Config{
 		APIKey: v.String(APIKey), APIURL: v.String(APIURL),
-		Patterns: v.Lines(Path), Templates: v.Lines(Templates),
+		Patterns: v.Lines(Path), Templates: v.Lines(Templates), IfNoFilesFound: v.String(IfNoFiles),
 		BuildMode: plan.BuildMode(v.String(Build)), Wait: v.Bool(Wait),
 		Timeout: v.Duration(Timeout), PollInterval: v.Duration(PollInterval),
 		Concurrency: v.Int(Concurrency), FailOnChanges: v.Bool(FailOnChanges),

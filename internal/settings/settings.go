@@ -119,9 +119,12 @@ func durationText(d time.Duration) string {
 // All is the table, in the order the docs list it.
 var All = []Setting{
 	{Name: APIKey, Kind: Secret, DefaultDoc: "(empty)",
-		Usage: "Miosa API key (`msk_...`). Empty: offline validation only, with one notice saying so.",
-		Description: "Miosa API key (starts with msk_). Pass it from a secret. Empty: offline validation only, with one notice saying " +
-			"remote checks were skipped; this is what fork pull requests get, and it still checks every file."},
+		Usage: "Miosa API key (`msk_...`), from the repository secret `MIOSA_API_KEY`. Empty: `auto` and `plan` fail, except on " +
+			"fork pull requests, Dependabot's runs and forks (no secrets there), which validate offline with a notice",
+		Description: "Miosa API key (starts with msk_). Create the repository secret MIOSA_API_KEY (Settings, Secrets and " +
+			"variables, Actions) and pass secrets.MIOSA_API_KEY. Empty: mode auto and plan fail the step naming this input, except " +
+			"where no secret can exist (fork pull requests, Dependabot's runs, a fork of the repository), which validate every " +
+			"file offline with one notice. mode validate never needs it."},
 	{Name: APIURL, Kind: Text, Default: run.DefaultAPIURL, CLI: true,
 		Usage:       "API base URL",
 		Description: "Miosa API base URL. Point it at a local emulator for tests."},
@@ -139,11 +142,13 @@ var All = []Setting{
 		Description: "What to do when path matches no template file: error (fail the step, the default: a misspelt path never " +
 			"passes green), warn (a warning and status skipped), or ignore (a notice and status skipped)."},
 	{Name: Mode, Kind: Choice, Default: ModeAuto, Choices: []string{ModeAuto, string(run.ModeValidate), string(run.ModePlan), string(run.ModeApply), ModeCleanup},
-		Usage: "`validate`, `plan`, `apply`, or `auto`: `plan` on pull_request and merge_group events, `apply` otherwise. " +
-			"Without a key, `auto` validates offline, and so does `plan` on pull_request and merge_group events; otherwise it fails",
+		Usage: "`validate`, `plan`, `apply`, or `auto`: `plan` on pull_request and merge_group events, `apply` otherwise; " +
+			"`cleanup` deletes the previews of closed pull requests (docs/previews.md). " +
+			"Without a key only `validate` runs; `auto` and `plan` fail, except where no secret can exist (see `api-key`)",
 		Description: "validate (files only, no writes), plan (read the remote state, no writes), apply (create and build), or auto: " +
-			"plan on pull_request and merge_group events, apply otherwise. Without an api-key, auto validates offline, and so does " +
-			"plan on pull_request and merge_group events (fork pull requests get no secrets); apply fails."},
+			"plan on pull_request and merge_group events, apply otherwise. Without an api-key, auto and plan fail, except where no " +
+			"secret can exist (fork pull requests, Dependabot's runs, a fork of the repository): there they validate offline. " +
+			"cleanup (for a schedule): delete this repository's preview templates of pull requests that are closed."},
 	{Name: Build, Kind: Choice, Default: string(plan.BuildChanged), Choices: []string{string(plan.BuildChanged), string(plan.BuildAlways), string(plan.BuildNever)}, CLI: true,
 		Usage: "`changed`, `always`, `never`: when to build templates that already exist",
 		Description: "When to trigger builds of existing templates: changed (when the served build is of another spec, failed, " +
@@ -192,9 +197,9 @@ var All = []Setting{
 		Description: "GitHub token for the pull request comment. It is sent only to GITHUB_API_URL (GitHub Enterprise " +
 			"Server included), masked and never printed. The job needs permissions: pull-requests: write."},
 	{Name: PRComment, Kind: Choice, Default: prcomment.ModeAuto, Choices: []string{prcomment.ModeAuto, prcomment.ModeAlways, prcomment.ModeNever},
-		Usage: "`auto`: one comment per workflow and job on pull requests, edited on every push, when the token can write " +
+		Usage: "`auto`: one comment per workflow, job and `comment-label` on pull requests, edited on every push, when the token can write " +
 			"(a fork's read-only token gets a notice); `always`: fail when it cannot; `never`",
-		Description: "auto: on pull_request events, write the plan as one comment per workflow and job, found by a hidden " +
+		Description: "auto: on pull_request events, write the plan as one comment per workflow, job and comment-label, found by a hidden " +
 			"marker and edited in place on every push, when the token can write (a fork pull request's read-only token " +
 			"gets one notice); always: the same, but fail when it cannot; never: no comment."},
 	{Name: CommentLabel, Kind: Text, DefaultDoc: "(empty)",
@@ -209,10 +214,12 @@ var All = []Setting{
 			"others are judged from the template list alone. Schedule, workflow_dispatch and release events, no token, or no " +
 			"earlier deployment read everything. all: always read everything."},
 	{Name: DeployEnv, Kind: Text, Default: DefaultDeployEnv,
-		Usage: "the GitHub environment of the deployment record an apply writes when every template serves its file (needs `deployments: write`)",
-		Description: "The GitHub environment named by the deployment record that an apply writes once every template serves " +
-			"its file's spec, so the Deployments page shows which commit's templates are live, and scope auto knows where " +
-			"the last full sync was. Needs permissions: deployments: write; without it, one notice."},
+		Usage: "the GitHub environment of the deployment record of each apply: `success` once every template serves its file, " +
+			"`in_progress` while builds run (needs `deployments: write`; docs/account-size.md)",
+		Description: "The GitHub environment named by the deployment record of each apply: in_progress before its first write, " +
+			"success once every template serves its file's spec, failure or inactive otherwise. The Deployments page shows " +
+			"which commit's templates are live, and scope auto reads from there what changed since. Needs permissions: " +
+			"deployments: write; without it, one notice. Keep it the same in every workflow that syncs these templates."},
 	{Name: Preview, Kind: Bool, Default: "false",
 		Usage: "on pull_request events from this repository, build each changed template as a preview template of its own (see docs/previews.md)",
 		Description: "On pull_request events from this repository, build each template whose file the pull request changes as " +

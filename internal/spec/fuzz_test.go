@@ -29,6 +29,16 @@ func FuzzLoad(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	// Trailing documents, and the hints' inputs: quoted numbers, string
+	// steps (multi-line too), fields outside build_spec.
+	for _, s := range []string{
+		"build_spec:\n  from: x\n---\n# end\n", "build_spec:\n  from: x\n---\n---\n~\n",
+		"build_spec:\n  from: x\n  previewPort: \" 8080 \"\n  vcpu: \"1e3\"\n",
+		"build_spec:\n  from: x\n  steps:\n    - |\n      run: a\n      b\n    - \"run:\"\n",
+		"from: x\nbuild_spec:\nsteps: []\n",
+	} {
+		f.Add([]byte(s))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		tm, diags := spec.Parse("sandbox-templates/fuzz.yaml", data)
 		if tm != nil {

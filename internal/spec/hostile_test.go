@@ -169,13 +169,43 @@ func TestPatterns(t *testing.T) {
 }
 
 func TestNoFiles(t *testing.T) {
-	root := t.TempDir()
-	ts, diags, err := spec.Load(spec.Options{Root: root})
-	if err != nil || len(ts) != 0 {
-		t.Fatalf("Load = %v, %v", ts, err)
+	empty := t.TempDir()
+	emptyDir := repo(t, nil) // sandbox-templates/ exists, and holds nothing
+	tests := []struct {
+		name, root, ifNoFiles string
+		want                  string // the diagnostic; "" for none
+		severity              diag.Severity
+	}{
+		{"default", empty, "", "no template files match: there is no directory sandbox-templates; if that is expected, set if-no-files-found to warn or ignore", diag.Error},
+		{"error", emptyDir, spec.NoFilesError, "no template files match; if that is expected, set if-no-files-found to warn or ignore", diag.Error},
+		{"warn", emptyDir, spec.NoFilesWarn, "no template files match", diag.Warning},
+		{"warn, no directory", empty, spec.NoFilesWarn, "no template files match: there is no directory sandbox-templates", diag.Warning},
+		{"ignore", empty, spec.NoFilesIgnore, "", ""},
 	}
-	if len(diags) != 1 || diags[0].Rule != "no-files" || diags.HasErrors() {
-		t.Errorf("want one no-files warning, got:\n%s", diags.Text())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts, diags, err := spec.Load(spec.Options{Root: tt.root, IfNoFiles: tt.ifNoFiles})
+			if err != nil || len(ts) != 0 {
+				t.Fatalf("Load = %v, %v", ts, err)
+			}
+			if tt.want == "" {
+				if len(diags) != 0 {
+					t.Errorf("want no diagnostic, got:\n%s", diags.Text())
+				}
+				return
+			}
+			if len(diags) != 1 || diags[0].Rule != "no-files" || diags[0].Message != tt.want || diags[0].Severity != tt.severity {
+				t.Errorf("want one no-files %s %q, got:\n%s", tt.severity, tt.want, diags.Text())
+			}
+			if diags[0].Path != "sandbox-templates/*.yaml, sandbox-templates/*.yml" {
+				t.Errorf("Path = %q, want the patterns", diags[0].Path)
+			}
+		})
+	}
+	// A pattern's problem is reported, not "no files" on top of it.
+	_, diags, _ := spec.Load(spec.Options{Root: empty, Patterns: []string{"../*.yaml"}})
+	if len(diags) != 1 || diags[0].Rule != "pattern" {
+		t.Errorf("want the pattern problem alone, got:\n%s", diags.Text())
 	}
 }
 
@@ -190,17 +220,24 @@ func TestRootErrors(t *testing.T) {
 	}
 }
 
+// TestTooManyFiles: more files than the cap are one clear error, and
+// nothing is read. The default cap is 10,000 files (the test uses a
+// smaller one to stay quick).
 func TestTooManyFiles(t *testing.T) {
+	if spec.DefaultMaxFiles < 10_000 {
+		t.Errorf("DefaultMaxFiles = %d, want no cap below 10,000", spec.DefaultMaxFiles)
+	}
+	const limit = 50
 	files := map[string]string{}
-	for i := range spec.DefaultMaxFiles + 1 {
-		files[fmt.Sprintf("t%04d.yaml", i)] = okTemplate
+	for i := range limit + 1 {
+		files[fmt.Sprintf("t%05d.yaml", i)] = okTemplate
 	}
 	root := repo(t, files)
-	ts, diags, err := spec.Load(spec.Options{Root: root})
+	ts, diags, err := spec.Load(spec.Options{Root: root, MaxFiles: limit})
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantDiag(t, diags, "sandbox-templates/*.yaml, sandbox-templates/*.yml", "too-many-files", "1001 files match; at most 1000")
+	wantDiag(t, diags, "sandbox-templates/*.yaml, sandbox-templates/*.yml", "too-many-files", "51 files match; at most 50")
 	if len(ts) != 0 || len(diags) != 1 {
 		t.Errorf("got %d templates and %d diagnostics, want none and 1", len(ts), len(diags))
 	}

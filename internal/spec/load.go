@@ -56,7 +56,7 @@ func Load(opts Options) ([]*Template, diag.List, error) {
 		return nil, nil, fmt.Errorf("resolve root: %w", err)
 	}
 
-	files, diags := match(root, opts.Patterns, opts.MaxFiles)
+	files, diags := match(root, opts.Patterns, opts.MaxFiles, opts.IfNoFiles)
 	results := make([]fileResult, len(files))
 	var wg sync.WaitGroup
 	next := make(chan int)
@@ -101,7 +101,7 @@ type fileResult struct {
 // cannot make the walk endless; a matched symlink is checked by loadFile
 // like any other. The walk stops once more than countFiles*maxFiles files
 // match.
-func match(root string, patterns []string, maxFiles int) ([]string, diag.List) {
+func match(root string, patterns []string, maxFiles int, ifNoFiles string) ([]string, diag.List) {
 	var diags diag.List
 	fsys := os.DirFS(root)
 	seen := map[string]bool{}
@@ -150,12 +150,38 @@ func match(root string, patterns []string, maxFiles int) ([]string, diag.List) {
 			fmt.Sprintf("%s files match; at most %d template files are read (narrow the path patterns)", n, maxFiles)))
 		return nil, diags
 	}
-	if len(files) == 0 && len(diags) == 0 {
-		d := fileDiag(displayPath(strings.Join(patterns, ", ")), 0, 0, "", "no-files", "no template files match")
-		d.Severity = diag.Warning
+	if len(files) == 0 && len(diags) == 0 && ifNoFiles != NoFilesIgnore {
+		d := fileDiag(displayPath(strings.Join(patterns, ", ")), 0, 0, "", "no-files", noFilesMessage(fsys, patterns))
+		if ifNoFiles == NoFilesWarn {
+			d.Severity = diag.Warning
+		} else {
+			d.Message += "; if that is expected, set if-no-files-found to warn or ignore"
+		}
 		diags = append(diags, d)
 	}
 	return files, diags
+}
+
+// noFilesMessage says that nothing matched and, when no pattern's directory
+// exists, which directory is missing: the usual cause, a misspelt path.
+func noFilesMessage(fsys fs.FS, patterns []string) string {
+	var missing []string
+	for _, p := range patterns {
+		base, _ := doublestar.SplitPattern(path.Clean(filepath.ToSlash(strings.TrimSpace(p))))
+		if base == "." {
+			return "no template files match"
+		}
+		if fi, err := fs.Stat(fsys, base); err == nil && fi.IsDir() {
+			return "no template files match"
+		}
+		if !slices.Contains(missing, base) {
+			missing = append(missing, base)
+		}
+	}
+	if len(missing) == 0 {
+		return "no template files match"
+	}
+	return "no template files match: there is no directory " + displayPath(strings.Join(missing, " or "))
 }
 
 // countFiles bounds the walk of patterns that match too many files: up to

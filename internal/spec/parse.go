@@ -8,6 +8,7 @@ import (
 	"math"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -20,6 +21,12 @@ import (
 
 // topKeys are the keys a template file may have, in documentation order.
 var topKeys = []string{"name", "description", "metadata", "build_spec"}
+
+// SpecKeys are the fields of a build_spec, as the embedded schema names them
+// (a test keeps the two equal): a top-level key among them is a field that
+// lost its indentation under build_spec.
+var SpecKeys = []string{"from", "size", "vcpu", "memoryMib", "diskMib", "steps", "env", "workdir", "user",
+	"startCmd", "readyCmd", "previewPort", "artifactPaths", "runtime", "version", "packages"}
 
 // parser collects the diagnostics of one file.
 type parser struct {
@@ -62,6 +69,7 @@ func Parse(file string, data []byte) (*Template, diag.List) {
 	}
 	t := &Template{File: file, Line: 1, Col: 1}
 	var specKey, specVal *yaml.Node
+	var unindented []string // build_spec fields found at the top level
 	named := false
 	for _, kv := range p.pairs(root, "") {
 		k, v := kv[0], kv[1]
@@ -79,8 +87,18 @@ func Parse(file string, data []byte) (*Template, diag.List) {
 		case "build_spec":
 			specKey, specVal = k, v
 		default:
-			p.unknownKey(k, "", "the template file", topKeys)
+			if !slices.Contains(SpecKeys, k.Value) {
+				p.unknownKey(k, "", "the template file", topKeys)
+				break
+			}
+			unindented = append(unindented, strconv.Quote(k.Value))
+			p.addAt(k, "", "unknown-key", "unknown key "+strconv.Quote(k.Value)+" in the template file; it is a build_spec field: indent it under build_spec")
 		}
+	}
+	// What build_spec lacks, when its fields sit at the top level.
+	unindentedFields, them := "the build_spec field "+strings.Join(unindented, ", ")+" is at the top level", "it"
+	if len(unindented) > 1 {
+		unindentedFields, them = "the build_spec fields "+strings.Join(unindented, ", ")+" are at the top level", "them"
 	}
 	if !named {
 		t.Name = strings.TrimSuffix(path.Base(file), path.Ext(file))
@@ -89,8 +107,12 @@ func Parse(file string, data []byte) (*Template, diag.List) {
 		}
 	}
 	switch {
+	case specKey == nil && len(unindented) > 0:
+		p.addAt(root, "", "required", `missing "build_spec"; `+unindentedFields+`: add a "build_spec:" line and indent `+them+` under build_spec`)
 	case specKey == nil:
 		p.addAt(root, "", "required", `missing "build_spec" (what to build: at least "from", an OCI image such as node:22-bookworm)`)
+	case specVal.Kind == yaml.ScalarNode && specVal.ShortTag() == "!!null" && len(unindented) > 0:
+		p.addAt(specKey, "build_spec", "type", "is empty; "+unindentedFields+": indent "+them+" under build_spec")
 	case specVal.Kind == yaml.ScalarNode && specVal.ShortTag() == "!!null":
 		p.addAt(specKey, "build_spec", "type", `is empty; it needs "from" (an OCI image such as node:22-bookworm) or "runtime"`)
 	case specVal.Kind != yaml.MappingNode:
@@ -369,16 +391,33 @@ func (p *parser) decode(data []byte) (doc *yaml.Node, ok bool) {
 		p.yamlError(err, data)
 		return nil, false
 	}
-	var second yaml.Node
-	switch err := dec.Decode(&second); {
-	case errors.Is(err, io.EOF):
-		return &first, true
-	case err != nil:
-		p.add(secondDocLine(data), 1, "", "multi-document", "file holds more than one YAML document; put each template in its own file")
-	default:
-		p.add(second.Line, second.Column, "", "multi-document", "file holds more than one YAML document; put each template in its own file")
+	// A trailing "---" starts an empty document (editors and generators
+	// leave one): accepted, with anything after it that is only comments
+	// or blank lines. A document with content is a second template.
+	for {
+		var next yaml.Node
+		switch err := dec.Decode(&next); {
+		case errors.Is(err, io.EOF):
+			return &first, true
+		case err != nil:
+			p.add(secondDocLine(data), 1, "", "multi-document", "file holds more than one YAML document; put each template in its own file")
+			return nil, false
+		case !emptyDocument(&next):
+			p.add(next.Line, next.Column, "", "multi-document", "file holds more than one YAML document; put each template in its own file")
+			return nil, false
+		}
 	}
-	return nil, false
+}
+
+// emptyDocument reports a document with nothing in it: what a "---" with
+// only comments or blank lines after it decodes to. An explicit null (~)
+// is content.
+func emptyDocument(doc *yaml.Node) bool {
+	if len(doc.Content) == 0 {
+		return true
+	}
+	n := doc.Content[0]
+	return len(doc.Content) == 1 && n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" && n.Value == "" && n.Style == 0
 }
 
 // yamlError turns a yaml.v3 error into a positioned diagnostic.

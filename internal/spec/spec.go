@@ -12,7 +12,7 @@ import (
 // Limits and defaults of the loader.
 const (
 	DefaultMaxFileSize int64 = 1 << 20 // bytes per file
-	DefaultMaxFiles          = 1000    // matched files per run
+	DefaultMaxFiles          = 10000   // matched files per run
 	MaxDepth                 = 64      // nesting levels of YAML collections in a file
 	MaxNameLen               = 63      // characters in a template name
 )
@@ -26,7 +26,19 @@ type Options struct {
 	Patterns    []string // globs relative to Root, forward slashes; default DefaultPatterns
 	MaxFileSize int64    // default DefaultMaxFileSize
 	MaxFiles    int      // default DefaultMaxFiles
+	// IfNoFiles says what patterns that match no file are: NoFilesError
+	// (also for ""), NoFilesWarn or NoFilesIgnore.
+	IfNoFiles string
 }
+
+// What Load reports when the patterns match no file (the if-no-files-found
+// input): an error, so that a misspelt path never passes; a warning; or
+// nothing (the caller says so in a notice).
+const (
+	NoFilesError  = "error"
+	NoFilesWarn   = "warn"
+	NoFilesIgnore = "ignore"
+)
 
 // Template is one template file as read from the repository.
 type Template struct {

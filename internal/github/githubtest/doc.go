@@ -9,7 +9,9 @@
 // default branch. Object ids are real git ids: blobs, trees and commits are
 // hashed as git hashes them, so a listing's blob SHA is what
 // `git hash-object` prints for the file, and commit SHAs are deterministic
-// (the same calls give the same SHAs). It answers:
+// (the same calls give the same SHAs); CommitAs adds a commit under the SHA
+// git gave it elsewhere, to serve a real repository's history
+// (scripts/githubfake). It answers:
 //
 //   - GET /repos/{owner}/{repo}: the repository, with its default branch;
 //   - GET .../commits/{ref}: a branch, a tag, a full or unique abbreviated
@@ -28,8 +30,14 @@
 //   - a pull request's issue comments: list (paginated, with a Link header
 //     whose URLs name the repository by id as GitHub's do), create (written
 //     by the token's identity, see SetUser), update, delete;
-//   - GET .../pulls/{n}: the head SetPullHead gave the pull request, 404 for
-//     one never set;
+//   - GET .../pulls/{n}: the head SetPullHead gave the pull request, its
+//     state (open, or closed after ClosePull), 404 for one never set;
+//   - deployments: list (newest first, filtered by sha, ref, task and
+//     environment), create (422 "No ref found for: REF" for a ref the model
+//     cannot resolve), and their statuses (list, newest first, and create; a
+//     success marks the environment's earlier successful deployments
+//     inactive, as auto_inactive does); AddDeployment and Deployments set
+//     up and show them, Count counts any endpoint;
 //   - GET /user: the token's identity (SetUser); 403 "Resource not
 //     accessible by integration" for an installation token, GITHUB_TOKEN's
 //     github-actions[bot] by default.

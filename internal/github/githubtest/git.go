@@ -161,8 +161,31 @@ func (s *Server) TruncateTrees(n int) {
 	s.treeLimit = n
 }
 
+// CommitAs adds a commit that git made elsewhere: sha is its id there,
+// taken as it is, with parents (SHAs of commits already added) and files as
+// Commit takes them. Seeded from a real repository's history, the fake
+// answers with that repository's commit SHAs; messages and dates are the
+// fake's. It panics on a sha that is not 40 hex digits or is already
+// added, and where Commit panics.
+func (s *Server) CommitAs(sha string, parents []string, files map[string]string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(sha) != 40 || strings.Trim(sha, "0123456789abcdef") != "" {
+		panic(fmt.Sprintf("githubtest: %q is not a full lower-case commit SHA", sha))
+	}
+	if _, ok := s.git.commits[sha]; ok {
+		panic(fmt.Sprintf("githubtest: commit %s is already added", sha))
+	}
+	s.git.add(sha, parents, files)
+}
+
 // commit adds a commit; see Server.Commit.
 func (m *model) commit(parents []string, files map[string]string) string {
+	return m.add("", parents, files)
+}
+
+// add adds a commit with id sha, or, for "", the id Commit gives it.
+func (m *model) add(sha string, parents []string, files map[string]string) string {
 	for _, p := range parents {
 		m.mustCommit(p)
 	}
@@ -173,14 +196,16 @@ func (m *model) commit(parents []string, files map[string]string) string {
 	}
 	tree := m.writeTree(files)
 	seq := len(m.order)
-	var b strings.Builder
-	fmt.Fprintf(&b, "tree %s\n", tree)
-	for _, p := range parents {
-		fmt.Fprintf(&b, "parent %s\n", p)
+	if sha == "" {
+		var b strings.Builder
+		fmt.Fprintf(&b, "tree %s\n", tree)
+		for _, p := range parents {
+			fmt.Fprintf(&b, "parent %s\n", p)
+		}
+		when := 1700000000 + 60*seq
+		fmt.Fprintf(&b, "author Fake <fake@example.com> %d +0000\ncommitter Fake <fake@example.com> %d +0000\n\ncommit %d\n", when, when, seq)
+		sha = object("commit", []byte(b.String()))
 	}
-	when := 1700000000 + 60*seq
-	fmt.Fprintf(&b, "author Fake <fake@example.com> %d +0000\ncommitter Fake <fake@example.com> %d +0000\n\ncommit %d\n", when, when, seq)
-	sha := object("commit", []byte(b.String()))
 	m.commits[sha] = &commit{sha: sha, tree: tree, parents: slices.Clone(parents), files: maps.Clone(files), seq: seq}
 	m.order = append(m.order, sha)
 	return sha

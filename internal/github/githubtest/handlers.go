@@ -211,7 +211,8 @@ func (s *Server) tree(w http.ResponseWriter, r *http.Request) {
 }
 
 // compare answers GET .../compare/{base}...{head}. Without page or
-// per_page it lists the newest 250 commits head has and base lacks;
+// per_page it lists the newest 250 commits head has and base lacks (and
+// at most 300 changed files, as GitHub);
 // with either, that page of them (per_page 30 by default, at most 100),
 // oldest first.
 func (s *Server) compare(w http.ResponseWriter, r *http.Request) {
@@ -255,8 +256,16 @@ func (s *Server) compare(w http.ResponseWriter, r *http.Request) {
 		"html_url":    "https://github.com/" + repo + "/compare/" + baseRef + "..." + headRef,
 		"base_commit": s.commitJSON(r, base), "merge_base_commit": s.commitJSON(r, mb),
 		"status": status, "ahead_by": len(ahead), "behind_by": len(behind), "total_commits": len(ahead),
-		"commits": commits, "files": fileChanges(mb.files, head.files),
+		"commits": commits, "files": firstFiles(fileChanges(mb.files, head.files)),
 	})
+}
+
+// maxCompareFiles is the most changed files GitHub lists in a comparison.
+const maxCompareFiles = 300
+
+// firstFiles is what a comparison lists of its changed files: the first 300.
+func firstFiles(files []map[string]any) []map[string]any {
+	return files[:min(len(files), maxCompareFiles)]
 }
 
 // latestRelease answers GET .../releases/latest.

@@ -5,8 +5,8 @@ import (
 	"strconv"
 )
 
-// pull answers GET .../pulls/{n}: an open pull request with the head
-// SetPullHead gave it, or 404.
+// pull answers GET .../pulls/{n}: a pull request with the head
+// SetPullHead gave it, open until ClosePull, or 404.
 func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -21,8 +21,12 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 		answer(w, http.StatusNotFound, "Not Found", nil)
 		return
 	}
+	state := "open"
+	if s.closed[thread{repo, n}] {
+		state = "closed"
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"id": 9000 + n, "number": n, "state": "open", "html_url": "https://github.com/" + repo + "/pull/" + strconv.Itoa(n),
+		"id": 9000 + n, "number": n, "state": state, "html_url": "https://github.com/" + repo + "/pull/" + strconv.Itoa(n),
 		"url":  s.api(r, "/repos/%s/pulls/%d", repo, n),
 		"head": map[string]any{"sha": head, "ref": "feature", "label": "feature"},
 		"base": map[string]any{"ref": s.git.defaultBranch},
@@ -50,4 +54,15 @@ func (s *Server) whoami(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusOK, map[string]any{"login": s.user.Login, "type": s.user.Type, "id": 7000})
 	}
+}
+
+// ClosePull closes pull request pr of repo ("owner/name"), which SetPullHead
+// made exist: GET .../pulls/{pr} answers it with state "closed".
+func (s *Server) ClosePull(repo string, pr int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed == nil {
+		s.closed = map[thread]bool{}
+	}
+	s.closed[thread{repo, pr}] = true
 }

@@ -93,6 +93,9 @@ type Server struct {
 	treeLimit int               // entries of a recursive tree before it is truncated; 0: never
 	user      User              // the token's identity
 	heads     map[thread]string // pull requests' head SHAs
+	closed    map[thread]bool   // pull requests closed (ClosePull)
+	// deployments, oldest first
+	deployments []Deployment
 }
 
 // New starts a fake on 127.0.0.1; Close stops it.
@@ -118,6 +121,7 @@ func New(opts Options) *Server {
 	mux.HandleFunc("DELETE "+s.prefix+"/repos/{owner}/{repo}/issues/comments/{id}", s.remove)
 	mux.HandleFunc(repo+"/pulls/{n}", s.pull)
 	mux.HandleFunc("GET "+s.prefix+"/user", s.whoami)
+	s.routeDeployments(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { answer(w, http.StatusNotFound, "Not Found", nil) })
 	s.srv = httptest.NewServer(s.guard(mux))
 	return s

@@ -1,0 +1,244 @@
+package ghaction
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/miosa-dev/sandbox-templates-action/internal/github"
+	"github.com/miosa-dev/sandbox-templates-action/internal/plan"
+	"github.com/miosa-dev/sandbox-templates-action/internal/run"
+	"github.com/miosa-dev/sandbox-templates-action/internal/settings"
+)
+
+// scopeEvents are the events on which scope auto reads only what changed:
+// a push to the target, and a run after another workflow's.
+var scopeEvents = map[string]bool{"push": true, "workflow_run": true}
+
+// fullScope says why a run reads every template's builds whatever GitHub
+// holds (the event, the scope input, no token), or "" when scope auto asks
+// GitHub.
+func fullScope(scope, event string, hasToken bool) string {
+	switch {
+	case scope == settings.ScopeAll:
+		return "scope: all"
+	case !scopeEvents[event]:
+		return fmt.Sprintf("a %s run reads every template (scope auto narrows push and workflow_run runs only)", event)
+	case !hasToken:
+		return "no github-token to find the last deployment (scope auto needs permissions: deployments: read)"
+	}
+	return ""
+}
+
+// recorder is the record of what is deployed, as GitHub deployments to one
+// environment (a run.Record): the last deployment this action made says
+// where every template served its file, or was being written. Only the
+// newest of this action's deployments counts: a newer one that failed, or
+// that was marked inactive, means the server may serve what no deployment
+// names, and the next run reads everything.
+//
+// Scope auto (Since) costs 4 requests: the deployments, the newest one's
+// latest status, the comparison that proves this commit descends from its
+// commit, and the files at that commit (a directory listing, or the tree).
+// Writing costs 2 or 3: the deployments, and a new deployment and its
+// status (or a status on this commit's own deployment).
+type recorder struct {
+	gh        *github.Client // nil without a token
+	full      string         // why every template is read, when the event or an input says so
+	env       string         // the deployment environment
+	this      string         // the run's commit
+	patterns  []string       // the path input, as a deployment's payload records it
+	workspace string         // the checkout, whose directories tell GitHub's listings' sizes
+	runURL    string         // the run's page, each status's log URL
+
+	mu sync.Mutex
+	// writing is the deployment Writing marked before the run's writes
+	// (in_progress, or inactive), if any; writeErr why it could not.
+	writing      *github.Deployment
+	writingState string // the state Writing gave it
+	writeErr     error
+	wrote        bool // the run announced writes
+}
+
+// newest is this action's newest deployment to the environment and its
+// record, or nil when there is none among the newest maxLookups.
+func (r *recorder) newest(ctx context.Context) (*github.Deployment, record, error) {
+	deps, err := r.gh.Deployments(ctx, r.env, "", maxLookups)
+	if err != nil {
+		return nil, record{}, err
+	}
+	for _, d := range deps {
+		if rec, ok := ours(d); ok {
+			return &d, rec, nil
+		}
+	}
+	return nil, record{}, nil
+}
+
+// Since finds the last deployment and the files changed since.
+func (r *recorder) Since(ctx context.Context, files []run.OrderFile) run.ScopeAnswer {
+	full := func(format string, args ...any) run.ScopeAnswer {
+		return run.ScopeAnswer{Why: fmt.Sprintf(format, args...)}
+	}
+	switch {
+	case r.full != "":
+		return run.ScopeAnswer{Why: r.full}
+	case r.gh == nil:
+		return full("no github-token to find the last deployment")
+	}
+	base, rec, err := r.newest(ctx)
+	switch {
+	case github.IsForbidden(err) || github.IsNotFound(err):
+		return full("the token may not read deployments (permissions: deployments: read): %v", err)
+	case err != nil:
+		return full("the deployments could not be read: %v", err)
+	case base == nil:
+		return full("no earlier deployment to the environment %s (the first run that finds every template serving its file records one)", r.env)
+	}
+	at := plan.ShortSHA(base.SHA)
+	state, err := r.gh.DeploymentState(ctx, base.ID)
+	switch {
+	case err != nil:
+		return full("the state of the deployment of %s could not be read: %v", at, err)
+	case state == github.DeploymentInProgress && rec.PendingCount > len(rec.Pending):
+		return full("the deployment of %s is in progress, and its record names only %d of its %d pending templates", at, len(rec.Pending), rec.PendingCount)
+	case state != github.DeploymentSuccess && state != github.DeploymentInProgress:
+		return full("the last deployment, of %s, is %s: the server may serve what no deployment names", at, stateText(state))
+	case !slices.Equal(rec.Patterns, r.patterns):
+		return full("the path input differs from the one of the deployment of %s", at)
+	}
+	var cmp github.Comparison
+	if base.SHA != r.this {
+		cmp, err = r.gh.Compare(ctx, base.SHA, r.this)
+		switch {
+		case err != nil:
+			return full("GitHub could not compare this commit with the deployment of %s: %v", at, err)
+		case cmp.Status != "ahead" && cmp.Status != "identical":
+			return full("this commit does not descend from %s, the commit of the last deployment (GitHub says %s)", at, cmp.Status)
+		}
+	}
+	changed, err := r.changed(ctx, base.SHA, files)
+	switch {
+	case err == nil:
+	case base.SHA != r.this && cmp.FilesComplete:
+		// The files could not be read: the comparison's list of changed
+		// files stands in, when GitHub did not cut it.
+		changed = map[string]bool{}
+		for _, p := range cmp.Files {
+			changed[p] = true
+		}
+	default:
+		return full("the files at %s, the commit of the last deployment, could not be read: %v", at, err)
+	}
+	a := run.ScopeAnswer{Base: base.SHA, Changed: changed, Pending: map[string]bool{}}
+	if state == github.DeploymentInProgress {
+		for _, n := range rec.Pending {
+			a.Pending[n] = true
+		}
+	}
+	return a
+}
+
+// stateText names a deployment's state, "" as none.
+func stateText(state string) string {
+	if state == "" {
+		return "without a status"
+	}
+	return state
+}
+
+// changed are the paths of files whose content at commit differs from the
+// workspace's: absent there, or another blob.
+func (r *recorder) changed(ctx context.Context, commit string, files []run.OrderFile) (map[string]bool, error) {
+	paths := make([]string, len(files))
+	for i, f := range files {
+		paths[i] = f.Path
+	}
+	blobs, err := r.gh.Blobs(ctx, commit, paths, dirSize(r.workspace, paths))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, f := range files {
+		if blobs[f.Path] != f.Blob {
+			out[f.Path] = true
+		}
+	}
+	return out, nil
+}
+
+// Writing marks the run's commit before its writes: in_progress when the
+// run leaves no template alone, so that the next run reads the pending
+// templates' builds and trusts the rest; inactive otherwise, so that no run
+// takes an older deployment for what the server serves. It uses this
+// commit's own deployment when it is the environment's newest and, for
+// in_progress, its record names every pending template (a re-run), else a
+// new deployment. What fails is kept for recordDeployment to say.
+func (r *recorder) Writing(ctx context.Context, w run.Writes) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.wrote = true
+	if r.gh == nil {
+		return
+	}
+	state := github.DeploymentInProgress
+	if !w.Complete {
+		state = github.DeploymentInactive
+	}
+	d, err := r.markWriting(ctx, w, state)
+	r.writing, r.writingState, r.writeErr = d, state, err
+}
+
+// markWriting records the deployment of Writing, in state.
+func (r *recorder) markWriting(ctx context.Context, w run.Writes, state string) (*github.Deployment, error) {
+	last, rec, err := r.newest(ctx)
+	if err != nil {
+		return nil, err
+	}
+	description := fmt.Sprintf("writing: %d of %d template(s) pending", len(w.Pending), len(w.Templates))
+	if !w.Complete {
+		description += "; others left alone"
+	}
+	reuse := last != nil && last.SHA == r.this &&
+		(!w.Complete || len(rec.Pending) == rec.PendingCount && subset(w.Pending, rec.Pending))
+	if !reuse {
+		d, err := r.create(ctx, w.Templates, w.Pending)
+		if err != nil {
+			return nil, err
+		}
+		last = &d
+	}
+	return last, r.gh.SetDeploymentState(ctx, last.ID, state, r.runURL, description)
+}
+
+// create makes a deployment of the run's commit whose record names
+// templates and pending.
+func (r *recorder) create(ctx context.Context, templates, pending []string) (github.Deployment, error) {
+	templates = append([]string{}, slices.Sorted(slices.Values(templates))...)
+	pending = append([]string{}, slices.Sorted(slices.Values(pending))...)
+	rec := record{Tool: toolName, Patterns: r.patterns,
+		Templates: templates[:min(len(templates), maxRecordNames)], Count: len(templates),
+		Pending: pending[:min(len(pending), maxRecordNames)], PendingCount: len(pending)}
+	return r.gh.CreateDeployment(ctx, github.NewDeployment{SHA: r.this, Environment: r.env, Payload: rec,
+		Description: "Sandbox templates of " + plan.ShortSHA(r.this)})
+}
+
+// subset reports whether every name of a is in b.
+func subset(a, b []string) bool {
+	for _, n := range a {
+		if !slices.Contains(b, n) {
+			return false
+		}
+	}
+	return true
+}
+
+// ours reports whether d is a deployment this action made, with its
+// record.
+func ours(d github.Deployment) (record, bool) {
+	var rec record
+	err := json.Unmarshal(d.Payload, &rec)
+	return rec, err == nil && rec.Tool == toolName
+}

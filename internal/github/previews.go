@@ -1,0 +1,92 @@
+package github
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+
+	gh "github.com/google/go-github/v75/github"
+)
+
+// pullFilesCap is the most changed files GitHub lists in a comparison.
+const pullFilesCap = 300
+
+// Pull request states, as GitHub names them.
+const (
+	PullOpen   = "open"
+	PullClosed = "closed" // merged ones too
+)
+
+// PullState returns whether pull request number is PullOpen or PullClosed
+// (a merged one is closed): GET /repos/{owner}/{repo}/pulls/{number}, one
+// request. A pull request that does not exist, or that the token may not
+// see, is an error for which IsNotFound holds.
+func (c *Client) PullState(ctx context.Context, number int) (string, error) {
+	cl := call{op: fmt.Sprintf("get pull request #%d", number), what: "a pull request"}
+	if number <= 0 {
+		return "", &Error{Op: cl.op, Message: fmt.Sprintf("%d is not a pull request number", number)}
+	}
+	var pr *gh.PullRequest
+	err := c.do(ctx, cl, func() (resp *gh.Response, err error) {
+		pr, resp, err = c.gh.PullRequests.Get(ctx, c.owner, c.repo, number)
+		return resp, err
+	})
+	if err != nil {
+		return "", err
+	}
+	switch s := pr.GetState(); s {
+	case PullOpen, PullClosed:
+		return s, nil
+	default:
+		return "", &Error{Op: cl.op, Status: http.StatusOK, Message: "unreadable answer: state " + quote(s)}
+	}
+}
+
+// PullChanges says which of paths (repository-relative, slash-separated)
+// differ between the merge base of base and head and head itself: the
+// files a pull request from head into base changes, whatever base gained
+// since. A path absent on one side and present on the other differs; one
+// absent on both does not. It sends one request, GET
+// /repos/{owner}/{repo}/compare/{base}...{head}?per_page=1, whose answer
+// lists the changed files; when GitHub cut that list (it lists at most
+// 300), it reads the blob SHAs of paths at the merge base and at head
+// instead (see Blobs, whose dirSize this passes on): one more request
+// each. The result keeps paths' order.
+func (c *Client) PullChanges(ctx context.Context, base, head string, paths []string, dirSize int) ([]string, error) {
+	cl := call{op: "compare " + quote(base) + "..." + quote(head), what: "a comparison"}
+	for _, ref := range []string{base, head} {
+		if err := checkRef(ref); err != nil {
+			return nil, &Error{Op: cl.op, Message: err.Error()}
+		}
+	}
+	var cmp *gh.CommitsComparison
+	err := c.do(ctx, cl, func() (resp *gh.Response, err error) {
+		cmp, resp, err = c.gh.Repositories.CompareCommits(ctx, c.owner, c.repo, base, head, &gh.ListOptions{PerPage: 1})
+		return resp, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	mergeBase := cmp.GetMergeBaseCommit().GetSHA()
+	if !isSHA(mergeBase) {
+		return nil, &Error{Op: cl.op, Status: http.StatusOK, Message: "unreadable answer: no merge base commit"}
+	}
+	if len(cmp.Files) < pullFilesCap {
+		changed := map[string]bool{}
+		for _, f := range cmp.Files {
+			changed[f.GetFilename()] = true
+			changed[f.GetPreviousFilename()] = true
+		}
+		return slices.DeleteFunc(slices.Clone(paths), func(p string) bool { return !changed[p] }), nil
+	}
+	before, err := c.Blobs(ctx, mergeBase, paths, dirSize)
+	if err != nil {
+		return nil, err
+	}
+	after, err := c.Blobs(ctx, head, paths, dirSize)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(slices.Clone(paths), func(p string) bool { return before[p] == after[p] }), nil
+}
