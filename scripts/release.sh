@@ -103,7 +103,7 @@ cmd_verify() {
 		# The runner pulls docker:// images in "Set up job", before any step could log in.
 		docker logout "$registry" >&2
 		docker buildx imagetools inspect "$image" >&2 ||
-			die "$image cannot be read without credentials. A new GHCR package is private: make it public once (README, Releases)."
+			die "$image cannot be read without credentials. A new GHCR package is private: make it public once (docs/releasing.md)."
 		docker pull -q "$image" >&2 || die "docker pull $image failed without credentials"
 	fi
 	out=$(docker run --rm "$image" version 2>&1) || die "docker run $image version failed: $out"
