@@ -8,25 +8,31 @@
 #               clone of it checked out at SHA (what actions/checkout does with
 #               `ref: github.sha` and `fetch-depth: 0`)
 #   2. state    scripts/release.sh state: not released yet, vX follows
-#   3. base     the Dockerfile's builder base image (a local stand-in from
-#               scripts/docker-standins/ unless E2E_PULL_BASE=1 pulls the real one)
-#   4. build    docker build --build-arg VERSION=vX.Y.Z of that clone (release-image.sh
-#               builds the same Dockerfile with the same argument)
-#   5. run      scripts/release.sh verify: the image's `version` prints vX.Y.Z, and it
+#   3. build    docker build --build-arg VERSION=vX.Y.Z of that clone (release-image.sh
+#               builds the same Dockerfile with the same argument), by
+#               scripts/action-image.sh: the builder base is a local stand-in from
+#               scripts/docker-standins/ unless E2E_PULL_BASE=1 pulls the real one.
+#               .ci/run builds that image once for this script and scripts/e2e-act.sh
+#               (ACTION_IMAGE, with ACTION_IMAGE_VERSION=vX.Y.Z) from the same files
+#   4. run      scripts/release.sh verify: the image's `version` prints vX.Y.Z, and it
 #               is for this machine's platform (the verify jobs run this on each
 #               architecture, on the image pulled by digest without credentials)
-#   6. publish  scripts/release.sh publish --push with docker://ghcr.io/OWNER/REPO@
+#   5. publish  scripts/release.sh publish --push with docker://ghcr.io/OWNER/REPO@
 #               sha256:<the image id>: release commit, tags pushed to the origin
-#   7. check    the release commit's parent is SHA and its diff is exactly
+#   6. check    the release commit's parent is SHA and its diff is exactly
 #               `-  image: Dockerfile` / `+  image: docker://...`; the origin's vX.Y.Z
 #               and vX point at it; the pinned action.yml says the reference
-#   8. rerun    a fresh clone: state says released=true with the same image and commit
+#   7. rerun    a fresh clone: state says released=true with the same image and commit
 #               (a re-run builds nothing and moves no tag)
-#   9. older    a later patch of an older line (v0.0.9 after v0.1.0): released, but vX
+#   8. older    a later patch of an older line (v0.0.9 after v0.1.0): released, but vX
 #               does not move back
 #
 # Usage: scripts/release-dry-run.sh     (needs docker, git, go; about a minute)
 # Env:   CI=true          missing docker is a failure, not a skip
+#        ACTION_IMAGE=name, ACTION_IMAGE_VERSION=vX.Y.Z
+#                         use this image of the Dockerfile instead of building one (its
+#                         VERSION must be this script's tag, v0.1.0); unset: build it
+#                         here and remove what the build made at exit
 #        E2E_PULL_BASE=1  docker pull the real golang base image instead of a stand-in
 #        DRYRUN_KEEP=1    keep the scratch directory
 set -euo pipefail
@@ -34,7 +40,7 @@ set -euo pipefail
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 scripts=$repo_root/scripts
 tag=v0.1.0 older=v0.0.9 major=v0
-image=sandbox-templates-action:release-dry-run
+image=${ACTION_IMAGE:-sandbox-templates-action:release-dry-run-$$}
 repository=miosa-dev/sandbox-templates-action
 
 say() { printf '==> %s\n' "$*"; }
@@ -50,6 +56,7 @@ for tool in git go tar; do command -v "$tool" >/dev/null || fail "$tool is missi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/release-dry-run.XXXXXX")
 cleanup() {
+	"$scripts/action-image.sh" clean "$tmp/docker-ledger"
 	if [[ "${DRYRUN_KEEP:-}" == 1 ]]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
@@ -81,18 +88,17 @@ info "$(tr '\n' ' ' <<<"$out")"
 [[ "$(get released "$out")" == false && "$(get major "$out")" == "$major" && "$(get move-major "$out")" == true ]] ||
 	fail "state before the release: want released=false major=$major move-major=true"
 
-say "base"
-base=$(awk 'toupper($1)=="FROM"{print $2; exit}' "$tmp/work/Dockerfile")
-if [[ "${E2E_PULL_BASE:-}" == 1 ]]; then
-	docker pull -q "$base" || fail "docker pull $base"
-else
-	"$scripts/docker-standins/build-golang-standin.sh" || fail "cannot build the stand-in for $base"
-fi
-
 say "build"
 build_start=$SECONDS
-(cd "$tmp/work" && docker build -q --build-arg "VERSION=$tag" -t "$image" .) >"$tmp/docker-build.log" 2>&1 ||
-	{ tail -30 "$tmp/docker-build.log" >&2; fail "docker build --build-arg VERSION=$tag failed"; }
+if [[ -n "${ACTION_IMAGE:-}" ]]; then
+	[[ "${ACTION_IMAGE_VERSION:-}" == "$tag" ]] ||
+		fail "ACTION_IMAGE=$ACTION_IMAGE was built with VERSION=${ACTION_IMAGE_VERSION:-?}; the dry run releases $tag"
+	docker image inspect "$image" >/dev/null 2>&1 || fail "ACTION_IMAGE=$image does not exist"
+	info "$image: built once by the caller from the same files, VERSION=$tag"
+else
+	"$scripts/action-image.sh" build "$image" "$tag" "$tmp/docker-ledger" "$tmp/work" ||
+		fail "docker build --build-arg VERSION=$tag failed"
+fi
 id=$(docker image inspect -f '{{.Id}}' "$image")
 info "$image = $id in $((SECONDS - build_start))s"
 

@@ -109,8 +109,12 @@ tar -C "$goroot" --exclude=./test -cf - . | tar -C "$root/usr/local/go" -xf -
 # first as a file:// proxy (no network), then the public proxy.
 log "filling the module cache from go.mod/go.sum"
 host_cache="$(go env GOMODCACHE)/cache/download"
+# In a copy of go.mod and go.sum: `go mod download all` adds go.sum lines for the whole
+# module graph, which must not change the repository (nor this image's hash).
+mkdir -p "$work/mod"
+cp "$repo_root/go.mod" "$repo_root/go.sum" "$work/mod/"
 (
-	cd "$repo_root"
+	cd "$work/mod"
 	export GOMODCACHE="$root/go/pkg/mod" GOFLAGS=-modcacherw GOTOOLCHAIN=local
 	export GOPROXY="file://$host_cache,${HOST_GOPROXY:-https://proxy.golang.org}"
 	go mod download
