@@ -2,7 +2,11 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/schema"
 	"github.com/miosa-dev/sandbox-templates-action/internal/spec"
@@ -82,5 +86,31 @@ func TestGeneratedTemplatesAreValid(t *testing.T) {
 		if got, want := tpl.Digest(), spec.Digest(templateSpec(i)); got != want {
 			t.Errorf("%s: digest of the YAML %s, of the shell loop's JSON %s", tpl.File, got, want)
 		}
+	}
+}
+
+// TestReadOutputs reads a GITHUB_OUTPUT file as the runner's toolkit
+// writes it: sizes by name, and the JSON outputs that do not parse.
+func TestReadOutputs(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "output")
+	raw := "status=success\n" +
+		"plan<<ghadelimiter_1\n[{\"name\":\"a\"},\n{\"name\":\"b\"}]\nghadelimiter_1\n" +
+		"builds<<ghadelimiter_2\n{\"a\":\nghadelimiter_2\n"
+	if err := os.WriteFile(path, []byte(raw), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := scaleRun{outputs: map[string]int{}}
+	if err := r.readOutputs(path); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"status": 7, "plan": len("[{\"name\":\"a\"},\n{\"name\":\"b\"}]"), "builds": len("{\"a\":")}
+	if diff := cmp.Diff(want, r.outputs); diff != "" {
+		t.Errorf("sizes (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"builds"}, r.badJSON); diff != "" {
+		t.Errorf("invalid JSON outputs (-want +got):\n%s", diff)
+	}
+	if got := r.largestOutput(); got != "plan 28 B" {
+		t.Errorf("largest output = %q", got)
 	}
 }

@@ -21,7 +21,22 @@ type emu struct {
 	*emulator.Server
 	URL   string // API base URL ending in /api/v1
 	first atomic.Int64
+	conns atomic.Int64 // TCP connections accepted
 	srv   *http.Server
+}
+
+// countingListener counts the connections it accepts.
+type countingListener struct {
+	net.Listener
+	n *atomic.Int64
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.n.Add(1)
+	}
+	return c, err
 }
 
 // startEmu serves a new emulator with opts on 127.0.0.1:0; wrap, when not
@@ -40,7 +55,7 @@ func startEmu(opts emulator.Options, wrap func(http.Handler) http.Handler) (*emu
 		h = wrap(h)
 	}
 	e.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = e.srv.Serve(ln) }()
+	go func() { _ = e.srv.Serve(countingListener{ln, &e.conns}) }()
 	return e, nil
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -45,6 +46,7 @@ type config struct {
 	economyN      int
 	economyLimit  float64
 	requestsN     []int
+	scaleN        []int
 	bin           string
 	keep          bool
 	phases        map[string]bool
@@ -78,7 +80,8 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&c.bin, "bin", "", "use this binary instead of building one")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary directory")
 	requestsN := fs.String("requests-n", "10,1000", "comma-separated template counts of the requests-per-run phase")
-	phases := fs.String("phases", "1,2,3,4,5,6,7,8,9", "comma-separated phases to run (4 needs 2; 7 is measured in 2, 4, 5 and 6; 8 is request economy; 9 requests per run)")
+	scaleN := fs.String("scale-n", "1000,10000", "comma-separated template file counts of the scale phase")
+	phases := fs.String("phases", "1,2,3,4,5,6,7,8,9,10", "comma-separated phases to run (4 needs 2; 7 is measured in 2, 4, 5 and 6; 8 is request economy; 9 requests per run; 10 scale)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -88,6 +91,10 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("--requests-n: %q is not a positive count", f)
 		}
 		c.requestsN = append(c.requestsN, n)
+	}
+	var err error
+	if c.scaleN, err = parseCounts(*scaleN); err != nil {
+		return fmt.Errorf("--scale-n: %w", err)
 	}
 	if *quick {
 		setDefault(fs, "n", func() { c.n = 50 })
@@ -118,7 +125,7 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if _, err := io.WriteString(stdout, b.table()); err != nil {
 		return err
 	}
-	return b.requestFailures()
+	return errors.Join(b.requestFailures(), b.scaleFailures())
 }
 
 // setDefault applies fn unless the flag name was set on the command line.
@@ -176,6 +183,7 @@ type bench struct {
 
 	// 9. requests per run
 	requests []reqRun
+	scale    []scaleRun
 
 	// 7. start-up
 	firstReq    []time.Duration
@@ -203,6 +211,7 @@ func (b *bench) run(ctx context.Context) error {
 		{"7", "start-up", b.startup},
 		{"8", "request economy", b.economyPhase},
 		{"9", "requests per run", b.requestsPhase},
+		{"10", "scale", b.scalePhase},
 	}
 	for _, s := range steps {
 		if !b.cfg.phases[s.phase] {
@@ -586,6 +595,9 @@ func (b *bench) table() string {
 	}
 	if len(b.requests) > 0 {
 		b.tableRequests(p)
+	}
+	if len(b.scale) > 0 {
+		b.tableScale(p)
 	}
 	return sb.String()
 }

@@ -17,7 +17,7 @@ import (
 const (
 	ghBenchToken        = "ghs_bench0000000000000000000000000000" // the fake GitHub's token
 	requestsConcurrency = 64                                      // input concurrency of its runs
-	maxGitHub           = 3                                       // GitHub requests a run may make
+	maxGitHub           = 10                                      // GitHub requests a run may make, whatever N
 )
 
 // listPages is how many pages of 100 rows the template list takes for an
@@ -83,8 +83,8 @@ func (b *bench) requestsFor(ctx context.Context, n int) ([]reqRun, error) {
 		edit          func() error
 	}{
 		{"all new", fmt.Sprintf("1 + P + S + 3N = %s + %d", fixed(first), 3*n), 1 + first + sz + 3*n, false, nil},
-		{"no-op at a new commit", fmt.Sprintf("1 + P + S + N = %s + %d", fixed(later), n), 1 + later + sz + n, true, nil},
-		{"one file changed", fmt.Sprintf("1 + P + S + N + 3 = %s + %d + 3", fixed(later), n), 1 + later + sz + n + 3, false,
+		{"no-op at a new commit", fmt.Sprintf("1 + P + S = %s", fixed(later)), 1 + later + sz, true, nil},
+		{"one file changed", fmt.Sprintf("1 + P + S + 1 + 3 = %s + 1 + 3", fixed(later)), 1 + later + sz + 1 + 3, false,
 			func() error { return changeTemplate(dir, "req", 0) }},
 	}
 	var runs []reqRun
@@ -114,7 +114,7 @@ func (b *bench) requestsRun(ctx context.Context, e *emu, gh *githubtest.Server, 
 		return reqRun{}, err
 	}
 	sha := gh.Push("main", files)
-	before, ghBefore := e.Counters(), gh.Counts()
+	before, ghBefore, depBefore := e.Counters(), gh.Counts(), deploymentCounts(gh)
 	res, status, err := runAsAction(ctx, b.cfg.bin, dir, actionRun{url: e.URL, commit: sha, attempt: 1,
 		github: gh.URL(), token: ghBenchToken, concurrency: requestsConcurrency})
 	if err != nil {
@@ -124,8 +124,10 @@ func (b *bench) requestsRun(ctx context.Context, e *emu, gh *githubtest.Server, 
 		return reqRun{}, fmt.Errorf("run ended %q, exit %d: %s", status, res.Code, lastLines(res.Stdout+res.Stderr, 5))
 	}
 	after, ghAfter := e.Counters(), gh.Counts()
+	github := ghDiff(ghBefore, ghAfter)
+	ghDeployments(gh, depBefore, github)
 	return reqRun{res: res, miosa: diff(before, after), writes: after.Writes - before.Writes,
-		github: ghDiff(ghBefore, ghAfter), refused: ghAfter.Refused - ghBefore.Refused}, nil
+		github: github, refused: ghAfter.Refused - ghBefore.Refused}, nil
 }
 
 // treeOf is the files under dir, by slash-separated relative path, with
@@ -168,6 +170,27 @@ func ghDiff(before, after githubtest.Counts) map[string]int {
 	add(githubtest.OpList, before.List, after.List)
 	add(githubtest.OpCreate, before.Create, after.Create)
 	add(githubtest.OpUpdate, before.Update, after.Update)
+	add(githubtest.OpPull, before.Pull, after.Pull)
+	return out
+}
+
+// ghDeployments adds to counts the deployment requests gh answered since
+// before (a map of Op to count taken with deploymentCounts).
+func ghDeployments(gh *githubtest.Server, before map[githubtest.Op]int, counts map[string]int) {
+	for op, n := range deploymentCounts(gh) {
+		if d := n - before[op]; d > 0 {
+			counts[string(op)] = d
+		}
+	}
+}
+
+// deploymentCounts is how many requests of each deployment endpoint gh
+// has answered.
+func deploymentCounts(gh *githubtest.Server) map[githubtest.Op]int {
+	out := map[githubtest.Op]int{}
+	for _, op := range []githubtest.Op{githubtest.OpDeployments, githubtest.OpCreateDeployment, githubtest.OpStatuses, githubtest.OpCreateStatus} {
+		out[op] = gh.Count(op)
+	}
 	return out
 }
 
@@ -204,13 +227,14 @@ func (b *bench) tableRequests(p func(string, ...any)) {
 		p("| 9 | %s | %d | %d: %s | %d | %s = %d | %s | ≤ %d | %s | %s |\n", r.what, r.n, total(r.miosa), kinds(r.miosa), r.writes,
 			r.formula, r.want, gh, maxGitHub, secs(r.res.Wall), yesNo(met))
 	}
-	p("\nExpected Miosa requests: 1 `schema`; P list pages (one per 100 rows, Miosa's 22 built-in templates included); S distinct `size`s "+
-		"of the templates (one `validate` each, for the server's defaults); per existing template a `list_builds`; per new template a "+
-		"`validate`, a `create` and the `list_builds` that adopts the build it queued; for the changed file its `validate`, the `get` "+
-		"that confirms the template found by its display name, and a `create_build`. GitHub: the head commit, the blob listing of the "+
-		"templates' directory (read as a recursive tree instead when the listing reaches GitHub's cap of 1000 entries), and a comparison "+
-		"only when a file differs from the head; a run with nothing to write asks nothing. The bench exits 1 when a run makes more "+
-		"than %d GitHub requests or a no-op run writes.\n", maxGitHub)
+	p("\nExpected Miosa requests (scope auto): 1 `schema`; P list pages (one per 100 rows, Miosa's 22 built-in templates included); "+
+		"S distinct `size`s of the templates (one `validate` each, for the server's defaults); per new template a `validate`, a `create` "+
+		"and the `list_builds` that adopts the build it queued; per template whose file changed since the last deployment a "+
+		"`list_builds`, and for a changed spec its `validate`, the `get` that confirms the template found by its display name, and a "+
+		"`create_build`. Templates whose files did not change are judged from the list alone. GitHub: the commit order (the head "+
+		"commit, the blob listing of the templates' directory, a comparison only when a file differs from the head), the scope (the "+
+		"last deployment and its status, a comparison) and the deployment record (one deployment per commit, its statuses): a "+
+		"number that does not grow with N. The bench exits 1 when a run makes more than %d GitHub requests or a no-op run writes.\n", maxGitHub)
 }
 
 // yesNo renders a met column.

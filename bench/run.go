@@ -10,7 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -37,7 +39,9 @@ func run(ctx context.Context, dir string, env []string, name string, args ...str
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
+	peak := watchPeak(cmd.Process.Pid)
 	err := cmd.Wait()
+	polled := peak()
 	res.End = time.Now()
 	res.Wall = res.End.Sub(res.Start)
 	res.Stdout, res.Stderr = stdout.String(), stderr.String()
@@ -48,10 +52,47 @@ func run(ctx context.Context, dir string, env []string, name string, args ...str
 	case err != nil:
 		return nil, fmt.Errorf("run %s: %w", name, err)
 	}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		res.MaxRSSKiB = ru.Maxrss // KiB on Linux
+	res.MaxRSSKiB = polled
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && polled == 0 {
+		res.MaxRSSKiB = ru.Maxrss // KiB on Linux; an upper bound (see watchPeak)
 	}
 	return res, nil
+}
+
+// watchPeak reads the peak resident set of process pid (VmHWM, which
+// starts afresh at its exec) every few milliseconds until the returned
+// function is called, and that function returns the largest seen in KiB
+// (0 when /proc cannot be read). rusage's figure for a child counts the
+// bench's own memory too: the child shares it until the exec.
+func watchPeak(pid int) func() int64 {
+	var peak atomic.Int64
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		path := fmt.Sprintf("/proc/%d/status", pid)
+		for {
+			if raw, err := os.ReadFile(path); err == nil {
+				for _, line := range strings.Split(string(raw), "\n") {
+					if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+						kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+						if kb > peak.Load() {
+							peak.Store(kb)
+						}
+					}
+				}
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	return func() int64 {
+		close(done)
+		<-stopped
+		return peak.Load()
+	}
 }
 
 // applyOut is the part of `apply --json` the bench reads.
@@ -104,12 +145,16 @@ func lastLines(s string, n int) string {
 // actionRun is one run of the action beyond its workspace: what the runner
 // and the workflow give it.
 type actionRun struct {
-	url         string // the emulator's API URL (input api-url)
-	commit      string // GITHUB_SHA
-	attempt     int    // GITHUB_RUN_ATTEMPT
-	github      string // GITHUB_API_URL; "" for none that answers, and then no token
-	token       string // input github-token
-	concurrency int    // input concurrency; 0: the default
+	url         string   // the emulator's API URL (input api-url)
+	commit      string   // GITHUB_SHA
+	attempt     int      // GITHUB_RUN_ATTEMPT
+	github      string   // GITHUB_API_URL; "" for none that answers, and then no token
+	token       string   // input github-token
+	concurrency int      // input concurrency; 0: the default
+	extra       []string // more environment, e.g. INPUT_SCOPE=all
+	// keep, when set, is handed the run's output and summary files before
+	// they are removed.
+	keep func(output, summary string)
 }
 
 // runAsAction runs the binary as the GitHub runner runs the action's step
@@ -150,9 +195,13 @@ func runAsAction(ctx context.Context, bin, dir string, a actionRun) (*runResult,
 	if a.concurrency > 0 {
 		env = append(env, fmt.Sprintf("INPUT_CONCURRENCY=%d", a.concurrency))
 	}
+	env = append(env, a.extra...)
 	res, err := run(ctx, dir, env, bin)
 	if err != nil {
 		return nil, "", err
+	}
+	if a.keep != nil {
+		a.keep(out, filepath.Join(files, "summary"))
 	}
 	raw, err := os.ReadFile(out)
 	if err != nil {
