@@ -334,3 +334,24 @@ func TestReadmeCommandsForEveryClone(t *testing.T) {
 		t.Errorf("%s: %v\n%s", run, err, out)
 	}
 }
+
+// TestReadmeIsShort keeps the README a front door a newcomer reads top
+// down: at most 300 lines, with the quick start before the inputs, and
+// everything else on the docs/ pages it links.
+func TestReadmeIsShort(t *testing.T) {
+	raw, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(raw)
+	if n := strings.Count(text, "\n"); n > 300 {
+		t.Errorf("README.md has %d lines; move detail to a docs/ page and link it (at most 300)", n)
+	}
+	quick, inputs := strings.Index(text, "\n## Quick start"), strings.Index(text, "\n## Inputs")
+	if quick < 0 || inputs < 0 || quick > inputs {
+		t.Errorf("README.md: want a \"## Quick start\" section before \"## Inputs\" (at %d and %d)", quick, inputs)
+	}
+	if !strings.Contains(text, "MIOSA_API_KEY") {
+		t.Error("README.md: the quick start must say to create the MIOSA_API_KEY secret")
+	}
+}
