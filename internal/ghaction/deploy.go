@@ -130,7 +130,11 @@ func pendingText(pending []string) string {
 //     left alone: superseded, off the target, outside the templates
 //     input), and the next run reads every template;
 //   - the run wrote nothing: nothing changes (what was recorded still
-//     holds), and the log says why no deployment was recorded.
+//     holds), and the log says why no deployment was recorded;
+//   - before the first two, another run marked writes to another commit
+//     after this run read the server (overtaken): no success, and no
+//     in_progress, is true of what this run judged before those writes, so
+//     nothing is recorded and this run's own deployment becomes inactive.
 //
 // Without a token, or with one that may not write deployments, it says so
 // in one notice; any other failure is one warning. Either way the step's
@@ -156,11 +160,25 @@ func recordDeployment(ctx context.Context, log stepLog, in runSettings, res *run
 	short := plan.ShortSHA(r.this)
 	var line string
 	var err error
+	var deps []github.Deployment // listed before a success or an in_progress that stays
+	if success || writing != nil && v.why == "" {
+		if deps, err = r.list(ctx); err != nil {
+			sayRecordError(ctx, log, short, err)
+			return ""
+		}
+		own := int64(0)
+		if writing != nil {
+			own = writing.ID
+		}
+		if o := r.overtaken(deps, own); o != nil {
+			return r.sayOvertaken(ctx, log, o, writing, writingState)
+		}
+	}
 	switch {
 	case success:
 		var id int64
 		var made bool
-		id, made, err = r.recordServed(ctx, writing, v.names)
+		id, made, err = r.recordServed(ctx, writing, deps, v.names)
 		what := "Recorded"
 		if !made {
 			what = "Already recorded:"
@@ -220,21 +238,41 @@ func sayRecordError(ctx context.Context, log stepLog, short string, err error) {
 	}
 }
 
+// sayOvertaken ends the record of a run that another run overtook (o, a
+// deployment of another commit marked after this run read the server): it
+// records nothing, and marks the deployment of this run's writes inactive,
+// as neither a success nor an in_progress of it would be true of the
+// templates it judged before the other run's writes. It returns the
+// summary's line.
+func (r *recorder) sayOvertaken(ctx context.Context, log stepLog, o *github.Deployment, writing *github.Deployment, writingState string) string {
+	short := plan.ShortSHA(r.this)
+	why := fmt.Sprintf("another run marked deployment %d of %s after this run read the server, and its writes may have changed what this run read", o.ID, plan.ShortSHA(o.SHA))
+	line := fmt.Sprintf("Deployment not recorded: %s.", why)
+	if writing != nil {
+		if writingState != github.DeploymentInactive {
+			if err := r.gh.SetDeploymentState(ctx, writing.ID, github.DeploymentInactive, r.runURL, "overtaken by another run"); err != nil {
+				sayRecordError(ctx, log, short, err)
+				return ""
+			}
+		}
+		line = fmt.Sprintf("Deployment %d of %s marked inactive: %s; the next run does not take it for what the server serves.", writing.ID, short, why)
+	}
+	log.info(line)
+	return "\n" + textsafe.Cell(line) + "\n"
+}
+
 // recordServed gives the run's commit a deployment whose status is
 // success, once per commit: the in_progress deployment of this run's
 // writes; else this commit's own deployment when it is the environment's
-// newest of this action (left as it is when it is a success already, a
-// re-run); else a new one. It returns the deployment's id and whether this
-// run wrote a status.
-func (r *recorder) recordServed(ctx context.Context, writing *github.Deployment, names []string) (int64, bool, error) {
+// newest of this action among deps (left as it is when it is a success
+// already, a re-run); else a new one. It returns the deployment's id and
+// whether this run wrote a status.
+func (r *recorder) recordServed(ctx context.Context, writing *github.Deployment, deps []github.Deployment, names []string) (int64, bool, error) {
 	description := textsafe.Truncate(fmt.Sprintf("%d sandbox template(s) serve the files of %s", len(names), plan.ShortSHA(r.this)), 140)
 	if writing != nil {
 		return writing.ID, true, r.gh.SetDeploymentState(ctx, writing.ID, github.DeploymentSuccess, r.runURL, description)
 	}
-	last, _, err := r.newest(ctx)
-	if err != nil {
-		return 0, false, err
-	}
+	last, _ := newestOf(deps)
 	if last != nil && last.SHA == r.this {
 		state, err := r.gh.DeploymentState(ctx, last.ID)
 		switch {

@@ -243,3 +243,78 @@ func TestRecordRefusals(t *testing.T) {
 		t.Errorf("%d deployments", n)
 	}
 }
+
+// Another run that marks writes to another commit after this run read the
+// server (Since) overtakes it: this run records no success and no
+// in_progress, and marks its own deployment inactive, as what it judged may
+// predate those writes. A mark of this very commit does not (such a run
+// writes this commit's files), nor a deployment that names no writes (a
+// run that wrote nothing and recorded what it found).
+func TestRecordOvertaken(t *testing.T) {
+	t.Parallel()
+	ours := json.RawMessage(`{"tool":"sandbox-templates-action","patterns":["sandbox-templates/*.yaml","sandbox-templates/*.yml"]}`)
+	marked := json.RawMessage(`{"tool":"sandbox-templates-action","patterns":["sandbox-templates/*.yaml","sandbox-templates/*.yml"],"pending":["a"],"pending_count":1}`)
+	for _, tt := range []struct {
+		name     string
+		writes   []string
+		res      func() *run.Result
+		other    bool // the other run's mark is of another commit
+		noWrites bool // the other run's deployment names no writes
+		line     string
+		states   string // this commit's deployments' states, oldest first
+		deploys  int    // deployments in all
+	}{
+		{name: "served, no writes", res: served0, other: true,
+			line: "Deployment not recorded: another run marked deployment", deploys: 2},
+		{name: "served, writes", writes: []string{"b"}, res: served0, other: true,
+			line: "marked inactive: another run marked deployment", states: "inactive", deploys: 3},
+		{name: "building, writes", writes: []string{"b"}, other: true, res: func() *run.Result {
+			r := served0()
+			r.Builds[1].State = "building"
+			return r
+		}, line: "marked inactive: another run marked deployment", states: "inactive", deploys: 3},
+		{name: "a run of this commit meanwhile", writes: []string{"b"}, res: served0,
+			line: "Recorded deployment", states: "in_progress success", deploys: 3},
+		{name: "a run of another commit that wrote nothing", writes: []string{"b"}, res: served0, other: true, noWrites: true,
+			line: "Recorded deployment", states: "in_progress success", deploys: 3},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f, gh, sha1 := ghFake(t)
+			f.AddDeployment(sha1, "sandbox-templates", "success", ours)
+			sha2 := f.Push("main", map[string]string{"b": "2"})
+			rec := &recorder{gh: gh, env: "sandbox-templates", this: sha2, patterns: spec.DefaultPatterns}
+			if a := rec.Since(context.Background(), []run.OrderFile{{Path: "b", Blob: "x"}}); a.Base != sha1 {
+				t.Fatalf("since: %+v", a)
+			}
+			other := sha1
+			if !tt.other {
+				other = sha2
+			}
+			if tt.noWrites {
+				f.AddDeployment(other, "sandbox-templates", "success", ours)
+			} else {
+				f.AddDeployment(other, "sandbox-templates", "in_progress", marked)
+			}
+			if len(tt.writes) > 0 {
+				rec.Writing(context.Background(), run.Writes{Templates: []string{"a", "b", "c"}, Pending: tt.writes, Complete: true})
+			}
+			log, buf := newLog()
+			line := recordDeployment(context.Background(), log, runSettings{Config: run.Config{Mode: run.ModeApply, Commit: sha2}, record: rec}, tt.res())
+			_ = log.w.Flush()
+			if !strings.Contains(line, tt.line) || strings.Contains(buf.String(), "::") {
+				t.Errorf("line %q, log %q; want %q and no annotation", line, buf.String(), tt.line)
+			}
+			deps := f.Deployments()
+			var states []string
+			for _, d := range deps {
+				if d.SHA == sha2 && d.Payload != nil && strings.Contains(string(d.Payload), "templates_count") {
+					states = append(states, stateList(d))
+				}
+			}
+			if got := strings.Join(states, ","); got != tt.states || len(deps) != tt.deploys {
+				t.Errorf("this run's deployments %q, %d in all; want %q, %d", got, len(deps), tt.states, tt.deploys)
+			}
+		})
+	}
+}

@@ -39,11 +39,19 @@ func fullScope(scope, event string, hasToken bool) string {
 // that was marked inactive, means the server may serve what no deployment
 // names, and the next run reads everything.
 //
-// Scope auto (Since) costs 4 requests: the deployments, the newest one's
-// latest status, the comparison that proves this commit descends from its
-// commit, and the files at that commit (a directory listing, or the tree).
-// Writing costs 2 or 3: the deployments, and a new deployment and its
-// status (or a status on this commit's own deployment).
+// Since lists the environment's deployments in every run that has a
+// token (1 request when the run reads everything anyway); scope auto costs
+// 4: the deployments, the newest one's latest status, the comparison that
+// proves this commit descends from its commit, and the files at that
+// commit (a directory listing, or the tree). Writing costs 2 or 3: the
+// deployments, and a new deployment and its status (or a status on this
+// commit's own deployment). The end of the run lists the deployments once
+// more before it records.
+//
+// What Since listed is the run's start: a deployment of this action to
+// another commit made after it (overtaken) is another run's mark of writes
+// this run may not have seen, and this run records no success, nor an
+// in_progress that would vouch for templates it judged before them.
 type recorder struct {
 	gh        *github.Client // nil without a token
 	full      string         // why every template is read, when the event or an input says so
@@ -54,6 +62,10 @@ type recorder struct {
 	runURL    string         // the run's page, each status's log URL
 
 	mu sync.Mutex
+	// seen is the newest deployment id of the environment when Since
+	// listed them (0 for none); seenOK says it could.
+	seen   int64
+	seenOK bool
 	// writing is the deployment Writing marked before the run's writes
 	// (in_progress, or inactive), if any; writeErr why it could not.
 	writing      *github.Deployment
@@ -62,34 +74,68 @@ type recorder struct {
 	wrote        bool // the run announced writes
 }
 
-// newest is this action's newest deployment to the environment and its
-// record, or nil when there is none among the newest maxLookups.
-func (r *recorder) newest(ctx context.Context) (*github.Deployment, record, error) {
-	deps, err := r.gh.Deployments(ctx, r.env, "", maxLookups)
-	if err != nil {
-		return nil, record{}, err
-	}
-	for _, d := range deps {
-		if rec, ok := ours(d); ok {
-			return &d, rec, nil
-		}
-	}
-	return nil, record{}, nil
+// list lists the environment's newest maxLookups deployments, of every
+// tool, newest first.
+func (r *recorder) list(ctx context.Context) ([]github.Deployment, error) {
+	return r.gh.Deployments(ctx, r.env, "", maxLookups)
 }
 
-// Since finds the last deployment and the files changed since.
+// newestOf is this action's newest deployment among deps and its record, or
+// nil when there is none.
+func newestOf(deps []github.Deployment) (*github.Deployment, record) {
+	for _, d := range deps {
+		if rec, ok := ours(d); ok {
+			return &d, rec
+		}
+	}
+	return nil, record{}
+}
+
+// overtaken is the newest of deps that this action's Writing made for
+// another commit (its record names pending writes) after Since listed the
+// deployments, other than own: another run's mark of writes that may have
+// changed what this run had read. Nil when there is none, or when Since
+// could not list them.
+func (r *recorder) overtaken(deps []github.Deployment, own int64) *github.Deployment {
+	r.mu.Lock()
+	seen, ok := r.seen, r.seenOK
+	r.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	for _, d := range deps {
+		if rec, mine := ours(d); mine && rec.PendingCount > 0 && d.ID > seen && d.ID != own && d.SHA != r.this {
+			return &d
+		}
+	}
+	return nil
+}
+
+// Since finds the last deployment and the files changed since. It lists the
+// deployments first whenever it has a token, even for a run that reads
+// everything: that list is the run's start (overtaken).
 func (r *recorder) Since(ctx context.Context, files []run.OrderFile) run.ScopeAnswer {
 	full := func(format string, args ...any) run.ScopeAnswer {
 		return run.ScopeAnswer{Why: fmt.Sprintf(format, args...)}
 	}
+	if r.gh == nil {
+		return full("%s", cmpOr(r.full, "no github-token to find the last deployment"))
+	}
+	deps, err := r.list(ctx)
+	if err == nil {
+		r.mu.Lock()
+		r.seen, r.seenOK = 0, true
+		for _, d := range deps {
+			r.seen = max(r.seen, d.ID)
+		}
+		r.mu.Unlock()
+	}
+	base, rec := newestOf(deps)
 	switch {
 	case r.full != "":
 		return run.ScopeAnswer{Why: r.full}
-	case r.gh == nil:
-		return full("no github-token to find the last deployment")
-	}
-	base, rec, err := r.newest(ctx)
-	switch {
+	case len(files) == 0:
+		return full("no template to judge from the list")
 	case github.IsForbidden(err) || github.IsNotFound(err):
 		return full("the token may not read deployments (permissions: deployments: read): %v", err)
 	case err != nil:
@@ -175,11 +221,13 @@ func (r *recorder) changed(ctx context.Context, commit string, files []run.Order
 // takes an older deployment for what the server serves. It uses this
 // commit's own deployment when it is the environment's newest and, for
 // in_progress, its record names every pending template (a re-run), else a
-// new deployment. What fails is kept for recordDeployment to say.
+// new deployment. It marks inactive, too, when another run marked writes
+// since this one read the server (overtaken). What fails is kept for
+// recordDeployment to say.
 func (r *recorder) Writing(ctx context.Context, w run.Writes) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.wrote = true
+	r.mu.Unlock()
 	if r.gh == nil {
 		return
 	}
@@ -187,30 +235,39 @@ func (r *recorder) Writing(ctx context.Context, w run.Writes) {
 	if !w.Complete {
 		state = github.DeploymentInactive
 	}
-	d, err := r.markWriting(ctx, w, state)
+	d, state, err := r.markWriting(ctx, w, state)
+	r.mu.Lock()
 	r.writing, r.writingState, r.writeErr = d, state, err
+	r.mu.Unlock()
 }
 
-// markWriting records the deployment of Writing, in state.
-func (r *recorder) markWriting(ctx context.Context, w run.Writes, state string) (*github.Deployment, error) {
-	last, rec, err := r.newest(ctx)
+// markWriting records the deployment of Writing, in state (or inactive,
+// overtaken), and returns it and the state it was given.
+func (r *recorder) markWriting(ctx context.Context, w run.Writes, state string) (*github.Deployment, string, error) {
+	deps, err := r.list(ctx)
 	if err != nil {
-		return nil, err
+		return nil, state, err
 	}
+	last, rec := newestOf(deps)
 	description := fmt.Sprintf("writing: %d of %d template(s) pending", len(w.Pending), len(w.Templates))
 	if !w.Complete {
 		description += "; others left alone"
+	}
+	if o := r.overtaken(deps, 0); o != nil && state == github.DeploymentInProgress {
+		// Another run marked writes since this one read the server: this
+		// run cannot vouch for the templates it does not write.
+		state, description = github.DeploymentInactive, fmt.Sprintf("writing after deployment %d of %s", o.ID, plan.ShortSHA(o.SHA))
 	}
 	reuse := last != nil && last.SHA == r.this &&
 		(!w.Complete || len(rec.Pending) == rec.PendingCount && subset(w.Pending, rec.Pending))
 	if !reuse {
 		d, err := r.create(ctx, w.Templates, w.Pending)
 		if err != nil {
-			return nil, err
+			return nil, state, err
 		}
 		last = &d
 	}
-	return last, r.gh.SetDeploymentState(ctx, last.ID, state, r.runURL, description)
+	return last, state, r.gh.SetDeploymentState(ctx, last.ID, state, r.runURL, description)
 }
 
 // create makes a deployment of the run's commit whose record names

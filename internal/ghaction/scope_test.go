@@ -181,17 +181,27 @@ func TestGitHubScope(t *testing.T) {
 			}
 		})
 	}
-	// Events and inputs that read everything ask GitHub nothing.
+	// Events and inputs that read everything, and runs with no file to
+	// judge (build: always, no template has a row), only list the
+	// deployments: the run's start, which the record compares with at the
+	// end (overtaken).
 	r := setup(t)
-	for _, full := range []string{fullScope(settings.ScopeAll, "push", true), fullScope(settings.ScopeAuto, "schedule", true)} {
-		if got := (&recorder{gh: r.gh, full: full}).Since(context.Background(), orderFiles(r.files)); got.Base != "" || got.Why != full {
+	for _, full := range []string{fullScope(settings.ScopeAll, "push", true), fullScope(settings.ScopeAuto, "schedule", true), ""} {
+		rec := &recorder{gh: r.gh, full: full, env: "sandbox-templates", this: r.this, patterns: spec.DefaultPatterns}
+		files := orderFiles(r.files)
+		if full == "" {
+			files = nil
+		}
+		before := r.gh.Requests()
+		got := rec.Since(context.Background(), files)
+		if got.Base != "" || full != "" && got.Why != full || full == "" && !strings.Contains(got.Why, "no template to judge") {
 			t.Errorf("%q: %+v", full, got)
+		}
+		if n := r.gh.Requests() - before; n != 1 || !rec.seenOK || rec.seen == 0 {
+			t.Errorf("%q: %d requests, seen %d (%v); want the deployments listed once", full, n, rec.seen, rec.seenOK)
 		}
 	}
 	if got := (&recorder{}).Since(context.Background(), nil); got.Base != "" || !strings.Contains(got.Why, "no github-token") {
 		t.Errorf("no client: %+v", got)
-	}
-	if n := r.gh.Requests(); n != 0 {
-		t.Errorf("%d requests for full reads, want none", n)
 	}
 }

@@ -20,7 +20,12 @@ type Record interface {
 	// Since says which of files (the template files that have a row) may
 	// differ from what the last record's commit held, and which templates
 	// that record's run had left building. It never fails: an answer it
-	// cannot give is a full read, with the reason.
+	// cannot give is a full read, with the reason. It is asked once by every
+	// run, before the first build is read, even when the run reads every
+	// build whatever it says (files empty: build: always, or no template has
+	// a row): the Record notes then what other runs had recorded, so that it
+	// never records this run's view as served when another run marked
+	// writes after it (they may have changed what this run read).
 	Since(ctx context.Context, files []OrderFile) ScopeAnswer
 	// Writing is told, once, before the run's first write, what the run
 	// is about to do. It reports nothing: what it could not record is the
@@ -62,33 +67,43 @@ type ScopeAnswer struct {
 // narrow is the Record's part of the Observe stage: it takes out of reads
 // (row index -> template name) the rows judged from the list alone, whose
 // file is unchanged since the last record, whose builds that record's run
-// left none in progress, and whose row is ready; it marks them so in o.
-// It says once in the log which scope was used and why.
+// left none in progress, whose row is ready, and whose display name no
+// other row shares (list rows carry no slug: a row matched by its display
+// name alone is read, and confirmed, when another template has that name);
+// it marks them so in o. It says once in the log which scope was used and
+// why.
 func (e *env) narrow(ctx context.Context, l *loaded, o *observation, reads map[int]string) {
-	if e.cfg.Record == nil || len(reads) == 0 {
+	if e.cfg.Record == nil {
 		return
 	}
 	total := len(reads)
-	if e.cfg.BuildMode == plan.BuildAlways {
+	files := make([]OrderFile, 0, total)
+	if e.cfg.BuildMode != plan.BuildAlways {
+		for _, name := range reads {
+			t := l.byName[name]
+			files = append(files, OrderFile{Path: t.File, Blob: t.Blob})
+		}
+		slices.SortFunc(files, func(a, b OrderFile) int { return strings.Compare(a.Path, b.Path) })
+	}
+	a := e.cfg.Record.Since(ctx, files)
+	switch {
+	case ctx.Err() != nil || total == 0:
+		return
+	case e.cfg.BuildMode == plan.BuildAlways:
 		e.log.Info(fmt.Sprintf("Scope: the builds of all %d template(s) are read: build: always rebuilds each one from its builds", total))
 		return
-	}
-	files := make([]OrderFile, 0, total)
-	for _, name := range reads {
-		t := l.byName[name]
-		files = append(files, OrderFile{Path: t.File, Blob: t.Blob})
-	}
-	slices.SortFunc(files, func(a, b OrderFile) int { return strings.Compare(a.Path, b.Path) })
-	a := e.cfg.Record.Since(ctx, files)
-	if ctx.Err() != nil {
-		return
-	}
-	if a.Base == "" {
+	case a.Base == "":
 		e.log.Info(fmt.Sprintf("Scope: the builds of all %d template(s) are read: %s", total, a.Why))
 		return
 	}
+	shown := map[string]int{} // display name -> rows of the account that show it
+	for _, r := range o.remote {
+		if !r.BuiltIn {
+			shown[r.Name]++
+		}
+	}
 	since := plan.ShortSHA(a.Base)
-	changed, pending, notReady := 0, 0, 0
+	changed, pending, notReady, twins := 0, 0, 0, 0
 	for i, name := range reads {
 		r := &o.remote[i]
 		switch {
@@ -98,6 +113,8 @@ func (e *env) narrow(ctx context.Context, l *loaded, o *observation, reads map[i
 			pending++
 		case r.Status != miosa.StateReady:
 			notReady++
+		case o.byNameOnly[name] && shown[r.Name] > 1:
+			twins++
 		default:
 			r.Listed = fmt.Sprintf("judged from the template list: its file is unchanged since the deployment of %s and the template is ready (scope: auto)", since)
 			delete(reads, i)
@@ -106,6 +123,9 @@ func (e *env) narrow(ctx context.Context, l *loaded, o *observation, reads map[i
 	why := fmt.Sprintf("%d changed since the deployment of %s", changed, since)
 	if pending > 0 {
 		why += fmt.Sprintf(", %d building when it was recorded", pending)
+	}
+	if twins > 0 {
+		why += fmt.Sprintf(", %d whose display name another template shows too", twins)
 	}
 	e.log.Notice(fmt.Sprintf("Scope: the builds of %d of %d template(s) are read (%s, %d not ready); "+
 		"the others are judged from the template list alone (scope: auto)", len(reads), total, why, notReady))
