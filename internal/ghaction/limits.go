@@ -136,19 +136,26 @@ func planFileName(rn runner, label string) string {
 
 // writePlanFile writes the whole result (the CLI's --json document, every
 // output whole) to the plan file in the workspace, and returns its path
-// relative to the workspace; "" with a warning when it cannot.
+// relative to the workspace; "" with a warning when it cannot. It never
+// leaves the workspace: the checkout (a fork's pull request's) may make
+// the directory or the file a symbolic link to anywhere (os.Root).
 func writePlanFile(log stepLog, root string, rel string, res *run.Result) string {
 	var buf bytes.Buffer
 	report.JSON(&buf, res)
-	dir := filepath.Join(root, filepath.FromSlash(path.Dir(rel)))
-	err := os.MkdirAll(dir, 0o755)
+	ws, err := os.OpenRoot(root)
 	if err == nil {
-		// The step runs as root in its container; the runner's user must
-		// be able to clean the directory out of a reused workspace.
-		err = os.Chmod(dir, 0o777)
-	}
-	if err == nil {
-		err = os.WriteFile(filepath.Join(root, filepath.FromSlash(rel)), buf.Bytes(), 0o644)
+		defer ws.Close()
+		dir := filepath.FromSlash(path.Dir(rel))
+		err = ws.MkdirAll(dir, 0o755)
+		if err == nil {
+			// The step runs as root in its container; the runner's user
+			// must be able to clean the directory out of a reused
+			// workspace.
+			err = ws.Chmod(dir, 0o777)
+		}
+		if err == nil {
+			err = ws.WriteFile(filepath.FromSlash(rel), buf.Bytes(), 0o644)
+		}
 	}
 	if err != nil {
 		log.command("warning", nil, "plan file: cannot write "+rel+" in the workspace: "+err.Error())

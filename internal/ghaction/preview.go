@@ -150,7 +150,9 @@ func (pv *previews) build(ctx context.Context, log stepLog, rn runner, in runSet
 	}
 	cfg := in.Config
 	cfg.Mode, cfg.Wait, cfg.Commit, cfg.CommitTime = run.ModeApply, true, head, time.Time{}
-	cfg.FailOnChanges = false
+	// allow-rollback is about main's templates: a preview follows its pull
+	// request's head, and an older push never builds over a newer one's.
+	cfg.FailOnChanges, cfg.AllowRollback = false, false
 	cfg.Templates, cfg.Preview = nil, map[string]run.PreviewIdentity{}
 	for _, p := range sel.Previews {
 		cfg.Templates = append(cfg.Templates, p.Template)
@@ -243,12 +245,17 @@ func (pv *previews) writeOutputs(set func(name, value string), log stepLog) {
 	}
 }
 
-// markdown is the job summary's Previews section; "" for none.
+// maxPreviewsSummary bounds the job summary's Previews section: a quarter
+// of the summary, which is fit in what is left.
+const maxPreviewsSummary = report.MaxSummary / 4
+
+// markdown is the job summary's Previews section, within
+// maxPreviewsSummary; "" for none.
 func (pv *previews) markdown() string {
 	if pv == nil {
 		return ""
 	}
-	return prcomment.PreviewsMarkdown(&pv.section)
+	return prcomment.PreviewsWithin(&pv.section, maxPreviewsSummary)
 }
 
 // comment is the comment's Previews part; nil for none.
@@ -269,8 +276,10 @@ func (r previewReporter) Plan(p plan.Plan) {
 
 // pullOrder is the commit order of a pull request's previews: the pull
 // request's head is the deploy target, and a run writes only while its
-// head SHA is that head, so a slower run of an older push never builds
-// over a newer push's preview. One request (GET .../pulls/{n}).
+// head SHA is that head and the pull request is open, so a slower run of
+// an older push never builds over a newer push's preview, and a run (or
+// re-run) that ends after the pull request was closed leaves no preview
+// behind its clean-up. One request (GET .../pulls/{n}).
 type pullOrder struct {
 	gh   *github.Client
 	pr   int
@@ -278,15 +287,20 @@ type pullOrder struct {
 }
 
 // Order says every file is at the head when the run's head is the pull
-// request's head now, and superseded otherwise: the newer push's run
-// builds them.
+// request's head now and the pull request is open, and superseded
+// otherwise: the newer push's run builds them, or, closed, the pull
+// request needs no preview.
 func (o pullOrder) Order(ctx context.Context, files []run.OrderFile) (run.OrderAnswer, error) {
-	cur, err := o.gh.PullHead(ctx, o.pr)
+	cur, state, err := o.gh.PullHeadState(ctx, o.pr)
 	if err != nil {
 		return run.OrderAnswer{}, err
 	}
 	ord := plan.Order{State: plan.OrderAtHead, Evidence: fmt.Sprintf("pull request #%d's head is this push (%s)", o.pr, plan.ShortSHA(o.head))}
-	if cur != o.head {
+	switch {
+	case state != github.PullOpen:
+		ord = plan.Order{State: plan.OrderSuperseded, Evidence: fmt.Sprintf("pull request #%d is %s", o.pr, state),
+			Why: fmt.Sprintf("pull request #%d is closed: its previews are deleted, not built", o.pr)}
+	case cur != o.head:
 		ord = plan.Order{State: plan.OrderSuperseded, Evidence: fmt.Sprintf("pull request #%d's head %s", o.pr, plan.ShortSHA(cur)),
 			Why: fmt.Sprintf("pull request #%d's head moved from %s to %s (a later push), whose run builds the preview",
 				o.pr, plan.ShortSHA(o.head), plan.ShortSHA(cur))}

@@ -66,6 +66,9 @@ func cleanupPreviews(ctx context.Context, a *githubactions.Action, log stepLog, 
 		ctx, cancel = context.WithTimeout(ctx, in.Timeout)
 		defer cancel()
 	}
+	if !mode && reopened(ctx, log, rn, in, pr, userAgent) {
+		return end(run.StatusSkipped, run.ExitOK)
+	}
 	api, err := miosa.New(miosa.Options{BaseURL: in.APIURL, APIKey: in.APIKey, UserAgent: userAgent, AllowInsecureHTTP: in.AllowInsecureHTTP,
 		Logf: func(format string, args ...any) { log.info(fmt.Sprintf(format, args...)) }})
 	if err != nil {
@@ -92,6 +95,29 @@ func cleanupPreviews(ctx context.Context, a *githubactions.Action, log stepLog, 
 		a.AddStepSummary(r.markdown(pr, status))
 	}
 	return end(status, code)
+}
+
+// reopened reports whether pull request pr, whose closed event this run
+// is, is open now: a re-run of the closed event's run after the pull
+// request was reopened, whose previews serve it again and are kept (one
+// notice). It asks GitHub when there is a github-token; without one, or
+// when GitHub does not answer, the event's word (closed) stands.
+func reopened(ctx context.Context, log stepLog, rn runner, in runSettings, pr int, userAgent string) bool {
+	if in.Token == "" {
+		return false
+	}
+	gh, err := github.New(github.Config{APIURL: rn.APIURL, Token: in.Token, Repository: rn.Repository, UserAgent: userAgent})
+	if err == nil {
+		var state string
+		if state, err = gh.PullState(ctx, pr); err == nil && state == github.PullOpen {
+			log.command("notice", nil, fmt.Sprintf("Pull request #%d is open again (reopened since this closed event): its previews were kept.", pr))
+			return true
+		}
+	}
+	if err != nil {
+		log.info(fmt.Sprintf("preview: GitHub did not say whether pull request #%d is still closed (%v): deleting its previews as the closed event says", pr, err))
+	}
+	return false
 }
 
 // cleaner deletes a repository's previews.

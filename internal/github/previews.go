@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 
 	gh "github.com/google/go-github/v75/github"
 )
@@ -41,6 +42,32 @@ func (c *Client) PullState(ctx context.Context, number int) (string, error) {
 	default:
 		return "", &Error{Op: cl.op, Status: http.StatusOK, Message: "unreadable answer: state " + quote(s)}
 	}
+}
+
+// PullHeadState returns pull request number's head SHA, lower case (see
+// PullHead), and whether it is PullOpen or PullClosed (see PullState): one
+// request, GET /repos/{owner}/{repo}/pulls/{number}.
+func (c *Client) PullHeadState(ctx context.Context, number int) (head, state string, err error) {
+	cl := call{op: fmt.Sprintf("get pull request #%d", number), what: "a pull request"}
+	if number <= 0 {
+		return "", "", &Error{Op: cl.op, Message: fmt.Sprintf("%d is not a pull request number", number)}
+	}
+	var pr *gh.PullRequest
+	err = c.do(ctx, cl, func() (resp *gh.Response, err error) {
+		pr, resp, err = c.gh.PullRequests.Get(ctx, c.owner, c.repo, number)
+		return resp, err
+	})
+	if err != nil {
+		return "", "", err
+	}
+	head, state = strings.ToLower(pr.GetHead().GetSHA()), pr.GetState()
+	switch {
+	case !isSHA(head):
+		return "", "", &Error{Op: cl.op, Status: http.StatusOK, Message: "unreadable answer: no head SHA"}
+	case state != PullOpen && state != PullClosed:
+		return "", "", &Error{Op: cl.op, Status: http.StatusOK, Message: "unreadable answer: state " + quote(state)}
+	}
+	return head, state, nil
 }
 
 // PullChanges says which of paths (repository-relative, slash-separated)

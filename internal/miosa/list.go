@@ -62,10 +62,10 @@ func (c *Client) eachRow(ctx context.Context, path string, rowKeys []string, fn 
 	if err != nil {
 		return out, &Error{Method: http.MethodGet, Path: path, Err: err}
 	}
-	seen := map[string]bool{}
+	seen := map[string]bool{} // by samePage
 	rows := 0
 	for page := int64(1); ; page++ {
-		seen[reqPath] = true
+		seen[samePage(reqPath)] = true
 		var (
 			pb        pageBody
 			delivered int // rows of this page handed to fn, by this attempt or an earlier one
@@ -108,12 +108,24 @@ func (c *Client) eachRow(ctx context.Context, path string, rowKeys []string, fn 
 		if next == "" || pb.rows == 0 {
 			return out, nil
 		}
-		if seen[next] {
+		if seen[samePage(next)] {
 			return out, &Error{Method: http.MethodGet, Path: reqPath, Status: res.status, RequestID: res.requestID,
 				Err: fmt.Errorf("%w (%s)", ErrPageLoop, next)}
 		}
 		reqPath = next
 	}
+}
+
+// samePage is a page's path with its query in one order: a next link that
+// names a page already read with its parameters in another order is that
+// page.
+func samePage(reqPath string) string {
+	p, q, ok := strings.Cut(reqPath, "?")
+	vals, err := url.ParseQuery(q)
+	if !ok || err != nil {
+		return reqPath
+	}
+	return p + "?" + vals.Encode()
 }
 
 // malformed marks a decoding failure as a malformed response, unless it
@@ -139,17 +151,19 @@ func (c *Client) nextPage(path, reqPath string, page int64, res *response, pb pa
 	if pb.page > 0 {
 		page = pb.page
 	}
-	// Without a page_size in the answer, the size is the one asked for,
-	// unless the first page holds fewer rows and is not the last: then the
-	// server did not grant it, and its rows are the server's size.
+	// Without a page_size in the answer, the size is the one asked for.
+	// A first page that holds fewer rows than that size (the answer's
+	// or the one asked for) shows the server's size: it did not grant the
+	// size, whatever its answer says, and its rows are its size (on the
+	// last page too, where the total then ends the list).
 	size := pb.pageSize
+	_, q, _ := strings.Cut(reqPath, "?")
+	vals, _ := url.ParseQuery(q)
 	if size <= 0 {
-		_, q, _ := strings.Cut(reqPath, "?")
-		vals, _ := url.ParseQuery(q)
 		size, _ = strconv.ParseInt(vals.Get("page_size"), 10, 64)
-		if !vals.Has("page") && int64(pb.rows) < size {
-			size = int64(pb.rows)
-		}
+	}
+	if !vals.Has("page") && pb.rows > 0 && int64(pb.rows) < size {
+		size = int64(pb.rows)
 	}
 	more := pb.hasMore ||
 		(pb.totalPages > 0 && page < pb.totalPages) ||

@@ -40,31 +40,32 @@ var previewIcon = map[string]string{
 
 // previews is the comment's Previews part: nothing when the run built no
 // previews and had nothing to say of them.
-func previews(r Report) []report.Section { return previewSections(r.Previews, "**Previews**\n\n") }
+func previews(r Report) []report.Section {
+	return previewSections(r.Previews, "**Previews**\n\n", "in the job summary")
+}
 
 // PreviewsMarkdown is the Previews section of the job summary: the same
 // text as the comment's, under a heading of its own; "" for nil.
-func PreviewsMarkdown(p *Previews) string {
-	var b strings.Builder
-	for _, s := range previewSections(p, "### Previews\n\n") {
-		b.WriteString(s.Head)
-		for _, bl := range s.Blocks {
-			b.WriteString(bl.Text)
-		}
-		b.WriteString(s.Tail)
-	}
-	return b.String()
+func PreviewsMarkdown(p *Previews) string { return PreviewsWithin(p, -1) }
+
+// PreviewsWithin is PreviewsMarkdown in at most limit bytes (a negative
+// limit: whole): the log tails are left out first, then the builds'
+// errors, and a line says how many and that the step log has them; the
+// table of the previews is always kept.
+func PreviewsWithin(p *Previews, limit int) string {
+	return report.Fit(previewSections(p, "### Previews\n\n", "in the step log"), limit).Text
 }
 
 // previewSections renders p under head: the notes, a table of the
-// previews, and each failed build's error and log tail.
-func previewSections(p *Previews, head string) []report.Section {
+// previews, and each failed build's error and log tail; where says where
+// what a cut leaves out is.
+func previewSections(p *Previews, head, where string) []report.Section {
 	if p == nil || (len(p.Items) == 0 && len(p.Notes) == 0) {
 		return nil
 	}
 	s := report.Section{Name: "previews", Head: head,
 		Note: func(n int) string {
-			return "_… " + report.Plural(n, "more preview line") + ", in the job summary._\n\n"
+			return "_… " + report.Plural(n, "more preview line") + ", " + where + "._\n\n"
 		}}
 	for _, n := range p.Notes {
 		s.Blocks = append(s.Blocks, report.Block{Rank: report.RankChanged, Text: "> " + textsafe.Cell(textsafe.Truncate(n, 1000)) + "\n\n"})

@@ -40,18 +40,24 @@ type Fitted struct {
 }
 
 // Fit joins sections into one document of at most limit bytes, leaving out
-// blocks by rank until it fits; a negative limit leaves out nothing. It
-// returns more than limit bytes only when what is never left out is longer.
+// blocks by rank until it fits (first any block too long to fit beside what
+// is never left out, whatever its rank); a negative limit leaves out
+// nothing. It returns more than limit bytes only when what is never left
+// out is longer.
 func Fit(sections []Section, limit int) Fitted {
 	size := 0
+	fixed := 0 // what is never left out
 	type at struct{ sec, blk int }
 	var cands []at
 	for i, s := range sections {
 		size += len(s.Head) + len(s.Tail)
+		fixed += len(s.Head) + len(s.Tail)
 		for j, b := range s.Blocks {
 			size += len(b.Text)
 			if b.Rank > 0 {
 				cands = append(cands, at{i, j})
+			} else {
+				fixed += len(b.Text)
 			}
 		}
 	}
@@ -64,10 +70,7 @@ func Fit(sections []Section, limit int) Fitted {
 				cmp.Compare(sections[b.sec].Blocks[b.blk].Rank, sections[a.sec].Blocks[a.blk].Rank),
 				cmp.Compare(b.sec, a.sec), cmp.Compare(b.blk, a.blk))
 		})
-		for _, c := range cands {
-			if size <= limit {
-				break
-			}
+		leave := func(c at) {
 			s := sections[c.sec]
 			out[c] = true
 			size -= len(s.Blocks[c.blk].Text)
@@ -76,6 +79,22 @@ func Fit(sections []Section, limit int) Fitted {
 				n := len(s.Note(left[c.sec]))
 				size += n - noteLen[c.sec]
 				noteLen[c.sec] = n
+			}
+		}
+		// A block longer than the room beside what is never left out can
+		// never be shown: it goes first, so that it does not take
+		// everything ranked after it along.
+		for _, c := range cands {
+			if len(sections[c.sec].Blocks[c.blk].Text) > limit-fixed {
+				leave(c)
+			}
+		}
+		for _, c := range cands {
+			if size <= limit {
+				break
+			}
+			if !out[c] {
+				leave(c)
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package run
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -58,7 +59,9 @@ func decide(l *loaded, o *observation, v validation, cfg Config) plan.Plan {
 	}
 	opts := options(cfg, o)
 	opts.Managed = append(slices.Clone(l.Names), ownPreviews(o.remote, cfg.Repository)...)
-	return plan.Compute(ds, o.remote, opts)
+	p := plan.Compute(ds, o.remote, opts)
+	p.Items = foreignPreviews(cfg, p.Items, o.remote)
+	return p
 }
 
 // remoteOf is the remote row a template name matched, if any.
@@ -113,7 +116,7 @@ func (e *env) planNotes(p plan.Plan, l *loaded) diag.List {
 func refusal(t *spec.Template, it plan.Item, sev diag.Severity) diag.Diagnostic {
 	line, col := t.LocateKey("")
 	return diag.Diagnostic{Path: t.File, Line: line, Col: col, Field: "build_spec",
-		Message: it.Reason, Rule: "rollback", Severity: sev}
+		Message: it.Reason, Rule: cmp.Or(foreignRule(it), "rollback"), Severity: sev}
 }
 
 // noteDefaults says in the log which templates match the served spec only

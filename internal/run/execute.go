@@ -149,7 +149,7 @@ func (x *executor) replan(ctx context.Context, t *spec.Template, it plan.Item) o
 	oc.templateID = r.ID
 	d := x.desired(t)
 	d.Match = r.ID
-	next := plan.Compute([]plan.Desired{d}, []plan.Remote{r}, options(x.cfg, x.o)).Items[0]
+	next := foreignPreviews(x.cfg, plan.Compute([]plan.Desired{d}, []plan.Remote{r}, options(x.cfg, x.o)).Items, []plan.Remote{r})[0]
 	oc.replanned = &next
 	x.log.Info(fmt.Sprintf("%s: planned again: %s (%s)", it.Name, next.Action, next.Reason))
 	switch {

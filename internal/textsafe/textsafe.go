@@ -125,7 +125,10 @@ func nextVisible(s string) rune {
 }
 
 // Truncate shortens s to at most n bytes on a rune boundary, marking the cut
-// with an ellipsis.
+// with an ellipsis. A credential (see Secrets) that the cut would split, or
+// whose context (the "@" after a URL's password) it would cut off, is left
+// out whole: cut, it no longer looks like one, and masking the shortened
+// text (MaskSecrets) would show it.
 func Truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
@@ -134,7 +137,50 @@ func Truncate(s string, n int) string {
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
-	return s[:cut] + "..."
+	return s[:clearOfCredentials(s, cut)] + "..."
+}
+
+// clearOfCredentials moves cut, an index into s, back to the start of any
+// credential of s that it falls in: in the credential's value, wherever
+// it occurs, or in the text around it that makes it one.
+func clearOfCredentials(s string, cut int) int {
+	secrets := Secrets(s)
+	if len(secrets) == 0 {
+		return cut
+	}
+	lower := strings.ToLower(s)
+	for moved := true; moved; {
+		moved = false
+		for _, v := range secrets {
+			for i := strings.Index(s, v); i >= 0 && i < cut; i = nextIndex(s, v, i) {
+				if i+len(v) > cut {
+					cut, moved = i, true
+					break
+				}
+			}
+		}
+		for _, c := range credentials {
+			if !strings.Contains(lower, c.needle) {
+				continue
+			}
+			for _, m := range c.re.FindAllStringSubmatchIndex(s, -1) {
+				if m[2] < cut && m[1] > cut {
+					cut, moved = m[2], true
+				}
+			}
+		}
+	}
+	return cut
+}
+
+// nextIndex is the index of the next occurrence of v in s after the one at
+// i, or -1.
+func nextIndex(s, v string, i int) int {
+	j := strings.Index(s[i+1:], v)
+	if j < 0 {
+		return -1
+	}
+	return i + 1 + j
 }
 
 // Code returns s for a Markdown code span inside a table cell: credentials
