@@ -32,6 +32,9 @@ type record struct {
 	// Patterns are the path input: a run with other patterns reads every
 	// template, as this deployment never saw the files they add.
 	Patterns []string `json:"patterns"`
+	// API is the api-url (scheme, host and path alone): a run against
+	// another server reads every template.
+	API string `json:"api_url"`
 	// Templates are the names of the run's templates, the first
 	// maxRecordNames of them, sorted; Count counts them all.
 	Templates []string `json:"templates"`

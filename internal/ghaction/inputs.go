@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/github"
+	"github.com/miosa-dev/sandbox-templates-action/internal/miosa"
 	"github.com/miosa-dev/sandbox-templates-action/internal/run"
 	"github.com/miosa-dev/sandbox-templates-action/internal/settings"
 )
@@ -101,7 +102,8 @@ func config(ctx context.Context, in input, rn runner, userAgent string) (runSett
 	}
 	cfg.Order = githubOrder{gh: gh, t: t, this: cfg.Commit, workspace: cfg.Root}
 	cfg.record = &recorder{gh: gh, full: fullScope(v.String(settings.Scope), rn.Event, gh != nil), env: cfg.DeployEnv,
-		this: cfg.Commit, patterns: cfg.patterns(), workspace: cfg.Root, runURL: rn.RunURL()}
+		this: cfg.Commit, patterns: cfg.patterns(), api: miosa.DisplayURL(cmp.Or(cfg.APIURL, run.DefaultAPIURL)),
+		workspace: cfg.Root, runURL: rn.RunURL()}
 	cfg.Record = cfg.record
 	if cfg.CommitTime.IsZero() {
 		// Without the target's word there is nothing to order this run by.

@@ -58,6 +58,7 @@ type recorder struct {
 	env       string         // the deployment environment
 	this      string         // the run's commit
 	patterns  []string       // the path input, as a deployment's payload records it
+	api       string         // the api-url, as a deployment's payload records it
 	workspace string         // the checkout, whose directories tell GitHub's listings' sizes
 	runURL    string         // the run's page, each status's log URL
 
@@ -154,6 +155,8 @@ func (r *recorder) Since(ctx context.Context, files []run.OrderFile) run.ScopeAn
 		return full("the last deployment, of %s, is %s: the server may serve what no deployment names", at, stateText(state))
 	case !slices.Equal(rec.Patterns, r.patterns):
 		return full("the path input differs from the one of the deployment of %s", at)
+	case rec.API != r.api:
+		return full("the api-url differs from the one of the deployment of %s", at)
 	}
 	var cmp github.Comparison
 	if base.SHA != r.this {
@@ -275,7 +278,7 @@ func (r *recorder) markWriting(ctx context.Context, w run.Writes, state string) 
 func (r *recorder) create(ctx context.Context, templates, pending []string) (github.Deployment, error) {
 	templates = append([]string{}, slices.Sorted(slices.Values(templates))...)
 	pending = append([]string{}, slices.Sorted(slices.Values(pending))...)
-	rec := record{Tool: toolName, Patterns: r.patterns,
+	rec := record{Tool: toolName, Patterns: r.patterns, API: r.api,
 		Templates: templates[:min(len(templates), maxRecordNames)], Count: len(templates),
 		Pending: pending[:min(len(pending), maxRecordNames)], PendingCount: len(pending)}
 	return r.gh.CreateDeployment(ctx, github.NewDeployment{SHA: r.this, Environment: r.env, Payload: rec,

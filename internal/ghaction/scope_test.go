@@ -129,6 +129,10 @@ func TestGitHubScope(t *testing.T) {
 		{name: "another path input", edit: func(t *testing.T, r *repo) {
 			r.f.AddDeployment(r.this, "sandbox-templates", "success", json.RawMessage(`{"tool":"sandbox-templates-action","patterns":["t/*.yaml"]}`))
 		}, why: "the path input differs", requests: 2},
+		{name: "another api-url", edit: func(t *testing.T, r *repo) {
+			r.f.AddDeployment(r.this, "sandbox-templates", "success",
+				json.RawMessage(`{"tool":"sandbox-templates-action","patterns":["sandbox-templates/*.yaml","sandbox-templates/*.yml"],"api_url":"https://staging.example/api/v1"}`))
+		}, why: "the api-url differs", requests: 2},
 		{name: "not an ancestor (a force-push)", edit: func(t *testing.T, r *repo) {
 			other := r.f.Commit([]string{r.deployed}, map[string]string{"x": "1"}) // beside this commit
 			r.f.AddDeployment(other, "sandbox-templates", "success", ours)
