@@ -157,6 +157,10 @@ func (r *recorder) Since(ctx context.Context, files []run.OrderFile) run.ScopeAn
 		return full("the path input differs from the one of the deployment of %s", at)
 	case rec.API != r.api:
 		return full("the api-url differs from the one of the deployment of %s", at)
+	case base.SHA == r.this:
+		// A re-run: its outputs name every template's build, as the first
+		// attempt's may have.
+		return full("a re-run of %s, the commit of the last deployment: every template is read, so that build-ids names each one's build", at)
 	}
 	var cmp github.Comparison
 	if base.SHA != r.this {

@@ -108,14 +108,15 @@ func TestGitHubScope(t *testing.T) {
 				r.f.AddDeployment(r.this, "sandbox-templates", "failure", ours)
 			},
 			why: "the last deployment, of", requests: 2},
-		{name: "a re-run of the deployed commit", edit: func(t *testing.T, r *repo) { r.f.AddDeployment(r.this, "sandbox-templates", "success", ours) },
-			base: func(r repo) string { return r.this }, changed: nil, requests: 3},
+		{name: "a re-run of the deployed commit: a full read, so that its outputs name every build",
+			edit: func(t *testing.T, r *repo) { r.f.AddDeployment(r.this, "sandbox-templates", "success", ours) },
+			why:  "a re-run of", requests: 2},
 		{name: "the workspace differs from the commit (a generated file)", edit: func(t *testing.T, r *repo) { r.files["sandbox-templates/c.yaml"] = "generated" },
 			base: func(r repo) string { return r.deployed }, changed: []string{"sandbox-templates/b.yaml", "sandbox-templates/c.yaml"}, requests: 4},
 		{name: "in progress: its writes are read", edit: func(t *testing.T, r *repo) {
-			r.f.AddDeployment(r.this, "sandbox-templates", "in_progress",
+			r.f.AddDeployment(r.deployed, "sandbox-templates", "in_progress",
 				json.RawMessage(`{"tool":"sandbox-templates-action","patterns":["sandbox-templates/*.yaml","sandbox-templates/*.yml"],"pending":["a"],"pending_count":1}`))
-		}, base: func(r repo) string { return r.this }, pending: []string{"a"}, requests: 3},
+		}, base: func(r repo) string { return r.deployed }, changed: []string{"sandbox-templates/b.yaml"}, pending: []string{"a"}, requests: 4},
 		{name: "in progress, its writes cut", edit: func(t *testing.T, r *repo) {
 			r.f.AddDeployment(r.this, "sandbox-templates", "in_progress",
 				json.RawMessage(`{"tool":"sandbox-templates-action","patterns":["sandbox-templates/*.yaml","sandbox-templates/*.yml"],"pending":["a"],"pending_count":900}`))

@@ -210,9 +210,11 @@ var All = []Setting{
 		Usage: "`auto`: on push and workflow_run, read build histories only for templates whose files changed since the last " +
 			"deployment (and rows not ready); `all`: read every template (schedule, dispatch and release always do)",
 		Description: "auto: on push and workflow_run events, read build histories only for templates whose files changed " +
-			"between the last successful deployment's commit and this one, and for templates whose row is not ready; the " +
-			"others are judged from the template list alone. Schedule, workflow_dispatch and release events, no token, or no " +
-			"earlier deployment read everything. all: always read everything."},
+			"between the commit of this action's last deployment (success, or in progress: its pending templates are read " +
+			"too) and this one, for templates whose row is not ready, and for rows whose display name another template " +
+			"shows; the others are judged from the template list alone, and build-ids names only the templates read. " +
+			"Schedule, workflow_dispatch and release events, a re-run of the deployed commit, no token, or no usable " +
+			"deployment read everything. all: always read everything."},
 	{Name: DeployEnv, Kind: Text, Default: DefaultDeployEnv,
 		Usage: "the GitHub environment of the deployment record of each apply: `success` once every template serves its file, " +
 			"`in_progress` while builds run (needs `deployments: write`; docs/account-size.md)",
