@@ -1,6 +1,7 @@
 package ghaction
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"github.com/miosa-dev/sandbox-templates-action/internal/github"
 	"github.com/miosa-dev/sandbox-templates-action/internal/miosa"
 	"github.com/miosa-dev/sandbox-templates-action/internal/plan"
+	"github.com/miosa-dev/sandbox-templates-action/internal/preview"
 	"github.com/miosa-dev/sandbox-templates-action/internal/run"
 	"github.com/miosa-dev/sandbox-templates-action/internal/spec"
 	"github.com/miosa-dev/sandbox-templates-action/internal/textsafe"
@@ -17,7 +19,7 @@ import (
 const (
 	// toolName marks the deployments this action makes, in their payload:
 	// neither the scope nor the record trusts another's.
-	toolName = "sandbox-templates-action"
+	toolName = preview.Tool
 	// maxRecordNames bounds the names a deployment's payload lists of the
 	// templates, and of those written; the counts count them all.
 	maxRecordNames = 500
@@ -153,7 +155,7 @@ func recordDeployment(ctx context.Context, log stepLog, in runSettings, res *run
 	v := served(res, len(in.Templates) > 0)
 	success := v.why == "" && len(v.pending) == 0
 	if !success && !wrote {
-		log.info("Deployment not recorded: " + cmpOr(v.why, pendingText(v.pending)) + ".")
+		log.info("Deployment not recorded: " + cmp.Or(v.why, pendingText(v.pending)) + ".")
 		return ""
 	}
 	if r.gh == nil {
@@ -216,14 +218,6 @@ func recordDeployment(ctx context.Context, log stepLog, in runSettings, res *run
 	}
 	log.info(line)
 	return "\n" + textsafe.Cell(line) + "\n"
-}
-
-// cmpOr is a, or b when a is "".
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // sayRecordError says why the record failed: a notice for a token that may

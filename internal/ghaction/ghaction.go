@@ -197,8 +197,8 @@ func annotate(log stepLog, diags diag.List) {
 	}
 	for _, kind := range []string{"error", "warning"} {
 		if rest := total[kind] - issued[kind]; rest > 0 {
-			log.command(kind, nil, fmt.Sprintf("%s more %s not annotated (GitHub shows %d of each kind per step): every problem is printed below and listed in the job summary",
-				report.Number(rest), plural(rest, "problem"), maxAnnotate))
+			log.command(kind, nil, fmt.Sprintf("%s not annotated (GitHub shows %d of each kind per step): every problem is printed below "+
+				"(the job summary lists them unless it was cut)", report.Plural(rest, "more problem"), maxAnnotate))
 		}
 	}
 	for _, d := range diags {

@@ -137,9 +137,6 @@ func TestAnnotate(t *testing.T) {
 // GitHub shows 10 annotations of each kind per step: the action issues at
 // most that many of each, the last one counting the problems left, and
 // prints every problem as a plain line.
-// GitHub shows 10 annotations of each kind per step: the action issues at
-// most that many of each, the last one counting the problems left, and
-// prints every problem as a plain line.
 func TestAnnotateCapsAtTen(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -151,7 +148,7 @@ func TestAnnotateCapsAtTen(t *testing.T) {
 		wantPlainCounted bool // a notice counts the warnings printed as plain lines
 	}{
 		{"ten fit", 10, 0, 0, 10, 0, nil, false},
-		{"thirteen", 13, 0, 0, 10, 0, []string{"::error::4 more problems not annotated"}, false},
+		{"thirteen", 13, 0, 0, 10, 0, []string{"::error::4 more problems not annotated (GitHub shows 10 of each kind per step): every problem is printed below (the job summary lists them unless it was cut)"}, false},
 		{"each kind apart", 13, 12, 0, 10, 10, []string{"::error::4 more problems", "::warning::3 more problems"}, false},
 		{"warnings said before", 0, 5, 8, 0, 10, []string{"::warning::4 more problems"}, false},
 		{"no room left", 0, 3, 12, 0, 10, []string{"warning: 3 more problems"}, true},

@@ -90,22 +90,14 @@ func sayUnannotated(log stepLog) {
 		if n == 0 {
 			continue
 		}
-		msg := fmt.Sprintf("%s more %s printed in this log as lines starting %q, not as annotations: GitHub shows %d of each kind per step",
-			report.Number(n), plural(n, kind), kind+": ", maxAnnotate)
+		msg := fmt.Sprintf("%s printed in this log as lines starting %q, not as annotations: GitHub shows %d of each kind per step",
+			report.Plural(n, "more "+kind), kind+": ", maxAnnotate)
 		if kind != "notice" && log.ann.room("notice") > 0 {
 			log.command("notice", nil, msg)
 			continue
 		}
 		log.info(msg)
 	}
-}
-
-// plural is kind ("error") made plural for n: "errors".
-func plural(n int, kind string) string {
-	if n == 1 {
-		return kind
-	}
-	return kind + "s"
 }
 
 // PlanFileOutput is the output that names the plan file: every run

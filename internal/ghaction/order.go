@@ -96,13 +96,10 @@ type githubOrder struct {
 	workspace string // the checkout, whose directories tell GitHub's listings' sizes
 }
 
-// dirSize is how many entries the checkout's directory of paths holds,
-// when they share one: GitHub lists at most 1000 of a directory, so a
-// larger one is read as a tree at once, in one request. 0 for unknown.
-func (g githubOrder) dirSize(paths []string) int { return dirSize(g.workspace, paths) }
-
 // dirSize is how many entries the directory of paths holds in the checkout
-// at workspace, when they share one; 0 for unknown.
+// at workspace, when they share one: GitHub lists at most 1000 of a
+// directory, so a larger one is read as a tree at once, in one request. 0
+// for unknown.
 func dirSize(workspace string, paths []string) int {
 	if len(paths) == 0 || workspace == "" {
 		return 0
@@ -168,7 +165,7 @@ func (g githubOrder) Order(ctx context.Context, files []run.OrderFile) (run.Orde
 	for i, f := range files {
 		paths[i] = f.Path
 	}
-	blobs, err := g.gh.Blobs(ctx, ref, paths, g.dirSize(paths))
+	blobs, err := g.gh.Blobs(ctx, ref, paths, dirSize(g.workspace, paths))
 	if err != nil {
 		return run.OrderAnswer{}, err
 	}

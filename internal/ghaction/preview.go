@@ -132,7 +132,7 @@ func (pv *previews) build(ctx context.Context, log stepLog, rn runner, in runSet
 	if len(paths) == 0 {
 		return
 	}
-	changed, err := gh.PullChanges(ctx, base, head, paths, githubOrder{workspace: in.Root}.dirSize(paths))
+	changed, err := gh.PullChanges(ctx, base, head, paths, dirSize(in.Root, paths))
 	if err != nil {
 		skip("warning", fmt.Sprintf("preview: which files this pull request changes: %v; no preview was built", err))
 		return

@@ -1,6 +1,7 @@
 package ghaction
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -49,7 +50,7 @@ func cleanupPreviews(ctx context.Context, a *githubactions.Action, log stepLog, 
 		log.command("notice", nil, "A pull request from a fork has no previews (forks get no secrets): nothing to delete.")
 		return end(run.StatusSkipped, run.ExitOK)
 	case !mode && in.APIKey == "":
-		log.command("notice", nil, "No api-key ("+rn.noSecrets()+"): this pull request's previews, if any, are left to a run of mode: cleanup.")
+		log.command("notice", nil, "No api-key ("+cmp.Or(rn.noSecrets(), "api-key is empty")+"): this pull request's previews, if any, are left to a run of mode: cleanup.")
 		return end(run.StatusSkipped, run.ExitOK)
 	case in.APIKey == "":
 		log.command("error", nil, "mode cleanup needs an API key: pass api-key: ${{ secrets."+SecretName+" }}")
@@ -70,7 +71,7 @@ func cleanupPreviews(ctx context.Context, a *githubactions.Action, log stepLog, 
 		return end(run.StatusSkipped, run.ExitOK)
 	}
 	api, err := miosa.New(miosa.Options{BaseURL: in.APIURL, APIKey: in.APIKey, UserAgent: userAgent, AllowInsecureHTTP: in.AllowInsecureHTTP,
-		Logf: func(format string, args ...any) { log.info(fmt.Sprintf(format, args...)) }})
+		Concurrency: in.Concurrency, Logf: func(format string, args ...any) { log.info(fmt.Sprintf(format, args...)) }})
 	if err != nil {
 		log.command("error", nil, "api client: "+err.Error())
 		return end(run.StatusFailed, run.ExitUsage)
@@ -272,9 +273,16 @@ func inUseMessage(err error) string {
 	return "TEMPLATE_IN_USE"
 }
 
-// markdown is the job summary of a clean-up.
+// markdown is the job summary of a clean-up, within report.MaxSummary.
 func (r cleanup) markdown(pr int, status string) string {
-	var b strings.Builder
+	return r.markdownWithin(pr, status, report.MaxSummary)
+}
+
+// markdownWithin is the job summary of a clean-up in at most limit bytes:
+// the previews kept are left out first, then those already gone, then the
+// ones deleted, in use or no longer marked, failures last; a line under the
+// counts says what was. A negative limit leaves out nothing.
+func (r cleanup) markdownWithin(pr int, status string, limit int) string {
 	icon := "🧹"
 	if status != run.StatusSuccess {
 		icon = "❌"
@@ -283,29 +291,47 @@ func (r cleanup) markdown(pr int, status string) string {
 	if pr > 0 {
 		what = fmt.Sprintf("previews of pull request #%d", pr)
 	}
-	fmt.Fprintf(&b, "## %s Sandbox templates: %s\n\n", icon, what)
-	fmt.Fprintf(&b, "%s deleted · %s in use · %s already gone · %s kept\n\n", report.Number(len(r.deleted)), report.Number(len(r.inUse)),
-		report.Number(len(r.gone)), report.Number(len(r.kept)))
+	head := fmt.Sprintf("## %s Sandbox templates: %s\n\n", icon, what) +
+		fmt.Sprintf("%s deleted · %s in use · %s already gone · %s kept\n\n", report.Number(len(r.deleted)), report.Number(len(r.inUse)),
+			report.Number(len(r.gone)), report.Number(len(r.kept)))
+	failures := report.Section{Name: "failures", Note: func(n int) string {
+		return "> ❌ … " + report.Plural(n, "more failure") + ", in this step's log\n\n"
+	}}
 	for _, f := range r.failures {
-		fmt.Fprintf(&b, "> ❌ %s\n\n", textsafe.Cell(f))
+		failures.Blocks = append(failures.Blocks, report.Block{Rank: report.RankProblem, Text: "> ❌ " + textsafe.Cell(f) + "\n\n"})
 	}
 	rows := []struct {
 		cands   []preview.Candidate
 		outcome string
-	}{{r.deleted, "🗑️ deleted"}, {r.inUse, "⚠️ in use, kept"}, {r.gone, "already gone"}, {r.changed, "⚠️ no longer marked, kept"}, {r.kept, "kept (open, or its state unknown)"}}
-	n := 0
-	for _, row := range rows {
-		n += len(row.cands)
+		rank    int
+	}{
+		{r.deleted, "🗑️ deleted", report.RankChanged}, {r.inUse, "⚠️ in use, kept", report.RankChanged},
+		{r.gone, "already gone", report.RankDiff}, {r.changed, "⚠️ no longer marked, kept", report.RankChanged},
+		{r.kept, "kept (open, or its state unknown)", report.RankUnchanged},
 	}
-	if n == 0 {
-		b.WriteString("No preview template of this repository to delete.\n")
-		return b.String()
-	}
-	b.WriteString("| Preview | Pull request | Template id | Outcome |\n|---|---|---|---|\n")
+	table := report.Section{Name: "preview rows", Head: "| Preview | Pull request | Template id | Outcome |\n|---|---|---|---|\n",
+		Note: func(n int) string { return "| … | | | " + report.Plural(n, "more preview") + ", not shown |\n" }}
 	for _, row := range rows {
 		for _, c := range row.cands {
-			fmt.Fprintf(&b, "| %s | #%d | `%s` | %s |\n", report.CodeSpan(c.Name), c.PR, textsafe.Code(c.ID), row.outcome)
+			table.Blocks = append(table.Blocks, report.Block{Rank: row.rank,
+				Text: fmt.Sprintf("| %s | #%d | `%s` | %s |\n", report.CodeSpan(c.Name), c.PR, textsafe.Code(c.ID), row.outcome)})
 		}
 	}
-	return b.String()
+	if len(table.Blocks) == 0 {
+		table = report.Section{Tail: "No preview template of this repository to delete.\n"}
+	}
+	sections := []report.Section{failures, table}
+	if limit < 0 {
+		return head + report.Fit(sections, -1).Text
+	}
+	f := report.Fit(sections, max(limit-len(head), 0))
+	if len(f.Cut) == 0 {
+		return head + f.Text
+	}
+	line := func(cut []report.Count) string {
+		return fmt.Sprintf("> ✂️ **Cut to fit GitHub's limit of 1 MiB for a job summary:** %s left out. "+
+			"Each failure and each deleted preview is also named in this step's log.\n\n", report.CutList(cut))
+	}
+	f = report.Fit(sections, max(limit-len(head)-len(line([]report.Count{{Name: "failures", N: 1 << 30}, {Name: "preview rows", N: 1 << 30}})), 0))
+	return head + line(f.Cut) + f.Text
 }

@@ -1,6 +1,7 @@
 package ghaction
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -120,7 +121,7 @@ func (r *recorder) Since(ctx context.Context, files []run.OrderFile) run.ScopeAn
 		return run.ScopeAnswer{Why: fmt.Sprintf(format, args...)}
 	}
 	if r.gh == nil {
-		return full("%s", cmpOr(r.full, "no github-token to find the last deployment"))
+		return full("%s", cmp.Or(r.full, "no github-token to find the last deployment"))
 	}
 	deps, err := r.list(ctx)
 	if err == nil {

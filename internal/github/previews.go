@@ -10,9 +10,6 @@ import (
 	gh "github.com/google/go-github/v75/github"
 )
 
-// pullFilesCap is the most changed files GitHub lists in a comparison.
-const pullFilesCap = 300
-
 // Pull request states, as GitHub names them.
 const (
 	PullOpen   = "open"
@@ -20,33 +17,18 @@ const (
 )
 
 // PullState returns whether pull request number is PullOpen or PullClosed
-// (a merged one is closed): GET /repos/{owner}/{repo}/pulls/{number}, one
-// request. A pull request that does not exist, or that the token may not
-// see, is an error for which IsNotFound holds.
+// (a merged one is closed): PullHeadState's state, one request. A pull
+// request that does not exist, or that the token may not see, is an error
+// for which IsNotFound holds.
 func (c *Client) PullState(ctx context.Context, number int) (string, error) {
-	cl := call{op: fmt.Sprintf("get pull request #%d", number), what: "a pull request"}
-	if number <= 0 {
-		return "", &Error{Op: cl.op, Message: fmt.Sprintf("%d is not a pull request number", number)}
-	}
-	var pr *gh.PullRequest
-	err := c.do(ctx, cl, func() (resp *gh.Response, err error) {
-		pr, resp, err = c.gh.PullRequests.Get(ctx, c.owner, c.repo, number)
-		return resp, err
-	})
-	if err != nil {
-		return "", err
-	}
-	switch s := pr.GetState(); s {
-	case PullOpen, PullClosed:
-		return s, nil
-	default:
-		return "", &Error{Op: cl.op, Status: http.StatusOK, Message: "unreadable answer: state " + quote(s)}
-	}
+	_, state, err := c.PullHeadState(ctx, number)
+	return state, err
 }
 
 // PullHeadState returns pull request number's head SHA, lower case (see
-// PullHead), and whether it is PullOpen or PullClosed (see PullState): one
-// request, GET /repos/{owner}/{repo}/pulls/{number}.
+// PullHead), and whether it is PullOpen or PullClosed (a merged one is
+// closed): one request, GET /repos/{owner}/{repo}/pulls/{number}. An answer
+// without either is an error.
 func (c *Client) PullHeadState(ctx context.Context, number int) (head, state string, err error) {
 	cl := call{op: fmt.Sprintf("get pull request #%d", number), what: "a pull request"}
 	if number <= 0 {
@@ -62,10 +44,10 @@ func (c *Client) PullHeadState(ctx context.Context, number int) (head, state str
 	}
 	head, state = strings.ToLower(pr.GetHead().GetSHA()), pr.GetState()
 	switch {
-	case !isSHA(head):
-		return "", "", &Error{Op: cl.op, Status: http.StatusOK, Message: "unreadable answer: no head SHA"}
 	case state != PullOpen && state != PullClosed:
 		return "", "", &Error{Op: cl.op, Status: http.StatusOK, Message: "unreadable answer: state " + quote(state)}
+	case !isSHA(head):
+		return "", "", &Error{Op: cl.op, Status: http.StatusOK, Message: "unreadable answer: no head SHA"}
 	}
 	return head, state, nil
 }
@@ -99,7 +81,7 @@ func (c *Client) PullChanges(ctx context.Context, base, head string, paths []str
 	if !isSHA(mergeBase) {
 		return nil, &Error{Op: cl.op, Status: http.StatusOK, Message: "unreadable answer: no merge base commit"}
 	}
-	if len(cmp.Files) < pullFilesCap {
+	if len(cmp.Files) < maxCompareFiles {
 		changed := map[string]bool{}
 		for _, f := range cmp.Files {
 			changed[f.GetFilename()] = true

@@ -29,6 +29,9 @@ func TestPullState(t *testing.T) {
 		{name: "an unknown state", prep: func(f *githubtest.Server) {
 			f.AddFault(githubtest.Fault{Op: githubtest.OpPull, Status: 200, Body: `{"number":7,"state":"draft"}`})
 		}, number: 7, err: `unreadable answer: state "draft"`},
+		{name: "no head", prep: func(f *githubtest.Server) {
+			f.AddFault(githubtest.Fault{Op: githubtest.OpPull, Status: 200, Body: `{"number":7,"state":"closed"}`})
+		}, number: 7, err: "unreadable answer: no head SHA"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -59,11 +59,11 @@ type Options struct {
 	AllowInsecureHTTP bool
 	// HTTPClient sends the requests; the client never follows redirects
 	// whatever its CheckRedirect says. Nil means an http.Client whose
-	// Timeout is DefaultAttemptTimeout, over NewTransport(Concurrency).
-	// A run that makes several clients passes them one HTTPClient, so that
-	// they share its connections. Build logs on another origin than
-	// the API's are fetched through a copy of its transport (when it is an
-	// *http.Transport) that connects only to public addresses, directly.
+	// Timeout is DefaultAttemptTimeout, over NewTransport(Concurrency):
+	// each client's requests share one transport. Build logs on another
+	// origin than the API's are fetched through a copy of its transport
+	// (when it is an *http.Transport) that connects only to public
+	// addresses, directly.
 	HTTPClient *http.Client
 	// Concurrency is how many requests the caller sends at once, for the
 	// transport made when HTTPClient is nil; zero means 8.

@@ -17,7 +17,7 @@
 // object, a next link in the body, a Link header; see eachRow), asking for
 // PageSize rows, refuses a page already read and a next link away from the
 // base URL, and EachBuild stops asking once its caller has what it needs.
-// All of a run's requests share one transport (NewTransport) that keeps an
+// Each client's requests share one transport (NewTransport) that keeps an
 // idle connection for each of its workers.
 //
 // A 429 is flow control rather than a failure. All requests of a client go

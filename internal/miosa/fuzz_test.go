@@ -1,6 +1,7 @@
 package miosa
 
 import (
+	"bytes"
 	"net/http"
 	"strings"
 	"testing"
@@ -87,4 +88,18 @@ func FuzzRedact(f *testing.F) {
 			t.Fatalf("clean(%q) = %q is not one line", s, got)
 		}
 	})
+}
+
+// decodeBuilds reads one page of a build list: {"data": [...]},
+// {"builds": [...]} or a bare array, as EachBuild reads each page.
+func decodeBuilds(body []byte) ([]Build, error) {
+	var builds []Build
+	_, err := readPage(bytes.NewReader(body), buildRowKeys, 0, func(o obj) error {
+		builds = append(builds, buildFrom(o))
+		return nil
+	})
+	if err != nil {
+		return nil, malformed(err)
+	}
+	return builds, nil
 }

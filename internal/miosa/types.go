@@ -354,20 +354,6 @@ func decodeBuild(body []byte) (*Build, error) {
 	return &b, nil
 }
 
-// decodeBuilds reads one page of a build list: {"data": [...]},
-// {"builds": [...]} or a bare array.
-func decodeBuilds(body []byte) ([]Build, error) {
-	var builds []Build
-	_, err := readPage(bytes.NewReader(body), buildRowKeys, 0, func(o obj) error {
-		builds = append(builds, buildFrom(o))
-		return nil
-	})
-	if err != nil {
-		return nil, malformed(err)
-	}
-	return builds, nil
-}
-
 func buildFrom(o obj) Build {
 	return Build{
 		ID:           o.str("id"),

@@ -44,14 +44,11 @@ func previews(r Report) []report.Section {
 	return previewSections(r.Previews, "**Previews**\n\n", "in the job summary")
 }
 
-// PreviewsMarkdown is the Previews section of the job summary: the same
-// text as the comment's, under a heading of its own; "" for nil.
-func PreviewsMarkdown(p *Previews) string { return PreviewsWithin(p, -1) }
-
-// PreviewsWithin is PreviewsMarkdown in at most limit bytes (a negative
-// limit: whole): the log tails are left out first, then the builds'
-// errors, and a line says how many and that the step log has them; the
-// table of the previews is always kept.
+// PreviewsWithin is the Previews section of the job summary, the same text
+// as the comment's under a heading of its own ("" for nil), in at most
+// limit bytes (a negative limit: whole): the log tails are left out first,
+// then the builds' errors, and a line says how many and that the step log
+// has them; the table of the previews is always kept.
 func PreviewsWithin(p *Previews, limit int) string {
 	return report.Fit(previewSections(p, "### Previews\n\n", "in the step log"), limit).Text
 }

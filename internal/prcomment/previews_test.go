@@ -25,14 +25,14 @@ func previewsFixture() *Previews {
 // comment say the same.
 func TestPreviewsMarkdown(t *testing.T) {
 	t.Parallel()
-	got := PreviewsMarkdown(previewsFixture())
+	got := PreviewsWithin(previewsFixture(), -1)
 	goldenfile.Testdata.Check(t, "previews.md", got)
 	for _, bad := range []string{"\n::error", "push | of", "web|x"} {
 		if strings.Contains(got, bad) {
 			t.Errorf("the section holds %q unescaped:\n%s", bad, got)
 		}
 	}
-	if PreviewsMarkdown(nil) != "" || PreviewsMarkdown(&Previews{}) != "" {
+	if PreviewsWithin(nil, -1) != "" || PreviewsWithin(&Previews{}, -1) != "" {
 		t.Error("no previews and no notes: want no section")
 	}
 	comment := Markdown(Report{Result: &run.Result{Mode: run.ModePlan, Status: run.StatusFailed}, Previews: previewsFixture()}, 65000)

@@ -6,10 +6,6 @@ import (
 	"strings"
 )
 
-// DefaultMax is the preview-max input's default: the most previews of one
-// pull request.
-const DefaultMax = 10
-
 // Template is one template of the checkout: its name and its file,
 // repository-relative.
 type Template struct{ Name, File string }

@@ -39,7 +39,8 @@ var maxOverlookedVisit = 20000
 // that no pattern matches but a relaxed form of one does: the pattern
 // ignoring letter case, and, for a pattern without "**", the same pattern
 // one or more directories deeper. Hidden directories (.git) are not
-// entered and symlinks are not followed; the walk stops after 20,000
+// entered and symlinks are not followed (a base directory that is one is
+// walked only when it stays inside the root); the walk stops after 20,000
 // entries. Invalid patterns, and patterns that leave the root, are skipped:
 // Load reports them.
 func FindOverlooked(opts Options) []Overlooked {
@@ -51,7 +52,14 @@ func FindOverlooked(opts Options) []Overlooked {
 	if len(patterns) == 0 {
 		patterns = DefaultPatterns
 	}
-	fsys := os.DirFS(root)
+	// Through an os.Root: a base directory that is a symlink leading out of
+	// root (sandbox-templates -> /) is not walked.
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return nil
+	}
+	defer r.Close()
+	fsys := r.FS()
 	// Each pattern as written; the same ignoring letter case; and, without
 	// "**", the same one or more directories deeper (also ignoring case).
 	var exact, folded, deeper, bases []string

@@ -3,6 +3,7 @@ package spec_test
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -99,6 +100,32 @@ func TestOverlookedNotice(t *testing.T) {
 		"rename the file to match t/*.yaml."
 	if got := spec.OverlookedNotice(list); got != want {
 		t.Errorf("capped notice:\n got %q\nwant %q", got, want)
+	}
+}
+
+// A pattern's directory that is a symlink out of the root (a fork's
+// sandbox-templates -> /) is not walked: no name of a file outside the
+// checkout reaches the notice. One that stays inside the root is walked,
+// as Load reads it.
+func TestFindOverlookedSymlinkOut(t *testing.T) {
+	t.Parallel()
+	outside := tree(t, map[string]string{"Secret.YAML": okTemplate, "etc/passwd.yaml": okTemplate})
+	root := tree(t, map[string]string{"real/Inside.YAML": okTemplate})
+	if err := os.Symlink(outside, filepath.Join(root, "sandbox-templates")); err != nil {
+		t.Skip("no symlinks here:", err)
+	}
+	if err := os.Symlink("real", filepath.Join(root, "linked")); err != nil {
+		t.Fatal(err)
+	}
+	// The symlink is the walk's base, or a directory above it.
+	for _, p := range []string{"sandbox-templates/*.yaml", "sandbox-templates/etc/*.yaml"} {
+		if got := spec.FindOverlooked(spec.Options{Root: root, Patterns: []string{p}}); len(got) != 0 {
+			t.Errorf("%s: FindOverlooked = %v, want nothing outside the root", p, got)
+		}
+	}
+	want := []spec.Overlooked{{File: "linked/Inside.YAML", Pattern: "linked/*.yaml"}}
+	if diff := cmp.Diff(want, spec.FindOverlooked(spec.Options{Root: root, Patterns: []string{"linked/*.yaml"}})); diff != "" {
+		t.Errorf("a link inside the root (-want +got):\n%s", diff)
 	}
 }
 
