@@ -10,11 +10,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/miosa-dev/sandbox-templates-action/internal/procpeak"
 )
 
 // runResult is one finished subprocess.
@@ -39,9 +39,9 @@ func run(ctx context.Context, dir string, env []string, name string, args ...str
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	peak := watchPeak(cmd.Process.Pid)
+	peak := procpeak.Watch(cmd.Process.Pid, 5*time.Millisecond)
 	err := cmd.Wait()
-	polled := peak()
+	polled := peak() >> 10
 	res.End = time.Now()
 	res.Wall = res.End.Sub(res.Start)
 	res.Stdout, res.Stderr = stdout.String(), stderr.String()
@@ -54,45 +54,9 @@ func run(ctx context.Context, dir string, env []string, name string, args ...str
 	}
 	res.MaxRSSKiB = polled
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && polled == 0 {
-		res.MaxRSSKiB = ru.Maxrss // KiB on Linux; an upper bound (see watchPeak)
+		res.MaxRSSKiB = ru.Maxrss // KiB on Linux; an upper bound (see procpeak.Watch)
 	}
 	return res, nil
-}
-
-// watchPeak reads the peak resident set of process pid (VmHWM, which
-// starts afresh at its exec) every few milliseconds until the returned
-// function is called, and that function returns the largest seen in KiB
-// (0 when /proc cannot be read). rusage's figure for a child counts the
-// bench's own memory too: the child shares it until the exec.
-func watchPeak(pid int) func() int64 {
-	var peak atomic.Int64
-	done, stopped := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(stopped)
-		path := fmt.Sprintf("/proc/%d/status", pid)
-		for {
-			if raw, err := os.ReadFile(path); err == nil {
-				for _, line := range strings.Split(string(raw), "\n") {
-					if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-						kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-						if kb > peak.Load() {
-							peak.Store(kb)
-						}
-					}
-				}
-			}
-			select {
-			case <-done:
-				return
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
-	}()
-	return func() int64 {
-		close(done)
-		<-stopped
-		return peak.Load()
-	}
 }
 
 // applyOut is the part of `apply --json` the bench reads.

@@ -4,13 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/emulator"
+	"github.com/miosa-dev/sandbox-templates-action/internal/procpeak"
 )
 
 // TestScaleMemory (opt-in: SCALE_MEMORY=1, which .ci/run sets; about a
@@ -75,7 +73,7 @@ func TestScaleMemory(t *testing.T) {
 			defer cancel()
 			start := time.Now()
 			p := startAction(ctx, t, w, withSHA(shaPerf), apiInputs(e, inputs))
-			peak := watchPeak(p.cmd.Process.Pid)
+			peak := procpeak.Watch(p.cmd.Process.Pid, 2*time.Millisecond)
 			s := p.wait(t)
 			wall := time.Since(start)
 			rss := peak()
@@ -96,43 +94,6 @@ func TestScaleMemory(t *testing.T) {
 			}
 			t.Logf("peak RSS %.1f MiB, wall %s, requests %v", float64(rss)/(1<<20), wall.Round(time.Millisecond), got)
 		})
-	}
-}
-
-// watchPeak reads the peak resident set of process pid (VmHWM, which
-// starts afresh at its exec) every few milliseconds until the returned
-// function is called, and that function returns the largest seen. The
-// process's own accounting of its children (rusage) would count the test's
-// memory too: the child shares it until the exec.
-func watchPeak(pid int) func() int64 {
-	var peak atomic.Int64
-	done := make(chan struct{})
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		path := fmt.Sprintf("/proc/%d/status", pid)
-		for {
-			if raw, err := os.ReadFile(path); err == nil {
-				for _, line := range strings.Split(string(raw), "\n") {
-					if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-						kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-						if kb<<10 > peak.Load() {
-							peak.Store(kb << 10)
-						}
-					}
-				}
-			}
-			select {
-			case <-done:
-				return
-			case <-time.After(2 * time.Millisecond):
-			}
-		}
-	}()
-	return func() int64 {
-		close(done)
-		<-stopped
-		return peak.Load()
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	gh "github.com/google/go-github/v75/github"
 
+	"github.com/miosa-dev/sandbox-templates-action/internal/netfail"
 	"github.com/miosa-dev/sandbox-templates-action/internal/textsafe"
 )
 
@@ -119,7 +120,7 @@ func (c *Client) failure(cl call, resp *gh.Response, err error) *Error {
 	case answered && errors.Is(err, errTooLarge):
 		e.Status = hr.StatusCode
 		e.Message = "unreadable answer: " + errTooLarge.Error()
-	case answered && !isNetError(err):
+	case answered && !netfail.IsNet(err):
 		e.Status = hr.StatusCode
 		e.Message = "unreadable answer: not " + cl.what
 	case hr != nil && !answered:

@@ -2,16 +2,13 @@ package github
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"time"
 
 	gh "github.com/google/go-github/v75/github"
+
+	"github.com/miosa-dev/sandbox-templates-action/internal/netfail"
 )
 
 const (
@@ -57,7 +54,7 @@ func (c *Client) do(ctx context.Context, cl call, send func() (*gh.Response, err
 		if !again || attempt == maxAttempts {
 			return e
 		}
-		if err := sleep(ctx, d); err != nil {
+		if err := netfail.Sleep(ctx, d); err != nil {
 			return fmt.Errorf("%w; stopped waiting to retry: %w", e, err)
 		}
 		wait = min(2*wait, maxBackoff)
@@ -76,9 +73,9 @@ func retryWait(cl call, e *Error, wait time.Duration) (time.Duration, bool) {
 		return d, d <= maxRetryAfter
 	case e.Status == 0 && e.Err != nil:
 		switch {
-		case isTLSError(e.Err) || !isNetError(e.Err):
+		case netfail.IsTLS(e.Err) || !netfail.IsNet(e.Err):
 			return 0, false
-		case isDialError(e.Err):
+		case netfail.IsDial(e.Err):
 			return wait, true
 		}
 		return wait, !cl.write
@@ -87,48 +84,4 @@ func retryWait(cl call, e *Error, wait time.Duration) (time.Duration, bool) {
 		return wait, !cl.write
 	}
 	return 0, false
-}
-
-// sleep waits d, or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-// isNetError reports a failure of the connection: no answer, or an answer
-// cut short.
-func isNetError(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
-}
-
-// isDialError reports a failure to open the connection, before any byte of
-// the request was sent.
-func isDialError(err error) bool {
-	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
-		return true
-	}
-	var dns *net.DNSError
-	return errors.As(err, &dns)
-}
-
-// isTLSError reports a certificate or handshake failure, which a retry
-// cannot mend.
-func isTLSError(err error) bool {
-	var (
-		verr *tls.CertificateVerificationError
-		rerr tls.RecordHeaderError
-		uerr x509.UnknownAuthorityError
-		herr x509.HostnameError
-		cerr x509.CertificateInvalidError
-	)
-	return errors.As(err, &verr) || errors.As(err, &rerr) || errors.As(err, &uerr) ||
-		errors.As(err, &herr) || errors.As(err, &cerr)
 }

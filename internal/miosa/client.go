@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/miosa-dev/sandbox-templates-action/internal/netfail"
 )
 
 // Defaults for Options fields left at their zero value.
@@ -196,7 +198,7 @@ func New(opts Options) (*Client, error) {
 		c.perRequest = int64(max(0, cmp.Or(opts.RetryPerRequest, DefaultRetryPerRequest)) * retryUnit)
 	}
 	if c.sleep == nil {
-		c.sleep = sleepCtx
+		c.sleep = netfail.Sleep
 	}
 	return c, nil
 }
@@ -248,21 +250,6 @@ func (c *Client) log(format string, args ...any) {
 		return
 	}
 	c.logf("%s", c.key.redact(fmt.Sprintf(format, args...)))
-}
-
-// sleepCtx waits d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // printableASCII reports whether s is non-empty and holds only visible ASCII.

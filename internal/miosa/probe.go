@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"syscall"
+
+	"github.com/miosa-dev/sandbox-templates-action/internal/netfail"
 )
 
 // ProbeResponse is one raw answer of the server, for diagnosing it (the
@@ -115,7 +117,7 @@ func (c *Client) ConnFailure(err error) (kind, detail string) {
 		return FailureDNS, detail
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return FailureRefused, detail
-	case isTLSError(err):
+	case netfail.IsTLS(err):
 		return FailureTLS, detail
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		return FailureTimeout, detail

@@ -2,17 +2,15 @@ package miosa
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/miosa-dev/sandbox-templates-action/internal/netfail"
 )
 
 // policy applies the API page's retry policy to the attempts of one call:
@@ -36,9 +34,9 @@ type policy struct {
 // retryConnError decides for an attempt that got no complete response.
 func (p *policy) retryConnError(cl *call, err error) bool {
 	switch {
-	case isTLSError(err):
+	case netfail.IsTLS(err):
 		return false
-	case isDialError(err):
+	case netfail.IsDial(err):
 		return true
 	}
 	return cl.replayable()
@@ -64,36 +62,6 @@ func (p *policy) retryStatus(cl *call, status int, retryable *bool) bool {
 		}
 	}
 	return false
-}
-
-// isTLSError reports a certificate or handshake failure, which a retry cannot mend.
-func isTLSError(err error) bool {
-	var (
-		verr *tls.CertificateVerificationError
-		rerr tls.RecordHeaderError
-		aerr tls.AlertError
-		uerr x509.UnknownAuthorityError
-		herr x509.HostnameError
-		cerr x509.CertificateInvalidError
-	)
-	if errors.As(err, &verr) || errors.As(err, &rerr) || errors.As(err, &aerr) ||
-		errors.As(err, &uerr) || errors.As(err, &herr) || errors.As(err, &cerr) {
-		return true
-	}
-	msg := err.Error()
-	return strings.Contains(msg, "tls: ") || strings.Contains(msg, "x509: ") ||
-		strings.Contains(msg, "server gave HTTP response to HTTPS client")
-}
-
-// isDialError reports a failure to open the connection, before any byte of
-// the request was sent.
-func isDialError(err error) bool {
-	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
-		return true
-	}
-	var dns *net.DNSError
-	return errors.As(err, &dns)
 }
 
 // retryWait returns how long to wait before the next attempt, or false when
