@@ -324,14 +324,10 @@ func (r cleanup) markdownWithin(pr int, status string, limit int) string {
 	if limit < 0 {
 		return head + report.Fit(sections, -1).Text
 	}
-	f := report.Fit(sections, max(limit-len(head), 0))
-	if len(f.Cut) == 0 {
-		return head + f.Text
-	}
 	line := func(cut []report.Count) string {
 		return fmt.Sprintf("> ✂️ **Cut to fit GitHub's limit of 1 MiB for a job summary:** %s left out. "+
 			"Each failure and each deleted preview is also named in this step's log.\n\n", report.CutList(cut))
 	}
-	f = report.Fit(sections, max(limit-len(head)-len(line([]report.Count{{Name: "failures", N: 1 << 30}, {Name: "preview rows", N: 1 << 30}})), 0))
-	return head + line(f.Cut) + f.Text
+	room := len(line([]report.Count{{Name: "failures", N: 1 << 30}, {Name: "preview rows", N: 1 << 30}}))
+	return head + report.FitNoted(sections, max(limit-len(head), 0), room, line)
 }

@@ -48,7 +48,7 @@ func (c *Client) Deployments(ctx context.Context, environment, sha string, limit
 	if environment == "" {
 		return nil, &Error{Op: cl.op, Message: "no environment named"}
 	}
-	if sha != "" && !isSHA(sha) {
+	if sha != "" && !IsSHA(sha) {
 		return nil, &Error{Op: cl.op, Message: quote(sha) + " is not a full commit SHA"}
 	}
 	opts := &gh.DeploymentsListOptions{SHA: sha, Environment: environment,
@@ -63,7 +63,7 @@ func (c *Client) Deployments(ctx context.Context, environment, sha string, limit
 	}
 	out := make([]Deployment, 0, len(list))
 	for _, d := range list {
-		if d.GetID() == 0 || !isSHA(strings.ToLower(d.GetSHA())) {
+		if d.GetID() == 0 || !IsSHA(strings.ToLower(d.GetSHA())) {
 			return nil, &Error{Op: cl.op, Status: http.StatusOK, Message: "unreadable answer: a deployment with no id or commit SHA"}
 		}
 		out = append(out, fromDeployment(d))
@@ -110,7 +110,7 @@ func (c *Client) DeploymentState(ctx context.Context, id int64) (string, error) 
 func (c *Client) CreateDeployment(ctx context.Context, d NewDeployment) (Deployment, error) {
 	cl := call{op: "create a deployment of " + quote(d.SHA) + " to " + quote(d.Environment), what: "a deployment", write: true}
 	switch {
-	case !isSHA(d.SHA):
+	case !IsSHA(d.SHA):
 		return Deployment{}, &Error{Op: cl.op, Message: quote(d.SHA) + " is not a full commit SHA"}
 	case d.Environment == "":
 		return Deployment{}, &Error{Op: cl.op, Message: "no environment named"}

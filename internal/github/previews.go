@@ -2,12 +2,8 @@ package github
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"slices"
-	"strings"
-
-	gh "github.com/google/go-github/v75/github"
 )
 
 // Pull request states, as GitHub names them.
@@ -30,24 +26,15 @@ func (c *Client) PullState(ctx context.Context, number int) (string, error) {
 // closed): one request, GET /repos/{owner}/{repo}/pulls/{number}. An answer
 // without either is an error.
 func (c *Client) PullHeadState(ctx context.Context, number int) (head, state string, err error) {
-	cl := call{op: fmt.Sprintf("get pull request #%d", number), what: "a pull request"}
-	if number <= 0 {
-		return "", "", &Error{Op: cl.op, Message: fmt.Sprintf("%d is not a pull request number", number)}
-	}
-	var pr *gh.PullRequest
-	err = c.do(ctx, cl, func() (resp *gh.Response, err error) {
-		pr, resp, err = c.gh.PullRequests.Get(ctx, c.owner, c.repo, number)
-		return resp, err
-	})
+	pr, cl, err := c.pull(ctx, number)
 	if err != nil {
 		return "", "", err
 	}
-	head, state = strings.ToLower(pr.GetHead().GetSHA()), pr.GetState()
-	switch {
-	case state != PullOpen && state != PullClosed:
+	if state = pr.GetState(); state != PullOpen && state != PullClosed {
 		return "", "", &Error{Op: cl.op, Status: http.StatusOK, Message: "unreadable answer: state " + quote(state)}
-	case !isSHA(head):
-		return "", "", &Error{Op: cl.op, Status: http.StatusOK, Message: "unreadable answer: no head SHA"}
+	}
+	if head, err = headSHA(pr, cl); err != nil {
+		return "", "", err
 	}
 	return head, state, nil
 }
@@ -63,22 +50,12 @@ func (c *Client) PullHeadState(ctx context.Context, number int) (head, state str
 // instead (see Blobs, whose dirSize this passes on): one more request
 // each. The result keeps paths' order.
 func (c *Client) PullChanges(ctx context.Context, base, head string, paths []string, dirSize int) ([]string, error) {
-	cl := call{op: "compare " + quote(base) + "..." + quote(head), what: "a comparison"}
-	for _, ref := range []string{base, head} {
-		if err := checkRef(ref); err != nil {
-			return nil, &Error{Op: cl.op, Message: err.Error()}
-		}
-	}
-	var cmp *gh.CommitsComparison
-	err := c.do(ctx, cl, func() (resp *gh.Response, err error) {
-		cmp, resp, err = c.gh.Repositories.CompareCommits(ctx, c.owner, c.repo, base, head, &gh.ListOptions{PerPage: 1})
-		return resp, err
-	})
+	cmp, cl, err := c.compare(ctx, base, head)
 	if err != nil {
 		return nil, err
 	}
 	mergeBase := cmp.GetMergeBaseCommit().GetSHA()
-	if !isSHA(mergeBase) {
+	if !IsSHA(mergeBase) {
 		return nil, &Error{Op: cl.op, Status: http.StatusOK, Message: "unreadable answer: no merge base commit"}
 	}
 	if len(cmp.Files) < maxCompareFiles {

@@ -15,20 +15,33 @@ import (
 // A pull request that does not exist, or that the token may not see, is an
 // error for which IsNotFound holds.
 func (c *Client) PullHead(ctx context.Context, number int) (string, error) {
+	pr, cl, err := c.pull(ctx, number)
+	if err != nil {
+		return "", err
+	}
+	return headSHA(pr, cl)
+}
+
+// pull reads pull request number: GET /repos/{owner}/{repo}/pulls/{number},
+// one request. It returns the call, whose op names the pull request in the
+// errors of what its callers read of the answer.
+func (c *Client) pull(ctx context.Context, number int) (*gh.PullRequest, call, error) {
 	cl := call{op: fmt.Sprintf("get pull request #%d", number), what: "a pull request"}
 	if number <= 0 {
-		return "", &Error{Op: cl.op, Message: fmt.Sprintf("%d is not a pull request number", number)}
+		return nil, cl, &Error{Op: cl.op, Message: fmt.Sprintf("%d is not a pull request number", number)}
 	}
 	var pr *gh.PullRequest
 	err := c.do(ctx, cl, func() (resp *gh.Response, err error) {
 		pr, resp, err = c.gh.PullRequests.Get(ctx, c.owner, c.repo, number)
 		return resp, err
 	})
-	if err != nil {
-		return "", err
-	}
+	return pr, cl, err
+}
+
+// headSHA is the SHA of pr's head commit, lower case.
+func headSHA(pr *gh.PullRequest, cl call) (string, error) {
 	sha := strings.ToLower(pr.GetHead().GetSHA())
-	if !isSHA(sha) {
+	if !IsSHA(sha) {
 		return "", &Error{Op: cl.op, Status: http.StatusOK, Message: "unreadable answer: no head SHA"}
 	}
 	return sha, nil

@@ -42,7 +42,7 @@ func (c *Client) Commit(ctx context.Context, ref string) (Commit, error) {
 		return Commit{}, err
 	}
 	com := Commit{SHA: rc.GetSHA(), TreeSHA: rc.GetCommit().GetTree().GetSHA()}
-	if !isSHA(com.SHA) || !isSHA(com.TreeSHA) {
+	if !IsSHA(com.SHA) || !IsSHA(com.TreeSHA) {
 		return Commit{}, &Error{Op: cl.op, Status: http.StatusOK, Message: "unreadable answer: no commit and tree SHA"}
 	}
 	return com, nil
@@ -113,17 +113,7 @@ const maxCompareFiles = 300
 // /repos/{owner}/{repo}/compare/{base}...{head}?per_page=1, one request.
 // The changed files come on that first page (GitHub lists them only there).
 func (c *Client) Compare(ctx context.Context, base, head string) (Comparison, error) {
-	cl := call{op: "compare " + quote(base) + "..." + quote(head), what: "a comparison"}
-	for _, ref := range []string{base, head} {
-		if err := checkRef(ref); err != nil {
-			return Comparison{}, &Error{Op: cl.op, Message: err.Error()}
-		}
-	}
-	var cmp *gh.CommitsComparison
-	err := c.do(ctx, cl, func() (resp *gh.Response, err error) {
-		cmp, resp, err = c.gh.Repositories.CompareCommits(ctx, c.owner, c.repo, base, head, &gh.ListOptions{PerPage: 1})
-		return resp, err
-	})
+	cmp, cl, err := c.compare(ctx, base, head)
 	if err != nil {
 		return Comparison{}, err
 	}
@@ -147,6 +137,25 @@ func (c *Client) Compare(ctx context.Context, base, head string) (Comparison, er
 		out.HeadSHA = cmp.Commits[n-1].GetSHA()
 	}
 	return out, nil
+}
+
+// compare sends GET /repos/{owner}/{repo}/compare/{base}...{head}?per_page=1,
+// one request: the changed files come on that first page (GitHub lists
+// them only there). It returns the call, whose op names the comparison in
+// the errors of what its callers read of the answer.
+func (c *Client) compare(ctx context.Context, base, head string) (*gh.CommitsComparison, call, error) {
+	cl := call{op: "compare " + quote(base) + "..." + quote(head), what: "a comparison"}
+	for _, ref := range []string{base, head} {
+		if err := checkRef(ref); err != nil {
+			return nil, cl, &Error{Op: cl.op, Message: err.Error()}
+		}
+	}
+	var cmp *gh.CommitsComparison
+	err := c.do(ctx, cl, func() (resp *gh.Response, err error) {
+		cmp, resp, err = c.gh.Repositories.CompareCommits(ctx, c.owner, c.repo, base, head, &gh.ListOptions{PerPage: 1})
+		return resp, err
+	})
+	return cmp, cl, err
 }
 
 // Blobs returns the git blob SHAs at ref (a commit SHA, a branch or a tag)
@@ -213,7 +222,7 @@ func (c *Client) listing(ctx context.Context, ref, dir string, want map[string]b
 		if p == "" {
 			p = path.Join(dir, en.GetName())
 		}
-		if en.GetType() == "file" && want[p] && isSHA(en.GetSHA()) {
+		if en.GetType() == "file" && want[p] && IsSHA(en.GetSHA()) {
 			blobs[p] = en.GetSHA()
 		}
 	}
@@ -244,7 +253,7 @@ func (c *Client) tree(ctx context.Context, ref string, want map[string]bool) (ma
 	}
 	blobs := map[string]string{}
 	for _, en := range t.Entries {
-		if en.GetType() == "blob" && en.GetMode() != "120000" && want[en.GetPath()] && isSHA(en.GetSHA()) {
+		if en.GetType() == "blob" && en.GetMode() != "120000" && want[en.GetPath()] && IsSHA(en.GetSHA()) {
 			blobs[en.GetPath()] = en.GetSHA()
 		}
 	}
@@ -302,8 +311,8 @@ func escapeRef(ref string) string {
 	return strings.Join(segs, "/")
 }
 
-// isSHA reports whether s is a full hex SHA-1.
-func isSHA(s string) bool {
+// IsSHA reports whether s is a full hex SHA-1, as GitHub names commits.
+func IsSHA(s string) bool {
 	if len(s) != 40 {
 		return false
 	}

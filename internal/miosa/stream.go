@@ -132,42 +132,29 @@ func readPage(r io.Reader, rowKeys []string, skip int, row func(obj) error) (pag
 				return pb, err
 			}
 			key, _ := kt.(string)
-			if !pb.found && slices.Contains(rowKeys, key) {
+			if slices.Contains(envelopeKeys, key) {
+				var v any
 				arm()
-				vt, err := dec.Token()
-				if err != nil {
+				if err := dec.Decode(&v); err != nil {
 					return pb, err
 				}
-				switch vt {
-				case json.Delim('['):
-					if err := rows(); err != nil {
-						return pb, err
-					}
-				case json.Delim('{'):
-					if err := skipRest(dec, arm); err != nil {
-						return pb, err
-					}
+				if pb.member(key, v) {
+					pb.keys = append(pb.keys, key)
 				}
 				continue
 			}
-			if !slices.Contains(envelopeKeys, key) {
-				arm()
-				t, err := dec.Token()
-				if err == nil && (t == json.Delim('{') || t == json.Delim('[')) {
-					err = skipRest(dec, arm)
-				}
-				if err != nil {
-					return pb, err
-				}
-				continue
-			}
-			var v any
+			// The rows, or a member skipped unread.
 			arm()
-			if err := dec.Decode(&v); err != nil {
-				return pb, err
+			vt, err := dec.Token()
+			switch {
+			case err != nil:
+			case vt == json.Delim('[') && !pb.found && slices.Contains(rowKeys, key):
+				err = rows()
+			case vt == json.Delim('{') || vt == json.Delim('['):
+				err = skipRest(dec, arm)
 			}
-			if pb.member(key, v) {
-				pb.keys = append(pb.keys, key)
+			if err != nil {
+				return pb, err
 			}
 		}
 		arm()

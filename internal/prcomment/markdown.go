@@ -41,21 +41,15 @@ func Markdown(r Report, limit int) string {
 		sections = append(sections, p(r)...)
 	}
 	head := headline(r) + "\n\n" + facts(r) + "\n\n"
-	f := report.Fit(sections, limit-len(head))
-	if len(f.Cut) == 0 {
-		return head + f.Text
-	}
-	f = report.Fit(sections, limit-len(head)-cutRoom)
 	where := "the run's log"
 	if linkable(r.RunURL) {
 		where = "[the run's log](<" + r.RunURL + ">)"
 	}
-	return head + fmt.Sprintf("> ✂️ **Cut to fit GitHub's limit of 65,536 characters for a comment:** %s left out. %s\n\n",
-		report.CutList(f.Cut), report.WhereAll(r.PlanFile, where)) + f.Text
+	return head + report.FitNoted(sections, limit-len(head), report.CutRoom, func(cut []report.Count) string {
+		return fmt.Sprintf("> ✂️ **Cut to fit GitHub's limit of 65,536 characters for a comment:** %s left out. %s\n\n",
+			report.CutList(cut), report.WhereAll(r.PlanFile, where))
+	})
 }
-
-// cutRoom is kept for the line that says what was cut.
-const cutRoom = 1 << 10
 
 // headline is the comment's first visible line: what the run did or would
 // do, in counts, led by its state when it did not succeed.

@@ -2,13 +2,13 @@ package prcomment
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"time"
 
+	"github.com/miosa-dev/sandbox-templates-action/internal/github"
 	"github.com/miosa-dev/sandbox-templates-action/internal/textsafe"
 )
 
@@ -100,7 +100,7 @@ func Post(ctx context.Context, cfg Config, markdown string) (Result, error) {
 		return Result{Outcome: Skipped, Message: "no pull request comment: github-token is empty"}, nil
 	case cfg.Marker == "":
 		return Result{}, errors.New("pr-comment: no marker to find the comment by")
-	case cfg.HeadSHA != "" && !isSHA(cfg.HeadSHA):
+	case cfg.HeadSHA != "" && !github.IsSHA(cfg.HeadSHA):
 		return Result{}, fmt.Errorf("pr-comment: head %q is not a commit SHA", textsafe.Truncate(textsafe.Line(cfg.HeadSHA), 100))
 	}
 	c, err := newCommenter(cfg)
@@ -125,15 +125,6 @@ func Post(ctx context.Context, cfg Config, markdown string) (Result, error) {
 		res.Message += "; the text was cut to fit GitHub's limit, the job summary has all of it"
 	}
 	return res, nil
-}
-
-// isSHA reports whether s is a full hex SHA-1, as GitHub names commits.
-func isSHA(s string) bool {
-	if len(s) != 40 {
-		return false
-	}
-	_, err := hex.DecodeString(s)
-	return err == nil
 }
 
 // Marker returns the marker of a workflow's job and label: the workflow

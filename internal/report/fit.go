@@ -120,6 +120,22 @@ func Fit(sections []Section, limit int) Fitted {
 	return f
 }
 
+// CutRoom is room enough for a line that says what was left out (see
+// FitNoted): its counts and where the whole text is.
+const CutRoom = 1 << 10
+
+// FitNoted is Fit with a line first that says what was left out, when
+// anything was: line(cut), the sections being fit again into limit less
+// room to make room for it. room must hold line's longest text.
+func FitNoted(sections []Section, limit, room int, line func(cut []Count) string) string {
+	f := Fit(sections, limit)
+	if len(f.Cut) == 0 {
+		return f.Text
+	}
+	f = Fit(sections, max(limit-room, 0))
+	return line(f.Cut) + f.Text
+}
+
 // CutList says what was left out in words: "4,000 plan rows and 120 diffs".
 func CutList(cut []Count) string {
 	var parts []string

@@ -227,3 +227,34 @@ func TestOutputsAreEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// FitNoted adds its line only when something is left out, and then makes
+// room for it: the line comes first and the whole stays within the limit.
+// With less than room to spare, everything that may go goes.
+func TestFitNoted(t *testing.T) {
+	t.Parallel()
+	secs := []Section{{Name: "rows", Head: "# head\n", Blocks: []Block{
+		{Rank: RankChanged, Text: strings.Repeat("a", 40) + "\n"},
+		{Rank: RankChanged, Text: strings.Repeat("b", 40) + "\n"},
+	}}}
+	line := func(cut []Count) string { return "cut: " + CutList(cut) + "\n" }
+	tests := []struct {
+		limit, room int
+		want        string
+	}{
+		{limit: 1000, room: 20, want: "# head\n" + strings.Repeat("a", 40) + "\n" + strings.Repeat("b", 40) + "\n"},
+		{limit: 80, room: 20, want: "cut: 1 rows\n# head\n" + strings.Repeat("a", 40) + "\n"},
+		{limit: 50, room: 20, want: "cut: 2 rows\n# head\n"},
+		{limit: 50, room: 60, want: "cut: 2 rows\n# head\n"},
+		{limit: -1, room: 20, want: "# head\n" + strings.Repeat("a", 40) + "\n" + strings.Repeat("b", 40) + "\n"},
+	}
+	for _, tt := range tests {
+		got := FitNoted(secs, tt.limit, tt.room, line)
+		if got != tt.want {
+			t.Errorf("FitNoted(%d, room %d) = %q, want %q", tt.limit, tt.room, got, tt.want)
+		}
+		if tt.limit >= 0 && tt.room >= len(line([]Count{{"rows", 2}})) && len(got) > tt.limit {
+			t.Errorf("FitNoted(%d, room %d) has %d bytes", tt.limit, tt.room, len(got))
+		}
+	}
+}

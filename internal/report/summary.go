@@ -18,9 +18,6 @@ import (
 // dropped.
 const MaxSummary = 900 << 10
 
-// cutRoom is kept for the line that says what was cut.
-const cutRoom = 1 << 10
-
 var statusIcon = map[string]string{
 	run.StatusSuccess:   "✅",
 	run.StatusFailed:    "❌",
@@ -74,14 +71,10 @@ func SummaryWithin(res *run.Result, room Room) string {
 		sections = append(sections, buildSections(res.Builds)...)
 	}
 	sections = append(sections, problemSections(res.Diagnostics)...)
-	f := Fit(sections, room.Limit-len(head))
-	if len(f.Cut) == 0 {
-		return head + f.Text
-	}
-	f = Fit(sections, room.Limit-len(head)-cutRoom)
-	line := fmt.Sprintf("> ✂️ **Cut to fit GitHub's limit of 1 MiB for a job summary:** %s left out. %s\n\n",
-		CutList(f.Cut), WhereAll(room.PlanFile, "this step's log"))
-	return head + line + f.Text
+	return head + FitNoted(sections, room.Limit-len(head), CutRoom, func(cut []Count) string {
+		return fmt.Sprintf("> ✂️ **Cut to fit GitHub's limit of 1 MiB for a job summary:** %s left out. %s\n\n",
+			CutList(cut), WhereAll(room.PlanFile, "this step's log"))
+	})
 }
 
 // WhereAll is the sentence that says where the whole result is, when a

@@ -1,9 +1,7 @@
 package githubtest
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -96,21 +94,13 @@ func (s *Server) threadOf(r *http.Request) (thread, bool) {
 // list answers GET .../issues/{n}/comments with per_page (default 30, at
 // most 100) and page, and a Link header naming the repository by id.
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if f, ok := s.begin(w, OpList); ok {
-		answerFault(w, f)
-		return
-	}
 	t, ok := s.threadOf(r)
 	if !ok {
 		answer(w, http.StatusNotFound, "Not Found", nil)
 		return
 	}
-	per := min(intParam(r, "per_page", 30), 100)
-	page := intParam(r, "page", 1)
 	all := s.threads[t]
-	lo, hi := min((page-1)*per, len(all)), min(page*per, len(all))
+	per, page, lo, hi := pageOf(r, len(all))
 	pageLinks(w, s.api(r, "/repositories/%d/issues/%d/comments?per_page=%d&page=", s.repoID(t.repo), t.pr, per), page, max((len(all)+per-1)/per, 1))
 	writeJSON(w, http.StatusOK, append([]Comment{}, all[lo:hi]...))
 }
@@ -121,8 +111,7 @@ func readBody(w http.ResponseWriter, r *http.Request) (string, bool) {
 	var in struct {
 		Body *string `json:"body"`
 	}
-	if err := json.NewDecoder(io.LimitReader(r.Body, 4<<20)).Decode(&in); err != nil {
-		answer(w, http.StatusBadRequest, "Problems parsing JSON", nil)
+	if !readJSON(w, r, &in) {
 		return "", false
 	}
 	switch {
@@ -136,15 +125,6 @@ func readBody(w http.ResponseWriter, r *http.Request) (string, bool) {
 	return *in.Body, true
 }
 
-// readOnlyAnswer is GitHub's answer to a write with a read-only token.
-func readOnlyAnswer(w http.ResponseWriter, doc string) {
-	writeJSON(w, http.StatusForbidden, map[string]string{
-		"message":           "Resource not accessible by integration",
-		"documentation_url": "https://docs.github.com/rest/issues/comments#" + doc,
-		"status":            "403",
-	})
-}
-
 // create answers POST .../issues/{n}/comments.
 func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
@@ -155,7 +135,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.readOnly {
-		readOnlyAnswer(w, "create-an-issue-comment")
+		notAccessible(w, "issues/comments#create-an-issue-comment")
 		return
 	}
 	t, _ := s.threadOf(r)
@@ -174,7 +154,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 
 // update answers PATCH .../issues/comments/{id}.
 func (s *Server) update(w http.ResponseWriter, r *http.Request) {
-	s.onComment(w, r, OpUpdate, "update-an-issue-comment", func(t thread, list []Comment, i int) (int, any, bool) {
+	s.onComment(w, r, OpUpdate, "issues/comments#update-an-issue-comment", func(t thread, list []Comment, i int) (int, any, bool) {
 		body, ok := readBody(w, r)
 		if !ok {
 			return 0, nil, false
@@ -187,7 +167,7 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request) {
 
 // remove answers DELETE .../issues/comments/{id} with 204 and no body.
 func (s *Server) remove(w http.ResponseWriter, r *http.Request) {
-	s.onComment(w, r, OpDelete, "delete-an-issue-comment", func(t thread, list []Comment, i int) (int, any, bool) {
+	s.onComment(w, r, OpDelete, "issues/comments#delete-an-issue-comment", func(t thread, list []Comment, i int) (int, any, bool) {
 		s.threads[t] = slices.Delete(list, i, i+1)
 		return http.StatusNoContent, nil, true
 	})
@@ -206,7 +186,7 @@ func (s *Server) onComment(w http.ResponseWriter, r *http.Request, op Op, doc st
 		return
 	}
 	if s.readOnly {
-		readOnlyAnswer(w, doc)
+		notAccessible(w, doc)
 		return
 	}
 	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)

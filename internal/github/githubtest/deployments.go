@@ -3,7 +3,6 @@ package githubtest
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -133,8 +132,7 @@ func (s *Server) listDeployments(w http.ResponseWriter, r *http.Request) {
 			match = append(match, d)
 		}
 	}
-	per, page := min(intParam(r, "per_page", 30), 100), intParam(r, "page", 1)
-	lo, hi := min((page-1)*per, len(match)), min(page*per, len(match))
+	_, _, lo, hi := pageOf(r, len(match))
 	list := []map[string]any{}
 	for _, d := range match[lo:hi] {
 		list = append(list, s.deploymentJSON(r, d))
@@ -147,7 +145,7 @@ func (s *Server) listDeployments(w http.ResponseWriter, r *http.Request) {
 // resolve; 403 for a read-only token.
 func (s *Server) createDeployment(w http.ResponseWriter, r *http.Request) {
 	if s.readOnly {
-		deploymentsReadOnly(w, "deployments/deployments#create-a-deployment")
+		notAccessible(w, "deployments/deployments#create-a-deployment")
 		return
 	}
 	var in struct {
@@ -161,8 +159,7 @@ func (s *Server) createDeployment(w http.ResponseWriter, r *http.Request) {
 		TransientEnvironment  bool            `json:"transient_environment"`
 		ProductionEnvironment *bool           `json:"production_environment"`
 	}
-	if err := json.NewDecoder(io.LimitReader(r.Body, 4<<20)).Decode(&in); err != nil {
-		answer(w, http.StatusBadRequest, "Problems parsing JSON", nil)
+	if !readJSON(w, r, &in) {
 		return
 	}
 	if in.Ref == "" {
@@ -227,10 +224,10 @@ func (s *Server) listStatuses(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := s.deployments[i]
-	per, page := min(intParam(r, "per_page", 30), 100), intParam(r, "page", 1)
+	_, _, lo, hi := pageOf(r, len(d.Statuses))
 	list := []map[string]any{}
-	for n := len(d.Statuses) - 1 - (page-1)*per; n >= 0 && len(list) < per; n-- {
-		list = append(list, s.statusJSON(r, d, d.Statuses[n]))
+	for k := lo; k < hi; k++ { // the k-th newest
+		list = append(list, s.statusJSON(r, d, d.Statuses[len(d.Statuses)-1-k]))
 	}
 	writeJSON(w, http.StatusOK, list)
 }
@@ -241,7 +238,7 @@ func (s *Server) listStatuses(w http.ResponseWriter, r *http.Request) {
 // does for an environment that is neither transient nor production.
 func (s *Server) createStatus(w http.ResponseWriter, r *http.Request) {
 	if s.readOnly {
-		deploymentsReadOnly(w, "deployments/statuses#create-a-deployment-status")
+		notAccessible(w, "deployments/statuses#create-a-deployment-status")
 		return
 	}
 	i, ok := s.deployment(r)
@@ -257,8 +254,7 @@ func (s *Server) createStatus(w http.ResponseWriter, r *http.Request) {
 		Description    string `json:"description"`
 		AutoInactive   *bool  `json:"auto_inactive"`
 	}
-	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&in); err != nil {
-		answer(w, http.StatusBadRequest, "Problems parsing JSON", nil)
+	if !readJSON(w, r, &in) {
 		return
 	}
 	if !slices.Contains(deploymentStates, in.State) {
@@ -285,14 +281,4 @@ func (s *Server) createStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Statuses = append(d.Statuses, st)
 	writeJSON(w, http.StatusCreated, s.statusJSON(r, *d, st))
-}
-
-// deploymentsReadOnly is GitHub's answer to a deployment write by a token
-// without deployments: write.
-func deploymentsReadOnly(w http.ResponseWriter, doc string) {
-	writeJSON(w, http.StatusForbidden, map[string]string{
-		"message":           "Resource not accessible by integration",
-		"documentation_url": "https://docs.github.com/rest/" + doc,
-		"status":            "403",
-	})
 }

@@ -9,9 +9,9 @@ import (
 	"time"
 )
 
-// gitHandler wraps a git model endpoint: it holds s.mu, counts, answers a
-// scripted fault, and answers 404 for another repository than the model's.
-func (s *Server) gitHandler(op Op, h http.HandlerFunc) http.HandlerFunc {
+// handler wraps an endpoint whose faults stand for the whole answer: it
+// holds s.mu, counts, and answers a scripted fault instead of calling h.
+func (s *Server) handler(op Op, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -19,12 +19,20 @@ func (s *Server) gitHandler(op Op, h http.HandlerFunc) http.HandlerFunc {
 			answerFault(w, f)
 			return
 		}
+		h(w, r)
+	}
+}
+
+// gitHandler wraps a git model endpoint as handler does, and answers 404
+// for another repository than the model's.
+func (s *Server) gitHandler(op Op, h http.HandlerFunc) http.HandlerFunc {
+	return s.handler(op, func(w http.ResponseWriter, r *http.Request) {
 		if s.repoName != "" && !strings.EqualFold(repoOf(r), s.repoName) {
 			answer(w, http.StatusNotFound, "Not Found", nil)
 			return
 		}
 		h(w, r)
-	}
+	})
 }
 
 // repoOf is the owner/name a request names.
@@ -241,8 +249,7 @@ func (s *Server) compare(w http.ResponseWriter, r *http.Request) {
 	}
 	shown := ahead[max(len(ahead)-250, 0):]
 	if q := r.URL.Query(); q.Has("page") || q.Has("per_page") {
-		per, page := min(intParam(r, "per_page", 30), 100), intParam(r, "page", 1)
-		lo, hi := min((page-1)*per, len(ahead)), min(page*per, len(ahead))
+		per, page, lo, hi := pageOf(r, len(ahead))
 		shown = ahead[lo:hi]
 		pageLinks(w, s.api(r, "/repos/%s/compare/%s...%s?per_page=%d&page=", repoOf(r), baseRef, headRef, per), page, max((len(ahead)+per-1)/per, 1))
 	}

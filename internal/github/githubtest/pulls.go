@@ -8,12 +8,6 @@ import (
 // pull answers GET .../pulls/{n}: a pull request with the head
 // SetPullHead gave it, open until ClosePull, or 404.
 func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if f, ok := s.begin(w, OpPull); ok {
-		answerFault(w, f)
-		return
-	}
 	repo := repoOf(r)
 	n, err := strconv.Atoi(r.PathValue("n"))
 	head, ok := s.heads[thread{repo, n}]
@@ -36,21 +30,11 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 // whoami answers GET /user: the login of the token's identity for a
 // person's token, 403 for an installation token's, 401 for no token.
 func (s *Server) whoami(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if f, ok := s.begin(w, OpUser); ok {
-		answerFault(w, f)
-		return
-	}
 	switch _, ok := bearer(r.Header.Get("Authorization")); {
 	case !ok:
 		answer(w, http.StatusUnauthorized, "Requires authentication", nil)
 	case s.user.Type == "Bot":
-		writeJSON(w, http.StatusForbidden, map[string]string{
-			"message":           "Resource not accessible by integration",
-			"documentation_url": "https://docs.github.com/rest/users/users#get-the-authenticated-user",
-			"status":            "403",
-		})
+		notAccessible(w, "users/users#get-the-authenticated-user")
 	default:
 		writeJSON(w, http.StatusOK, map[string]any{"login": s.user.Login, "type": s.user.Type, "id": 7000})
 	}

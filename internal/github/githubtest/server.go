@@ -3,6 +3,7 @@ package githubtest
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -114,13 +115,13 @@ func New(opts Options) *Server {
 	mux.HandleFunc(repo+"/git/trees/{ref...}", s.gitHandler(OpTree, s.tree))
 	mux.HandleFunc(repo+"/compare/{basehead...}", s.gitHandler(OpCompare, s.compare))
 	mux.HandleFunc(repo+"/releases/latest", s.gitHandler(OpLatestRelease, s.latestRelease))
-	mux.HandleFunc(repo+"/issues/{n}/comments", s.list)
-	mux.HandleFunc("GET "+s.prefix+"/repositories/{id}/issues/{n}/comments", s.list)
+	mux.HandleFunc(repo+"/issues/{n}/comments", s.handler(OpList, s.list))
+	mux.HandleFunc("GET "+s.prefix+"/repositories/{id}/issues/{n}/comments", s.handler(OpList, s.list))
 	mux.HandleFunc("POST "+s.prefix+"/repos/{owner}/{repo}/issues/{n}/comments", s.create)
 	mux.HandleFunc("PATCH "+s.prefix+"/repos/{owner}/{repo}/issues/comments/{id}", s.update)
 	mux.HandleFunc("DELETE "+s.prefix+"/repos/{owner}/{repo}/issues/comments/{id}", s.remove)
-	mux.HandleFunc(repo+"/pulls/{n}", s.pull)
-	mux.HandleFunc("GET "+s.prefix+"/user", s.whoami)
+	mux.HandleFunc(repo+"/pulls/{n}", s.handler(OpPull, s.pull))
+	mux.HandleFunc("GET "+s.prefix+"/user", s.handler(OpUser, s.whoami))
 	s.routeDeployments(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { answer(w, http.StatusNotFound, "Not Found", nil) })
 	s.srv = httptest.NewServer(s.guard(mux))
@@ -345,6 +346,34 @@ func intParam(r *http.Request, name string, def int) int {
 		return def
 	}
 	return n
+}
+
+// pageOf reads per_page (default 30, at most 100) and page (default 1)
+// from the query, as GitHub's lists do, and returns them with the bounds
+// [lo, hi) of that page of n items.
+func pageOf(r *http.Request, n int) (per, page, lo, hi int) {
+	per, page = min(intParam(r, "per_page", 30), 100), intParam(r, "page", 1)
+	return per, page, min((page-1)*per, n), min(page*per, n)
+}
+
+// readJSON decodes the request's body into v; it answers 400 "Problems
+// parsing JSON", as GitHub does, and returns false when it cannot.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := json.NewDecoder(io.LimitReader(r.Body, 4<<20)).Decode(v); err != nil {
+		answer(w, http.StatusBadRequest, "Problems parsing JSON", nil)
+		return false
+	}
+	return true
+}
+
+// notAccessible is GitHub's 403 to a token that may not do what it asked,
+// doc naming the endpoint's documentation under https://docs.github.com/rest/.
+func notAccessible(w http.ResponseWriter, doc string) {
+	writeJSON(w, http.StatusForbidden, map[string]string{
+		"message":           "Resource not accessible by integration",
+		"documentation_url": "https://docs.github.com/rest/" + doc,
+		"status":            "403",
+	})
 }
 
 // pageLinks sets the Link header of page of last pages, base being the
