@@ -5,7 +5,8 @@
 //
 // With the preview input, a pull_request run also builds the pull request's
 // changed templates as preview templates (a second run of the one pipeline,
-// see buildPreviews), and its closed event deletes them; mode cleanup
+// which takes the check's files and server answers: see buildPreviews), and
+// its closed event deletes them; mode cleanup
 // deletes the previews of closed pull requests (see cleanupPreviews).
 // Package preview decides names, marks and what to delete.
 package ghaction

@@ -67,15 +67,7 @@ func Main(ctx context.Context, getenv func(string) string, stdout io.Writer, use
 	pv := buildPreviews(ctx, log, rn, in, res, userAgent) // nil unless preview: true on a pull request
 	planFile := writePlanFile(log, in.Root, planFileName(rn, in.Label), res)
 	annotate(log, res.Diagnostics)
-	for _, b := range res.Builds {
-		if len(b.LogTail) > 0 {
-			log.command("group", nil, fmt.Sprintf("Build log of %s, last %d line(s)", b.Name, len(b.LogTail)))
-			for _, l := range b.LogTail {
-				log.info(l)
-			}
-			log.command("endgroup", nil, "")
-		}
-	}
+	logTails(log, res.Builds)
 	cuts := writeOutputs(a, log, res, planFile)
 	pv.writeOutputs(func(name, value string) { setOutput(a, name, value) }, log)
 	deployed := recordDeployment(ctx, log, in, res)
@@ -203,6 +195,20 @@ func annotate(log stepLog, diags diag.List) {
 	}
 	for _, d := range diags {
 		log.info(d.String())
+	}
+}
+
+// logTails prints the log tail of each build that has one (a failed
+// build the run waited for), in a group of its own.
+func logTails(log stepLog, builds []run.BuildResult) {
+	for _, b := range builds {
+		if len(b.LogTail) > 0 {
+			log.command("group", nil, fmt.Sprintf("Build log of %s, last %d line(s)", b.Name, len(b.LogTail)))
+			for _, l := range b.LogTail {
+				log.info(l)
+			}
+			log.command("endgroup", nil, "")
+		}
 	}
 }
 

@@ -15,7 +15,6 @@ import (
 	"github.com/miosa-dev/sandbox-templates-action/internal/report"
 	"github.com/miosa-dev/sandbox-templates-action/internal/run"
 	"github.com/miosa-dev/sandbox-templates-action/internal/settings"
-	"github.com/miosa-dev/sandbox-templates-action/internal/spec"
 )
 
 // The pull_request event's action when a pull request is closed, merged
@@ -47,9 +46,10 @@ type previews struct {
 // an api-key and a github-token, when the check found no problem. The
 // templates whose files differ between the merge base and the pull
 // request's head are built from the checked-out files, as previews (see
-// package preview), by a second run of the one pipeline: apply, wait,
-// keys and commit order from the pull request's head SHA, the pull
-// request's head as the deploy target. With more than preview-max of
+// package preview), by a second run of the one pipeline, which takes the
+// files as the check read them and its API's answers (run.Config.After):
+// apply, wait, keys and commit order from the pull request's head SHA, the
+// pull request's head as the deploy target. With more than preview-max of
 // them, none is built and one warning says so. The preview run's problems
 // (a failed build on its step's line) join res's and fail the step; the
 // check is otherwise what the plan made it. It returns nil when the run
@@ -118,16 +118,13 @@ func (pv *previews) build(ctx context.Context, log stepLog, rn runner, in runSet
 		skip("warning", "preview: the event payload does not show the pull request's head and base commits: no preview was built")
 		return
 	}
-	checked, err := run.CheckFiles(spec.Options{Root: in.Root, Patterns: in.Patterns}, in.Templates, nil)
-	if err != nil {
-		skip("warning", fmt.Sprintf("preview: %v; no preview was built", err))
-		return
-	}
 	var tpls []preview.Template
 	var paths []string
-	for _, t := range checked.Templates {
-		tpls = append(tpls, preview.Template{Name: t.Name, File: t.File})
-		paths = append(paths, t.File)
+	if checked := res.Checked(); checked != nil { // the files the check read
+		for _, t := range checked.Templates {
+			tpls = append(tpls, preview.Template{Name: t.Name, File: t.File})
+			paths = append(paths, t.File)
+		}
 	}
 	if len(paths) == 0 {
 		return
@@ -153,9 +150,12 @@ func (pv *previews) build(ctx context.Context, log stepLog, rn runner, in runSet
 	// allow-rollback is about main's templates: a preview follows its pull
 	// request's head, and an older push never builds over a newer one's.
 	cfg.FailOnChanges, cfg.AllowRollback = false, false
-	cfg.Templates, cfg.Preview = nil, map[string]run.PreviewIdentity{}
+	// The check's files, as it read and checked them, and its API's
+	// answers about them: the preview run reads and asks nothing twice.
+	cfg.After, cfg.Preview = res, map[string]run.PreviewIdentity{}
+	var names []string
 	for _, p := range sel.Previews {
-		cfg.Templates = append(cfg.Templates, p.Template)
+		names = append(names, p.Template)
 		cfg.Preview[p.Template] = run.PreviewIdentity{Name: p.Name, Description: p.Description}
 	}
 	cfg.Order = pullOrder{gh: gh, pr: pv.pr, head: head}
@@ -164,7 +164,7 @@ func (pv *previews) build(ctx context.Context, log stepLog, rn runner, in runSet
 	if cfg.Timeout > 0 {
 		cfg.Timeout = max(cfg.Timeout-res.Duration, time.Second)
 	}
-	log.info(fmt.Sprintf("Previews of pull request #%d at %s: %s", pv.pr, plan.ShortSHA(head), strings.Join(cfg.Templates, ", ")))
+	log.info(fmt.Sprintf("Previews of pull request #%d at %s: %s", pv.pr, plan.ShortSHA(head), strings.Join(names, ", ")))
 	pres, err := run.Do(ctx, cfg, previewReporter{reporter{log}})
 	if err != nil { // a setting the check's run took and the preview run does not
 		msg := "preview: " + err.Error()
@@ -173,15 +173,7 @@ func (pv *previews) build(ctx context.Context, log stepLog, rn runner, in runSet
 		res.Status = run.StatusFailed
 		return
 	}
-	for _, b := range pres.Builds {
-		if len(b.LogTail) > 0 {
-			log.command("group", nil, fmt.Sprintf("Build log of %s, last %d line(s)", b.Name, len(b.LogTail)))
-			for _, l := range b.LogTail {
-				log.info(l)
-			}
-			log.command("endgroup", nil, "")
-		}
-	}
+	logTails(log, pres.Builds)
 	pv.fold(res, pres, sel)
 }
 

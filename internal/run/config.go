@@ -117,6 +117,12 @@ type Config struct {
 	// name and description, and the templates it does not name are left out
 	// (the action's preview input, for a pull request's changed templates).
 	Preview map[string]PreviewIdentity
+	// After, when set, is the run this one follows in the same step (the
+	// action's check, before its previews): when it found its files with
+	// the same Root, Patterns, IfNoFilesFound and Templates, they are taken
+	// as it read and checked them, and what its API (the same APIURL)
+	// answered about a spec is not asked again.
+	After *Result
 }
 
 // withDefaults fills the zero values that have defaults, and checks what a

@@ -1,6 +1,7 @@
 package run
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -101,16 +102,30 @@ type loaded struct {
 	problems map[string]int
 }
 
-// load is the Load stage: the files, checked against sch. Its notices go to
-// the run's log.
-func (e *env) load(sch *schema.Schema, schemaName, schemaWarning string) (*loaded, error) {
+// load is the Load stage: the files, checked against the schema (see
+// env.schema). Its notices go to the run's log. A run that follows another
+// (Config.After) takes that run's files as it read and checked them, and
+// says nothing it said. It returns nil, nil when interrupted.
+func (e *env) load(ctx context.Context) (*loaded, error) {
 	cfg := &e.cfg
-	c, err := CheckFiles(spec.Options{Root: cfg.Root, Patterns: cfg.Patterns, IfNoFiles: cfg.IfNoFilesFound}, cfg.Templates, sch)
-	if err != nil {
-		return nil, fmt.Errorf("load templates: %w", err)
-	}
-	for _, n := range c.Notices {
-		e.log.Notice(n)
+	var c *Checked
+	var schemaName, schemaWarning string
+	if prior := cfg.priorFiles(); prior != nil {
+		c, schemaName = prior.checked.clone(), prior.schemaName
+	} else {
+		var sch *schema.Schema
+		sch, schemaName, schemaWarning = e.schema(ctx)
+		if ctx.Err() != nil {
+			return nil, nil
+		}
+		var err error
+		c, err = CheckFiles(e.files(), cfg.Templates, sch)
+		if err != nil {
+			return nil, fmt.Errorf("load templates: %w", err)
+		}
+		for _, n := range c.Notices {
+			e.log.Notice(n)
+		}
 	}
 	if cfg.Preview != nil {
 		c.asPreviews(cfg.Preview)
@@ -127,6 +142,21 @@ func (e *env) load(sch *schema.Schema, schemaName, schemaWarning string) (*loade
 		}
 	}
 	return l, nil
+}
+
+// files is how the run finds its files.
+func (e *env) files() spec.Options {
+	return spec.Options{Root: e.cfg.Root, Patterns: e.cfg.Patterns, IfNoFiles: e.cfg.IfNoFilesFound}
+}
+
+// carry is what a run that follows this one reuses: the files as read and
+// checked (not a preview run's, renamed), and the validate answers.
+func (e *env) carry(l *loaded) *carried {
+	c := &carried{files: e.files(), names: e.cfg.Templates, apiURL: e.cfg.APIURL, answers: e.seen}
+	if l != nil && e.cfg.Preview == nil {
+		c.checked, c.schemaName = l.Checked, l.schemaName
+	}
+	return c
 }
 
 // problemIn says, for a template whose file has errors, how many; "" when

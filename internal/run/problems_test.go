@@ -1,6 +1,7 @@
 package run
 
 import (
+	"context"
 	"testing"
 
 	"github.com/miosa-dev/sandbox-templates-action/internal/diag"
@@ -19,7 +20,7 @@ func TestProblemIn(t *testing.T) {
 		"sandbox-templates/c.yaml": "build_spec:\n  from: node:22\n",
 	})
 	e := &env{cfg: Config{Root: root}, log: &runLog{rep: quiet{}}}
-	l, err := e.load(nil, "embedded schema", "")
+	l, err := e.load(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

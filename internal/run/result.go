@@ -116,6 +116,8 @@ type Result struct {
 	Notices  []string
 	Warnings []string
 	Duration time.Duration
+	// carried is what a run that follows this one reuses (Config.After).
+	carried *carried
 }
 
 // BuildIDs maps template names to the build that serves (or is building)

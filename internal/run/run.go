@@ -18,6 +18,8 @@ type env struct {
 	cfg Config
 	api remoteAPI // nil without a key
 	log *runLog
+	// seen are the validate endpoint's answers, for a run that follows.
+	seen *answers
 }
 
 // Do performs one run. It returns an error only for a usage problem (a
@@ -42,7 +44,8 @@ func Do(parent context.Context, cfg Config, rep Reporter) (*Result, error) {
 		if w := c.Warning(); w != "" {
 			e.log.Warn(w)
 		}
-		e.api = c
+		e.seen = &answers{bySpec: map[string]*miosa.ValidateResult{}}
+		e.api = remembering{remoteAPI: c, prior: cfg.priorAnswers(), seen: e.seen}
 	} else {
 		e.log.Notice("No API key: validated offline only; remote checks (server schema, plan, apply) were skipped.")
 		if cfg.FailOnChanges {
@@ -80,13 +83,12 @@ type parts struct {
 // that cannot go on ends the run with what the earlier ones made.
 func (e *env) pipeline(ctx context.Context, p *parts) {
 	p.phase = "validating the template files"
-	sch, schemaName, schemaWarning := e.schema(ctx)
-	if ctx.Err() != nil {
-		return
-	}
-	l, err := e.load(sch, schemaName, schemaWarning)
-	if err != nil {
+	l, err := e.load(ctx)
+	switch {
+	case err != nil:
 		p.diags = append(p.diags, problem(RuleLoad, err.Error()))
+		return
+	case l == nil: // interrupted while reading the schema
 		return
 	}
 	p.loaded = l
@@ -272,6 +274,7 @@ func (e *env) assemble(parent, ctx context.Context, p *parts) *Result {
 		res.Diagnostics = append(res.Diagnostics, problem(RuleTimeout, fmt.Sprintf("timeout: the run did not finish within %s; it was %s", e.cfg.Timeout, p.phase)))
 	}
 	res.Status = status(res, e.cfg.Wait, cancelled, timedOut)
+	res.carried = e.carry(p.loaded)
 	res.Warnings, res.Notices = e.log.warnings, e.log.notices
 	sortResult(res)
 	return res
