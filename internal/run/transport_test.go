@@ -62,8 +62,11 @@ func TestOneTransport(t *testing.T) {
 	if requests < 450 {
 		t.Fatalf("%d requests, want about 500", requests)
 	}
-	if got := ln.accepted.Load(); got > concurrency+4 {
-		t.Errorf("%d requests opened %d connections, want at most %d (the concurrency and a few)", requests, got, concurrency+4)
+	// A request that finds no idle connection dials, and a connection freed
+	// meanwhile stays idle beside the new one: on a loaded machine a few
+	// more than the workers. Go's default transport opens about 60 here.
+	if got := ln.accepted.Load(); got > 2*concurrency {
+		t.Errorf("%d requests opened %d connections, want at most %d (the concurrency and the dials that race a freed connection)", requests, got, 2*concurrency)
 	}
 	t.Logf("%d requests at concurrency %d opened %d connections", requests, concurrency, ln.accepted.Load())
 }
