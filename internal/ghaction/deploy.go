@@ -260,16 +260,28 @@ func (r *recorder) sayOvertaken(ctx context.Context, log stepLog, o *github.Depl
 
 // recordServed gives the run's commit a deployment whose status is
 // success, once per commit: the in_progress deployment of this run's
-// writes; else this commit's own deployment when it is the environment's
+// writes, unless another run of this commit marked a newer one (then that
+// one, and this run's becomes inactive); else this commit's own deployment
+// when it is the environment's
 // newest of this action among deps (left as it is when it is a success
 // already, a re-run); else a new one. It returns the deployment's id and
 // whether this run wrote a status.
 func (r *recorder) recordServed(ctx context.Context, writing *github.Deployment, deps []github.Deployment, names []string) (int64, bool, error) {
 	description := textsafe.Truncate(fmt.Sprintf("%d sandbox template(s) serve the files of %s", len(names), plan.ShortSHA(r.this)), 140)
-	if writing != nil {
-		return writing.ID, true, r.gh.SetDeploymentState(ctx, writing.ID, github.DeploymentSuccess, r.runURL, description)
-	}
 	last, _ := newestOf(deps)
+	if writing != nil {
+		if last == nil || last.ID <= writing.ID || last.SHA != r.this {
+			return writing.ID, true, r.gh.SetDeploymentState(ctx, writing.ID, github.DeploymentSuccess, r.runURL, description)
+		}
+		// Another run of this commit marked its writes after this one (a
+		// re-run racing the first attempt): the newest deployment is the
+		// record, so that the next run's scope starts from it, whichever of
+		// the two finishes last; this run's own is no longer one.
+		if err := r.gh.SetDeploymentState(ctx, writing.ID, github.DeploymentInactive, r.runURL,
+			"another run of "+plan.ShortSHA(r.this)+" records it"); err != nil {
+			return 0, false, err
+		}
+	}
 	if last != nil && last.SHA == r.this {
 		state, err := r.gh.DeploymentState(ctx, last.ID)
 		switch {

@@ -260,6 +260,8 @@ func TestRecordOvertaken(t *testing.T) {
 		res      func() *run.Result
 		other    bool // the other run's mark is of another commit
 		noWrites bool // the other run's deployment names no writes
+		after    bool // the other run marks its writes after this one
+		success  bool // the other run's deployment ends a success
 		line     string
 		states   string // this commit's deployments' states, oldest first
 		deploys  int    // deployments in all
@@ -275,6 +277,8 @@ func TestRecordOvertaken(t *testing.T) {
 		}, line: "marked inactive: another run marked deployment", states: "inactive", deploys: 3},
 		{name: "a run of this commit meanwhile", writes: []string{"b"}, res: served0,
 			line: "Recorded deployment", states: "in_progress success", deploys: 3},
+		{name: "a run of this commit that marked its writes after this one", writes: []string{"b"}, res: served0, after: true,
+			line: "Recorded deployment", states: "in_progress inactive", deploys: 3, success: true},
 		{name: "a run of another commit that wrote nothing", writes: []string{"b"}, res: served0, other: true, noWrites: true,
 			line: "Recorded deployment", states: "in_progress success", deploys: 3},
 	} {
@@ -291,13 +295,21 @@ func TestRecordOvertaken(t *testing.T) {
 			if !tt.other {
 				other = sha2
 			}
-			if tt.noWrites {
-				f.AddDeployment(other, "sandbox-templates", "success", ours)
-			} else {
-				f.AddDeployment(other, "sandbox-templates", "in_progress", marked)
+			mark := func() {
+				if tt.noWrites {
+					f.AddDeployment(other, "sandbox-templates", "success", ours)
+				} else {
+					f.AddDeployment(other, "sandbox-templates", "in_progress", marked)
+				}
+			}
+			if !tt.after {
+				mark()
 			}
 			if len(tt.writes) > 0 {
 				rec.Writing(context.Background(), run.Writes{Templates: []string{"a", "b", "c"}, Pending: tt.writes, Complete: true})
+			}
+			if tt.after {
+				mark()
 			}
 			log, buf := newLog()
 			line := recordDeployment(context.Background(), log, runSettings{Config: run.Config{Mode: run.ModeApply, Commit: sha2}, record: rec}, tt.res())
@@ -314,6 +326,9 @@ func TestRecordOvertaken(t *testing.T) {
 			}
 			if got := strings.Join(states, ","); got != tt.states || len(deps) != tt.deploys {
 				t.Errorf("this run's deployments %q, %d in all; want %q, %d", got, len(deps), tt.states, tt.deploys)
+			}
+			if newest := deps[len(deps)-1]; tt.success && stateList(newest) != "in_progress success" {
+				t.Errorf("the newest deployment (the other run's) is %q, want in_progress success", stateList(newest))
 			}
 		})
 	}
